@@ -1,0 +1,15 @@
+//! cutover: moves live services between EKS clusters by steering Route53.
+//!
+//! The pipeline: observe (zone, Ingresses, health) → decide (a pure planner) → apply (one atomic
+//! Route53 batch per service) → report. See docs/architecture.md.
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod health;
+pub mod kubernetes;
+pub mod planner;
+pub mod registry;
+pub mod route53;
+pub mod state;
+pub mod types;
