@@ -32,7 +32,9 @@ impl Weight {
         self.0
     }
     pub fn from_i64(v: i64) -> Result<Self, TypeError> {
-        u8::try_from(v).map(Weight).map_err(|_| TypeError::Weight(v))
+        u8::try_from(v)
+            .map(Weight)
+            .map_err(|_| TypeError::Weight(v))
     }
 }
 
@@ -112,7 +114,10 @@ impl DnsName {
             if label.len() > 63 {
                 return Err(err("label longer than 63 characters"));
             }
-            if label.chars().any(|c| c.is_whitespace() || c == '"' || !c.is_ascii()) {
+            if label
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || !c.is_ascii())
+            {
                 return Err(err("whitespace, quote or non-ASCII character"));
             }
         }
@@ -170,7 +175,9 @@ fn unescape_octal(s: &str) -> Option<String> {
             if !digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
                 return None;
             }
-            let v = (digits[0] - b'0') as u32 * 64 + (digits[1] - b'0') as u32 * 8 + (digits[2] - b'0') as u32;
+            let v = (digits[0] - b'0') as u32 * 64
+                + (digits[1] - b'0') as u32 * 8
+                + (digits[2] - b'0') as u32;
             out.push(u8::try_from(v).ok()?);
             i += 4;
         } else {
@@ -191,9 +198,9 @@ impl OwnerId {
     pub fn new(s: &str) -> Result<Self, TypeError> {
         let ok = !s.is_empty()
             && s.len() <= 255
-            && !s
-                .chars()
-                .any(|c| c == ',' || c == '=' || c == '"' || c == '\\' || c.is_whitespace() || c.is_control());
+            && !s.chars().any(|c| {
+                c == ',' || c == '=' || c == '"' || c == '\\' || c.is_whitespace() || c.is_control()
+            });
         if ok {
             Ok(OwnerId(s.to_string()))
         } else {
@@ -257,7 +264,8 @@ pub struct Name(String);
 impl Name {
     pub fn new(s: &str) -> Result<Self, TypeError> {
         let ok = (1..=63).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-');
         if ok {
             Ok(Name(s.to_string()))
@@ -307,7 +315,10 @@ mod tests {
         let b = DnsName::parse("app.example.com").unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_fqdn(), "app.example.com.");
-        assert_eq!(DnsName::parse("\\052.example.com.").unwrap().as_str(), "*.example.com");
+        assert_eq!(
+            DnsName::parse("\\052.example.com.").unwrap().as_str(),
+            "*.example.com"
+        );
         assert!(DnsName::parse("a..b").is_err());
         assert!(DnsName::parse(".").is_err());
         assert!(DnsName::parse("bad\\09x.com").is_err());

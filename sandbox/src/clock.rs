@@ -36,8 +36,10 @@ impl SimClock {
 
     /// Moves simulated time forward (never backward).
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.as_millis().min(i64::MAX as u128) as i64, Ordering::SeqCst);
+        self.offset_ms.fetch_add(
+            by.as_millis().min(i64::MAX as u128) as i64,
+            Ordering::SeqCst,
+        );
     }
 
     /// How far simulated time is ahead of real time.

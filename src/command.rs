@@ -1,0 +1,96 @@
+//! What an invocation asks for, once parsed from any trigger (PRODUCT.md §5, §6).
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::{Name, Percent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    Canary,
+    BlueGreen,
+}
+
+/// The operator commands. Each carries only the parameters it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum Action {
+    /// Report, change nothing.
+    Status,
+    /// What the next tick would do, with the exact batch; writes nothing.
+    Plan,
+    /// Begin a migration. `to`: the destination cluster (default: the service's configured `to`).
+    Start {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Name>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        strategy: Option<Strategy>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
+    Pause,
+    Resume,
+    /// Take the next step now (no bake wait; still needs INSYNC and good health).
+    Promote,
+    /// Go to 100 % now.
+    PromoteFull,
+    /// Abort to `from` = 100, `to` = 0.
+    Rollback,
+    /// Hold at a chosen share on `to`.
+    SetWeight {
+        percent: Percent,
+    },
+    /// Complete now if the handover preconditions hold.
+    Handover,
+    /// The schedule's work: advance, roll back or wait, for every active service.
+    Tick,
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Status => "status",
+            Action::Plan => "plan",
+            Action::Start { .. } => "start",
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Promote => "promote",
+            Action::PromoteFull => "promote-full",
+            Action::Rollback => "rollback",
+            Action::SetWeight { .. } => "set-weight",
+            Action::Handover => "handover",
+            Action::Tick => "tick",
+        }
+    }
+
+    /// Commands that never write.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Action::Status | Action::Plan)
+    }
+}
+
+/// One command with who asked, why, and the key that makes its replay a no-op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub action: Action,
+    /// `None`: every configured service.
+    pub service: Option<Name>,
+    pub dry_run: bool,
+    pub actor: String,
+    pub reason: Option<String>,
+    /// Idempotency key: the SNS MessageId, or the manual command's `id`.
+    pub id: Option<String>,
+}
+
+impl Command {
+    pub fn tick(actor: &str) -> Command {
+        Command {
+            action: Action::Tick,
+            service: None,
+            dry_run: false,
+            actor: actor.to_string(),
+            reason: None,
+            id: None,
+        }
+    }
+}
