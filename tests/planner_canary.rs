@@ -348,11 +348,7 @@ fn drift_holds_and_never_overwrites() {
     }
     let d = w.run(Action::Tick, None, 30 * MIN);
     assert_eq!(d.kind, DecisionKind::Hold, "{}", d.summary);
-    assert!(
-        d.alerts.iter().any(|a| a.contains("77")),
-        "{:?}",
-        d.alerts
-    );
+    assert!(d.alerts.iter().any(|a| a.contains("77")), "{:?}", d.alerts);
     let batch = d.batch.unwrap();
     assert!(batch
         .changes
