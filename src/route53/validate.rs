@@ -123,7 +123,7 @@ pub enum Violation {
     TooManyValueCharacters { count: usize },
 
     // ---- one change on its own -------------------------------------------------------------
-    #[error("RRSet with DNS name {} is not permitted in zone {}.", .name.to_fqdn(), .zone.to_fqdn())]
+    #[error("RRSet with DNS name {} is not permitted in zone {}", .name.to_fqdn(), .zone.to_fqdn())]
     NameOutsideZone { name: DnsName, zone: DnsName },
     /// Text is cutover's own; the reference gives the limit.
     #[error("Invalid request: the name of {key} is {length} characters as Route53 writes it, more than 1,024")]
@@ -212,10 +212,10 @@ pub enum Violation {
     PolicyChange(RrKey),
     /// `rtype` is the type being created: CNAME beside anything else, or anything beside a
     /// CNAME. The reference gives the CNAME form; the other form follows it.
-    #[error("RRSet of type {} with DNS name {} is not permitted as it conflicts with other records with the same DNS name in zone {}.", .key.rtype, .key.name.to_fqdn(), .zone.to_fqdn())]
+    #[error("RRSet of type {} with DNS name {} is not permitted as it conflicts with other records with the same DNS name in zone {}", .key.rtype, .key.name.to_fqdn(), .zone.to_fqdn())]
     CnameConflict { key: RrKey, zone: DnsName },
     /// "No CNAME at the zone apex" (reference); Route53's text, not given by the reference.
-    #[error("RRSet of type CNAME with DNS name {} is not permitted at apex in zone {}.", .key.name.to_fqdn(), .zone.to_fqdn())]
+    #[error("RRSet of type CNAME with DNS name {} is not permitted at apex in zone {}", .key.name.to_fqdn(), .zone.to_fqdn())]
     CnameAtApex { key: RrKey, zone: DnsName },
     #[error("RRSet with DNS name {} and type {}, SetIdentifier {} cannot be created as weighted sets must contain the same TTL.", .0.name.to_fqdn(), .0.rtype, set_id_label(.0))]
     WeightedTtlMismatch(RrKey),
