@@ -5,6 +5,7 @@ policy loader answers from a fixed table instead of asking IAM.
 """
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,10 @@ from pathlib import Path
 from samtranslator.model.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
+
+# samtranslator warns at exit about usage metrics it would publish in the service; there is
+# nowhere to publish them offline.
+logging.getLogger("samtranslator.metrics").setLevel(logging.ERROR)
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = INFRA_DIR / "template.yaml"
