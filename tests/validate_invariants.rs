@@ -236,6 +236,24 @@ fn registry_txt_has_ttl_300() {
     );
 }
 
+#[test]
+fn a_weighted_member_holds_one_value() {
+    let before = zone(vec![]);
+    let mut two = registry_txt("a-app.example.com", Some("from"), Some(100), "cutover");
+    two.values.push("\"second\"".to_string());
+    let next = after(
+        &before,
+        &[Change {
+            action: Action::Create,
+            record: two,
+        }],
+    );
+    assert_eq!(
+        strings(check_invariants(&before, &next, &InvariantScope::default())),
+        ["weighted record [name='a-app.example.com.', type='TXT', set-identifier='from'] holds 2 values; a weighted member holds one"]
+    );
+}
+
 // ---- properties -----------------------------------------------------------------------------
 
 proptest! {

@@ -42,6 +42,9 @@ pub enum InvariantViolation {
         companion: RrKey,
         companion_weight: Weight,
     },
+    /// Reference route53.md, "Weighted records": one value per weighted member (keep it so).
+    #[error("weighted record {key} holds {count} values; a weighted member holds one")]
+    WeightedMemberValues { key: RrKey, count: usize },
     /// PRODUCT.md §7.4, reference external-dns.md §1: registry TXT is TTL 300.
     #[error("TXT registry entry {key} has TTL {ttl}, not 300")]
     RegistryTtl { key: RrKey, ttl: String },
@@ -69,7 +72,26 @@ pub fn check_invariants(
         check_txt_weights(after, host, txt_names, &mut out);
     }
     check_registry_ttls(after, &touched, scope, &mut out);
+    check_single_values(after, &touched, &mut out);
     out
+}
+
+/// Every weighted record the batch wrote holds one value.
+fn check_single_values(
+    after: &ZoneSnapshot,
+    touched: &BTreeSet<&RrKey>,
+    out: &mut Vec<InvariantViolation>,
+) {
+    for key in touched {
+        if let Some(record) = after.get(key).filter(|r| r.is_weighted()) {
+            if record.values.len() > 1 {
+                out.push(InvariantViolation::WeightedMemberValues {
+                    key: record.key(),
+                    count: record.values.len(),
+                });
+            }
+        }
+    }
 }
 
 /// Identities whose record set differs between the two zones (created, deleted or changed).
