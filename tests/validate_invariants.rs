@@ -254,6 +254,48 @@ fn a_weighted_member_holds_one_value() {
     );
 }
 
+#[test]
+fn the_atomic_simple_to_weighted_start_is_valid_and_keeps_the_invariants() {
+    let host = "app.example.com";
+    let simple = |rtype: RecordType| {
+        let mut r = alias_member(host, rtype, "x", 1, LB_FROM);
+        r.set_identifier = None;
+        r.weight = None;
+        r
+    };
+    let before = zone(vec![
+        simple(RecordType::A),
+        simple(RecordType::Aaaa),
+        registry_txt("a-app.example.com", None, None, "blue"),
+        registry_txt("aaaa-app.example.com", None, None, "blue"),
+    ]);
+    let mut changes: Vec<Change> = before
+        .iter()
+        .map(|r| Change {
+            action: Action::Delete,
+            record: r.clone(),
+        })
+        .collect();
+    let mut state = registry_txt("_cutover.app.example.com", None, None, "x");
+    state.values = vec!["\"v1\" \"phase=canary\"".to_string()];
+    changes.extend(
+        key_records(host, "app-blue", 100, LB_FROM)
+            .into_iter()
+            .chain(key_records(host, "app-green", 0, LB_TO))
+            .chain([state])
+            .map(|record| Change {
+                action: Action::Create,
+                record,
+            }),
+    );
+    let next = after(&before, &changes);
+    assert_eq!(next.weighted_group(&name(host), &RecordType::A).len(), 2);
+    assert_eq!(
+        check_invariants(&before, &next, &scope_for(&[host])),
+        vec![]
+    );
+}
+
 // ---- properties -----------------------------------------------------------------------------
 
 proptest! {
