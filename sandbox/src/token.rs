@@ -507,6 +507,21 @@ mod tests {
         assert!(!token.contains('='), "no padding");
     }
 
+    /// A URL presigned by botocore's `SigV4QueryAuth` (what `aws eks get-token` uses) with the
+    /// sandbox credentials, for cluster `blue`, at 2026-11-25T20:18:01Z.
+    const BOTOCORE_URL: &str = "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIASANDBOXEXAMPLE01%2F20261125%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20261125T201801Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=0f5ace9440e8790db3a51bf82d859bc081041aba2a0a196ddcb30570086751cc";
+    const BOTOCORE_AT: u64 = 1_795_637_881; // 2026-11-25T20:18:01Z
+
+    #[test]
+    fn matches_botocore_byte_for_byte() {
+        let token = sandbox_token(CLUSTER, at(BOTOCORE_AT));
+        assert_eq!(presigned_url(&token), BOTOCORE_URL);
+        assert_eq!(
+            verify(&reencode(BOTOCORE_URL), CLUSTER, at(BOTOCORE_AT)),
+            Ok(())
+        );
+    }
+
     #[test]
     fn round_trip_verifies() {
         let token = sandbox_token(CLUSTER, at(T0));
