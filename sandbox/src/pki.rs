@@ -87,8 +87,8 @@ impl Pki {
         &self.leaf_der
     }
 
-    /// A rustls server config presenting the leaf and the CA (the chain), offering HTTP/1.1 and
-    /// HTTP/2 by ALPN (kubectl speaks HTTP/2).
+    /// A rustls server config presenting the leaf and the CA (the chain), offering HTTP/1.1 by
+    /// ALPN (the sandbox servers speak HTTP/1.1; clients that prefer HTTP/2 fall back to it).
     pub fn server_config(&self) -> Result<Arc<ServerConfig>, PkiError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key_der.clone()));
@@ -96,7 +96,7 @@ impl Pki {
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
             .with_single_cert(vec![self.leaf_der.clone(), self.ca_der.clone()], key)?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
 }
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(parsed, vec![pki.ca_der().clone()]);
         assert_ne!(pki.ca_der(), pki.leaf_der());
         let config = pki.server_config().expect("server config");
-        assert!(config.alpn_protocols.contains(&b"h2".to_vec()));
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
     }
 
     #[test]
