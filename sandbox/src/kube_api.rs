@@ -286,19 +286,19 @@ fn not_found_object(name: &str) -> Response {
 /// Read-only: the sandbox identity has a view policy, so every write is forbidden (403), named
 /// as the API server's RBAC authorizer names it.
 fn refuse_method(method: &Method, segments: &[&str]) -> Response {
-    let verb =
-        match *method {
-            Method::POST => "create",
-            Method::PUT => "update",
-            Method::PATCH => "patch",
-            Method::DELETE => {
-                if segments.last() == Some(&"ingresses") {
-                    "deletecollection"
-                } else {
-                    "delete"
-                }
+    let verb = match *method {
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => {
+            if segments.last() == Some(&"ingresses") {
+                "deletecollection"
+            } else {
+                "delete"
             }
-            _ => return json_response(
+        }
+        _ => {
+            return json_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 status(
                     405,
@@ -308,8 +308,9 @@ fn refuse_method(method: &Method, segments: &[&str]) -> Response {
                     ),
                     Some(json!({})),
                 ),
-            ),
-        };
+            )
+        }
+    };
     let (resource, group) = resource_of(segments);
     let namespace = namespace_of(segments);
     let qualified = if group.is_empty() {
