@@ -4,7 +4,9 @@
 //!
 //! Served: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/networking.k8s.io`,
 //! `/apis/networking.k8s.io/v1`), Ingress list across namespaces, list per namespace and get one
-//! (as JSON, or as a `Table` when the client asks for one, as `kubectl get` does).
+//! (as JSON, or as a `Table` when the client asks for one, as `kubectl get` does), and the
+//! namespaces (the system ones and those holding Ingresses), which kubectl reads to explain a
+//! missing object.
 //! Errors are `Status` objects: 401 for a missing or bad token, 403 for any write verb, 404 for a
 //! missing object or path. `labelSelector`, `fieldSelector`, `limit` and `watch` are ignored.
 
@@ -99,6 +101,7 @@ pub async fn serve_kube_api(
 pub fn router(cluster: Cluster, clock: SimClock, server_address: &str) -> Router {
     let state = Arc::new(ApiState {
         cluster,
+        started: clock.now(),
         clock,
         objects: ObjectTable::default(),
         server_address: server_address.to_string(),
@@ -148,6 +151,8 @@ struct ApiState {
     cluster: Cluster,
     clock: SimClock,
     objects: ObjectTable,
+    /// When the cluster's namespaces were made (the server's start, simulated time).
+    started: SystemTime,
     server_address: String,
 }
 
@@ -199,6 +204,15 @@ fn route(state: &ApiState, segments: &[&str], wants_table: bool) -> Response {
         ["version"] => ok(discovery::version(KUBERNETES_VERSION)),
         ["api"] => ok(discovery::core_versions(&state.server_address)),
         ["api", "v1"] => ok(discovery::core_resources()),
+        ["api", "v1", "namespaces"] => {
+            let snapshot = state.objects.snapshot(&state.cluster, now);
+            if wants_table {
+                ok(snapshot.namespace_table(None, state.started, now))
+            } else {
+                ok(snapshot.namespace_list(state.started))
+            }
+        }
+        ["api", "v1", "namespaces", name] => get_namespace(state, name, wants_table, now),
         ["apis"] => ok(discovery::groups()),
         ["apis", group] if *group == GROUP => ok(discovery::networking()),
         ["apis", group, "v1"] if *group == GROUP => ok(discovery::networking_resources()),
@@ -236,6 +250,23 @@ fn get_one(
         None => not_found_object(name),
         Some(_) if wants_table => ok(snapshot.table(Some(namespace), Some(name), now)),
         Some(object) => ok(object),
+    }
+}
+
+fn get_namespace(state: &ApiState, name: &str, wants_table: bool, now: SystemTime) -> Response {
+    let snapshot = state.objects.snapshot(&state.cluster, now);
+    match snapshot.namespace(name, state.started) {
+        None => json_response(
+            StatusCode::NOT_FOUND,
+            status(
+                404,
+                "NotFound",
+                &format!("namespaces \"{name}\" not found"),
+                Some(json!({ "name": name, "kind": "namespaces" })),
+            ),
+        ),
+        Some(_) if wants_table => ok(snapshot.namespace_table(Some(name), state.started, now)),
+        Some(namespace) => ok(namespace),
     }
 }
 

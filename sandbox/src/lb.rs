@@ -433,7 +433,7 @@ fn action_for(behaviour: &Behaviour, seen_before: u64) -> Action {
         Behaviour::Refuse => Action::Refuse,
         Behaviour::Flap { every, good, bad } => {
             let every = u64::from((*every).max(1));
-            if (seen_before / every) % 2 == 0 {
+            if (seen_before / every).is_multiple_of(2) {
                 answer(*good)
             } else {
                 answer(*bad)

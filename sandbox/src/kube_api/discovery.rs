@@ -34,9 +34,20 @@ pub(crate) fn core_versions(server_address: &str) -> Value {
     })
 }
 
-/// `/api/v1`: the sandbox serves no core resources.
+/// `/api/v1`: namespaces only (read-only), which kubectl reads to explain a missing object.
 pub(crate) fn core_resources() -> Value {
-    json!({ "kind": "APIResourceList", "groupVersion": "v1", "resources": [] })
+    json!({
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [{
+            "name": "namespaces",
+            "singularName": "namespace",
+            "namespaced": false,
+            "kind": "Namespace",
+            "verbs": ["get", "list"],
+            "shortNames": ["ns"],
+        }],
+    })
 }
 
 fn networking_group() -> Value {

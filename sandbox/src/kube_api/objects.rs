@@ -122,6 +122,77 @@ impl Snapshot {
         })
     }
 
+    /// The namespaces that exist: the system ones and every namespace holding an Ingress.
+    pub(crate) fn namespaces(&self) -> Vec<String> {
+        let mut names: Vec<String> = SYSTEM_NAMESPACES.iter().map(|n| n.to_string()).collect();
+        names.extend(
+            self.items
+                .iter()
+                .map(|(ingress, _)| ingress.namespace.clone()),
+        );
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// A `Namespace` object, or `None` when no such namespace exists.
+    pub(crate) fn namespace(&self, name: &str, created: SystemTime) -> Option<Value> {
+        self.namespaces()
+            .iter()
+            .any(|n| n == name)
+            .then(|| render_namespace(name, created, self.resource_version))
+    }
+
+    /// `NamespaceList` of [`Self::namespaces`].
+    pub(crate) fn namespace_list(&self, created: SystemTime) -> Value {
+        let items: Vec<Value> = self
+            .namespaces()
+            .iter()
+            .map(|name| render_namespace(name, created, self.resource_version))
+            .collect();
+        json!({
+            "kind": "NamespaceList",
+            "apiVersion": "v1",
+            "metadata": { "resourceVersion": self.resource_version.to_string() },
+            "items": items,
+        })
+    }
+
+    /// A `Table` of namespaces (NAME, STATUS, AGE), `only` one when given.
+    pub(crate) fn namespace_table(
+        &self,
+        only: Option<&str>,
+        created: SystemTime,
+        now: SystemTime,
+    ) -> Value {
+        let rows: Vec<Value> = self
+            .namespaces()
+            .iter()
+            .filter(|name| only.is_none_or(|o| o == name.as_str()))
+            .map(|name| {
+                json!({
+                    "cells": [name, "Active", age(created, now)],
+                    "object": {
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": render_namespace(name, created, self.resource_version)["metadata"],
+                    },
+                })
+            })
+            .collect();
+        json!({
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": { "resourceVersion": self.resource_version.to_string() },
+            "columnDefinitions": [
+                column("Name", "string", "name"),
+                column("Status", "string", ""),
+                column("Age", "string", "date"),
+            ],
+            "rows": rows,
+        })
+    }
+
     fn matching<'a>(
         &'a self,
         namespace: Option<&'a str>,
@@ -223,6 +294,38 @@ fn render_ingress(ingress: &Ingress, meta: &ObjectMeta) -> Value {
     })
 }
 
+/// The namespaces every EKS cluster has.
+const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/// A namespace; its uid is derived from its name (namespaces are not in the store).
+fn render_namespace(name: &str, created: SystemTime, resource_version: u64) -> Value {
+    json!({
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": name,
+            "uid": name_uid(name),
+            "resourceVersion": resource_version.to_string(),
+            "creationTimestamp": rfc3339_seconds(created),
+            "labels": { "kubernetes.io/metadata.name": name },
+        },
+        "spec": { "finalizers": ["kubernetes"] },
+        "status": { "phase": "Active" },
+    })
+}
+
+/// A stable UUID-shaped id for a name (FNV-1a, twice, with different seeds).
+fn name_uid(name: &str) -> String {
+    let hash = |seed: u64| {
+        name.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    };
+    uuid_text(
+        (u128::from(hash(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(hash(0x8422_2325_cbf2_9ce4)),
+    )
+}
+
 /// Kubernetes timestamps: RFC 3339 in UTC, whole seconds.
 pub(crate) fn rfc3339_seconds(at: SystemTime) -> String {
     let at = OffsetDateTime::from(at);
@@ -233,7 +336,11 @@ pub(crate) fn rfc3339_seconds(at: SystemTime) -> String {
 
 /// A random version-4 UUID, as the API server gives each object.
 fn new_uid() -> String {
-    let bits: u128 = rand::random();
+    uuid_text(rand::random())
+}
+
+/// `bits` as a version-4 UUID in text form.
+fn uuid_text(bits: u128) -> String {
     let bits = (bits & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
     let hex = format!("{bits:032x}");
     format!(
