@@ -409,6 +409,16 @@ fn decide(hosts: &Mutex<Hosts>, host: &str) -> Action {
         },
         Some(behaviour) => action_for(&behaviour, seen_before),
     };
+    let action = match action {
+        // HTTP status codes are three digits; anything else scripted is answered as 500.
+        Action::Answer { status, latency } if StatusCode::from_u16(status).is_err() => {
+            Action::Answer {
+                status: 500,
+                latency,
+            }
+        }
+        other => other,
+    };
     match &action {
         Action::Answer { status, .. } => *counts.by_status.entry(*status).or_default() += 1,
         Action::Hang => counts.hung += 1,
@@ -443,6 +453,7 @@ fn action_for(behaviour: &Behaviour, seen_before: u64) -> Action {
 }
 
 fn answer(status: u16, cluster: &str, host: &str) -> Response<Body> {
+    // `decide` only lets valid codes through.
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = if status == 404 {
         format!("no route for host {host} on cluster {cluster}\n")

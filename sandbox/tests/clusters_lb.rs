@@ -81,6 +81,11 @@ async fn scripted_status_is_answered() {
     assert_eq!(get_status(&client, &lb).await.expect("answer"), 503);
     assert_eq!(lb.counts(HOST).by_status.get(&503), Some(&1));
     assert_eq!(lb.counts("other.example.com").requests, 0);
+    // A status that is not an HTTP status is answered (and counted) as 500.
+    lb.set_behaviour(HOST, Behaviour::Status { status: 42 });
+    assert_eq!(get_status(&client, &lb).await.expect("answer"), 500);
+    assert_eq!(lb.counts(HOST).by_status.get(&500), Some(&1));
+    assert_eq!(lb.counts(HOST).by_status.get(&42), None);
 }
 
 #[tokio::test]
