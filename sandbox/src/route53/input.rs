@@ -123,8 +123,9 @@ fn check_ranges(r: &Rrset, index: usize, v: &mut Violations) {
             &format!("{base}.aliasTarget.dNSName"),
             names::MAX_NAME_LENGTH,
         );
+        // Length of the bare id: a `/hostedzone/` prefix is tolerated.
         v.max_length(
-            &alias.hosted_zone_id,
+            super::rules::strip_zone_prefix(&alias.hosted_zone_id),
             &format!("{base}.aliasTarget.hostedZoneId"),
             MAX_ZONE_ID_LENGTH,
         );
