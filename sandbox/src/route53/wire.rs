@@ -564,6 +564,17 @@ mod tests {
     }
 
     #[test]
+    fn every_truncation_of_a_valid_body_is_answered_without_panic() {
+        let body = r#"<?xml version="1.0"?><ChangeResourceRecordSetsRequest xmlns="x"><ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>a.example.com</Name><Type>A</Type><SetIdentifier>s</SetIdentifier><Weight>5</Weight><AliasTarget><HostedZoneId>Z1</HostedZoneId><DNSName>lb.example.com</DNSName><EvaluateTargetHealth>true</EvaluateTargetHealth></AliasTarget></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"#;
+        assert!(decode_change_request(body.as_bytes()).is_ok());
+        for end in 0..body.len() {
+            if let Err(e) = decode_change_request(&body.as_bytes()[..end]) {
+                assert_eq!(e.code, "InvalidInput", "prefix of {end} bytes");
+            }
+        }
+    }
+
+    #[test]
     fn error_form_matches_reference() {
         let e = ApiError::invalid_change_batch(&["m1".into(), "m2".into()]);
         let xml = render_error(&e, "rid");
