@@ -251,7 +251,7 @@ fn looks_encrypted(text: &str) -> bool {
         && !text.is_empty()
         && base64::engine::general_purpose::STANDARD
             .decode(text)
-            .is_ok_and(|b| b.len() >= 12 + 16 + 1)
+            .is_ok_and(|b| b.len() > 12 + 16)
 }
 
 // ---------------------------------------------------------------------------------------------

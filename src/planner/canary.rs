@@ -674,8 +674,7 @@ pub(super) fn bake_required(ctx: &Ctx, st: &State) -> Millis {
     let steps = &ctx.svc.rollout.steps;
     let configured = steps
         .iter()
-        .filter(|s| s.percent <= st.percent && s.percent > Percent::ZERO)
-        .last()
+        .rfind(|s| s.percent <= st.percent && s.percent > Percent::ZERO)
         .map(|s| s.bake.millis())
         .unwrap_or(0);
     let ttl = [&st.from, &st.to]
