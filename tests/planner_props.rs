@@ -12,6 +12,8 @@ use cutover::command::Action;
 use cutover::health::Verdict;
 use cutover::registry::{self, TxtContent};
 use cutover::route53::model::{ChangeBatch, ChangeStatus, RecordSet, RecordType};
+use cutover::route53::validate::validate_batch;
+use cutover::route53::zone::ZoneSnapshot;
 use cutover::types::{Percent, Weight};
 use planner_common::*;
 use proptest::prelude::*;
@@ -226,6 +228,11 @@ proptest! {
                 // The batch applied exactly (World::run panics on an inexact DELETE); the zone
                 // after it must keep the invariants. The follow-up that records the change id
                 // only touches the state record.
+                // Every Route53 rule, by the pre-send validator.
+                let snapshot = ZoneSnapshot::from_listing(dns("example.com"), before.clone()).unwrap();
+                if let Err(v) = validate_batch(&snapshot, batch) {
+                    prop_assert!(false, "{:?}: Route53 would refuse: {:?}\nbatch: {:#?}", t.action, v, batch);
+                }
                 let after = apply(&before, batch);
                 if let Err(e) = check(&before, batch, &after) {
                     prop_assert!(false, "{:?} broke an invariant: {}\nbatch: {:#?}", t.action, e, batch);
