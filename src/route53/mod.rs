@@ -2,4 +2,7 @@
 //! reference, and the client behind a small trait so the sandbox and AWS plug in the same way.
 pub mod client;
 pub mod model;
+pub mod pack;
 pub mod ratelimit;
+pub mod validate;
+pub mod zone;
