@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
+use crate::config::{Config, ConfigError};
 use crate::events::parse_invocation;
 use crate::health::HttpProber;
 use crate::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
@@ -193,6 +194,12 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))
+}
+
+/// Loads and validates the whole configuration, when a path is given (`--config` or
+/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
+pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
+    path.map(Config::load).transpose()
 }
 
 /// The actor of a CLI command without `--actor`: the local user.

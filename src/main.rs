@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use cutover::cli::{default_cli_actor, dispatch, Cli, Clients};
+use cutover::cli::{default_cli_actor, dispatch, load_config, Cli, Clients};
+use cutover::config::Config;
+use cutover::kubernetes::DEFAULT_READ_TIMEOUT;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -31,9 +33,21 @@ fn main() -> ExitCode {
 /// for the level), clients created once per cold start, every event answered with a JSON report.
 async fn run_lambda() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    let clients = Arc::new(Clients::from_env_with_defaults().await);
-    // Accepted SNS topics come from the config once it is wired; none until then.
-    let accepted_topics: Arc<Vec<String>> = Arc::new(Vec::new());
+    // A bad or missing config stops the function at start (PRODUCT.md §8).
+    let path = std::env::var_os("CUTOVER_CONFIG").map(std::path::PathBuf::from);
+    let config = match load_config(path.as_deref()) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            tracing::error!("CUTOVER_CONFIG: not set (the path of cutover.toml)");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    let clients = Arc::new(Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await);
+    let accepted_topics: Arc<Vec<String>> = Arc::new(config.sns_topic_arns.clone());
     let handler = service_fn(move |event: LambdaEvent<Value>| {
         let clients = clients.clone();
         let topics = accepted_topics.clone();
@@ -56,6 +70,13 @@ async fn run_lambda() -> ExitCode {
 async fn run_cli() -> ExitCode {
     init_cli_logging();
     let cli = Cli::parse();
+    let config = match load_config(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let payload = match cli.command.payload(&default_cli_actor()) {
         Ok(payload) => payload,
         Err(e) => {
@@ -63,8 +84,12 @@ async fn run_cli() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clients = Clients::from_env_with_defaults().await;
-    let report = dispatch(&clients, &[], payload).await;
+    let clients = match &config {
+        Some(config) => Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await,
+        None => Clients::from_env_with_defaults().await,
+    };
+    let topics = config.as_ref().map(accepted_topics).unwrap_or_default();
+    let report = dispatch(&clients, &topics, payload).await;
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
         Err(e) => {
@@ -77,6 +102,10 @@ async fn run_cli() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn accepted_topics(config: &Config) -> Vec<String> {
+    config.sns_topic_arns.clone()
 }
 
 fn report_has_error(report: &Value) -> bool {

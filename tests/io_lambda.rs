@@ -59,12 +59,96 @@ async fn answer(
     axum::http::StatusCode::ACCEPTED
 }
 
+const CONFIG: &str = r#"
+lease_owner_id = "cutover"
+sns_topic_arns = ["arn:aws:sns:us-east-1:123456789012:cutover-deploys"]
+rate_limit = 2.0
+
+[[zones]]
+id = "Z0123456789ABC"
+name = "example.com"
+
+[clusters.blue]
+eks_name = "prod-blue"
+region = "us-east-1"
+owner_id = "blue"
+external_dns_version = "0.14"
+
+[clusters.green]
+eks_name = "prod-green"
+region = "us-east-1"
+owner_id = "green"
+external_dns_version = "0.14"
+
+[services.payments]
+hostname = "payments.example.com"
+from = "blue"
+to = "green"
+"#;
+
+fn write_config(text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cutover-io-lambda-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let path = dir.join(format!(
+        "cutover-{}.toml",
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn lambda_command(runtime_api: &str, config: &std::path::Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "cutover")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("CUTOVER_CONFIG", config)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+        .kill_on_drop(true);
+    command
+}
+
+#[tokio::test]
+async fn a_bad_config_stops_the_function_at_start_naming_the_key() {
+    let path = write_config(&CONFIG.replace("rate_limit = 2.0", "rate_limit = 9.0"));
+    let output = lambda_command("127.0.0.1:9", &path)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(logs.contains("invalid configuration"), "{logs}");
+    assert!(logs.contains("rate_limit"), "the key is named: {logs}");
+}
+
 #[tokio::test]
 async fn the_lambda_answers_each_event_with_a_json_report() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let runtime = Arc::new(Runtime {
         // Served last-first.
         events: Mutex::new(vec![
+            serde_json::from_str(
+                &std::fs::read_to_string(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("events/sns-deployed.json"),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
             json!({"hello": "world"}),
             json!({"action": "rollback", "service": "payments", "actor": "alice", "reason": "5xx"}),
         ]),
@@ -81,27 +165,16 @@ async fn the_lambda_answers_each_event_with_a_json_report() {
         let _ = axum::serve(listener, app).await;
     });
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cutover")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let config = write_config(CONFIG);
+    let mut child = lambda_command(&addr.to_string(), &config).spawn().unwrap();
 
     let mut answers = Vec::new();
-    for _ in 0..2 {
-        let got = tokio::time::timeout(Duration::from_secs(120), rx.recv())
-            .await
-            .expect("the function answers")
-            .expect("channel open");
+    for _ in 0..3 {
+        let got = tokio::select! {
+            got = rx.recv() => got.expect("channel open"),
+            status = child.wait() => panic!("the function exited: {status:?}"),
+            _ = tokio::time::sleep(Duration::from_secs(120)) => panic!("no answer"),
+        };
         answers.push(got);
     }
     let _ = child.kill().await;
@@ -119,4 +192,11 @@ async fn the_lambda_answers_each_event_with_a_json_report() {
     let (id, kind, report) = &answers[1];
     assert_eq!((id.as_str(), kind.as_str()), ("req-1", "response"));
     assert_eq!(report["error"]["field"], json!("payload"));
+
+    // The SNS topic is accepted because the config lists it.
+    let (id, kind, report) = &answers[2];
+    assert_eq!((id.as_str(), kind.as_str()), ("req-2", "response"));
+    let command = &report["commands"][0]["command"];
+    assert_eq!(command["action"]["action"], json!("start"), "{report}");
+    assert_eq!(command["id"], json!("95df01b4-ee98-5cb9-9903-4c221d41eb5e"));
 }
