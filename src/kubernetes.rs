@@ -2,7 +2,8 @@
 //! cluster per tick (PRODUCT.md §9).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
@@ -16,6 +17,7 @@ use futures::future::BoxFuture;
 use k8s_openapi::api::networking::v1::Ingress;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::{Clock, SystemClock};
 use crate::types::DnsName;
 
 /// What cutover needs to know of one Ingress.
@@ -92,10 +94,20 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// [`IngressSource`] on EKS: DescribeCluster → EKS token → a `kube::Client` built per call (the
 /// token lives about 15 minutes and is fixed inside the client; rust-lambda.md).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EksIngressSource {
     sdk_config: aws_config::SdkConfig,
     read_timeout: Duration,
+    /// Signs the token's date: the system clock, or the sandbox's simulated one.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EksIngressSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EksIngressSource")
+            .field("read_timeout", &self.read_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EksIngressSource {
@@ -104,7 +116,14 @@ impl EksIngressSource {
         EksIngressSource {
             sdk_config,
             read_timeout,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Uses `clock` for the token's signing time (the sandbox's simulated clock in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     async fn list(&self, cluster: &ClusterRef) -> Result<Vec<IngressInfo>, KubeError> {
@@ -170,7 +189,7 @@ impl EksIngressSource {
             &cluster.eks_name,
             &cluster.region,
             &credentials,
-            SystemTime::now(),
+            UNIX_EPOCH + Duration::from_millis(self.clock.now_millis().max(0) as u64),
         )
         .map_err(|reason| KubeError::Token {
             cluster: cluster.eks_name.clone(),
