@@ -1,12 +1,11 @@
 //! The `cutover` binary: the Lambda handler when `AWS_LAMBDA_RUNTIME_API` is set, a local CLI
-//! otherwise. Both hand one JSON payload to the same handler (`cli::dispatch`).
+//! otherwise. Both hand one JSON payload to the same handler (`cli::dispatch` → `engine::handle`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use cutover::cli::{default_cli_actor, dispatch, load_config, Cli, Clients};
-use cutover::config::Config;
+use cutover::cli::{default_cli_actor, dispatch, load_config, report_has_error, Cli, Clients};
 use cutover::kubernetes::DEFAULT_READ_TIMEOUT;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -46,13 +45,12 @@ async fn run_lambda() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clients = Arc::new(Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await);
-    let accepted_topics: Arc<Vec<String>> = Arc::new(config.sns_topic_arns.clone());
+    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let ctx = Arc::new(clients.context(Arc::new(config)));
     let handler = service_fn(move |event: LambdaEvent<Value>| {
-        let clients = clients.clone();
-        let topics = accepted_topics.clone();
+        let ctx = ctx.clone();
         async move {
-            let report = dispatch(&clients, &topics, event.payload).await;
+            let report = dispatch(&ctx, event.payload).await;
             Ok::<Value, lambda_runtime::Error>(report)
         }
     });
@@ -71,7 +69,11 @@ async fn run_cli() -> ExitCode {
     init_cli_logging();
     let cli = Cli::parse();
     let config = match load_config(cli.config.as_deref()) {
-        Ok(config) => config,
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            eprintln!("cutover: --config or CUTOVER_CONFIG: not set (the path of cutover.toml)");
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("cutover: {e}");
             return ExitCode::FAILURE;
@@ -84,12 +86,9 @@ async fn run_cli() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clients = match &config {
-        Some(config) => Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await,
-        None => Clients::from_env_with_defaults().await,
-    };
-    let topics = config.as_ref().map(accepted_topics).unwrap_or_default();
-    let report = dispatch(&clients, &topics, payload).await;
+    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let ctx = clients.context(Arc::new(config));
+    let report = dispatch(&ctx, payload).await;
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
         Err(e) => {
@@ -102,18 +101,6 @@ async fn run_cli() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn accepted_topics(config: &Config) -> Vec<String> {
-    config.sns_topic_arns.clone()
-}
-
-fn report_has_error(report: &Value) -> bool {
-    report.get("error").is_some()
-        || report
-            .get("commands")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c.get("error").is_some()))
 }
 
 fn init_cli_logging() {
