@@ -1,7 +1,7 @@
 //! The local command line and the wiring shared with the Lambda entry point.
 //!
 //! Every path — Lambda event, `cutover invoke EVENT.json`, or an operator subcommand — ends in one
-//! JSON payload handed to [`dispatch`]: a subcommand is turned into the manual-command JSON of
+//! JSON payload handed to [`dispatch`] (the engine's handler): a subcommand is turned into the manual-command JSON of
 //! PRODUCT.md §5/§6, so the CLI and Lambda parse and handle commands the same way.
 
 use std::path::PathBuf;
@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
-use crate::events::parse_invocation;
+use crate::clock::SystemClock;
+use crate::config::{Config, ConfigError};
+use crate::engine::Context;
 use crate::health::HttpProber;
 use crate::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
 use crate::route53::client::SdkRoute53;
@@ -195,6 +197,12 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
     serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))
 }
 
+/// Loads and validates the whole configuration, when a path is given (`--config` or
+/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
+pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
+    path.map(Config::load).transpose()
+}
+
 /// The actor of a CLI command without `--actor`: the local user.
 pub fn default_cli_actor() -> String {
     std::env::var("USER")
@@ -234,35 +242,46 @@ impl Clients {
     pub async fn from_env_with_defaults() -> Self {
         Clients::from_env(DEFAULT_REQUESTS_PER_SECOND, DEFAULT_READ_TIMEOUT).await
     }
-}
 
-/// The one function every path calls with its payload. The engine's tick
-/// (`engine::handle(ctx, payload)`) plugs in here; until then it parses the payload and reports
-/// the commands it stands for, changing nothing.
-pub async fn dispatch(_clients: &Clients, accepted_topics: &[String], payload: Value) -> Value {
-    parsed_commands_report(&payload, accepted_topics)
-}
-
-/// The parse step of the report: every command, or the error naming the field.
-pub fn parsed_commands_report(payload: &Value, accepted_topics: &[String]) -> Value {
-    match parse_invocation(payload, accepted_topics) {
-        Err(e) => json!({"error": {"field": e.field(), "message": e.to_string()}}),
-        Ok(results) => {
-            let commands: Vec<Value> = results
-                .into_iter()
-                .map(|r| match r {
-                    Ok(command) => json!({"command": command}),
-                    Err(e) => json!({"error": {"field": e.field(), "message": e.to_string()}}),
-                })
-                .collect();
-            json!({"commands": commands, "changed": false})
+    /// The engine's context over these clients, the validated config and the system clock.
+    pub fn context(&self, config: Arc<Config>) -> Context {
+        Context {
+            config,
+            route53: self.route53.clone(),
+            ingresses: self.ingresses.clone(),
+            prober: self.prober.clone(),
+            clock: Arc::new(SystemClock),
         }
     }
+}
+
+/// The one function every path calls with its payload: the engine's handler.
+pub async fn dispatch(ctx: &Context, payload: Value) -> Value {
+    crate::engine::handle(ctx, payload).await
+}
+
+/// True when a report carries an error anywhere a command or record could have failed.
+pub fn report_has_error(report: &Value) -> bool {
+    let failed = |r: &Value| {
+        r.get("error").is_some()
+            || r.get("errors")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.is_empty())
+            || r.get("services")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|s| s.get("error").is_some()))
+    };
+    failed(report)
+        || report
+            .get("records")
+            .and_then(Value::as_array)
+            .is_some_and(|rs| rs.iter().any(failed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::parse_invocation;
 
     fn payload(args: &[&str]) -> Value {
         let cli =
@@ -320,23 +339,33 @@ mod tests {
             vec!["handover", "payments"],
             vec!["tick"],
         ] {
-            let report = parsed_commands_report(&payload(&args), &[]);
-            assert!(
-                report["commands"][0]["command"].is_object(),
-                "{args:?}: {report}"
-            );
+            let parsed = parse_invocation(&payload(&args), &[]).unwrap();
+            assert!(matches!(parsed.as_slice(), [Ok(_)]), "{args:?}: {parsed:?}");
         }
     }
 
     #[test]
     fn a_bad_value_is_reported_with_its_field() {
-        let report = parsed_commands_report(
-            &payload(&["set-weight", "payments", "--percent", "101"]),
-            &[],
-        );
-        assert_eq!(report["error"]["field"], json!("percent"));
-        let report = parsed_commands_report(&payload(&["pause", "Payments"]), &[]);
-        assert_eq!(report["error"]["field"], json!("service"));
+        let args = ["set-weight", "payments", "--percent", "101"];
+        let err = parse_invocation(&payload(&args), &[]).unwrap_err();
+        assert_eq!(err.field(), "percent");
+        let err = parse_invocation(&payload(&["pause", "Payments"]), &[]).unwrap_err();
+        assert_eq!(err.field(), "service");
+    }
+
+    #[test]
+    fn errors_anywhere_in_a_report_are_seen() {
+        assert!(!report_has_error(
+            &json!({"action":"tick","services":[{"applied":true}]})
+        ));
+        assert!(report_has_error(&json!({"error":{"field":"payload"}})));
+        assert!(report_has_error(
+            &json!({"action":"tick","errors":["zone Z1: transport"]})
+        ));
+        assert!(report_has_error(&json!({"services":[{"error":"refused"}]})));
+        assert!(report_has_error(
+            &json!({"records":[{"action":"start"},{"error":{"field":"x"}}]})
+        ));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The `cutover` binary: the Lambda handler when `AWS_LAMBDA_RUNTIME_API` is set, a local CLI
-//! otherwise. Both hand one JSON payload to the same handler (`cli::dispatch`).
+//! otherwise. Both hand one JSON payload to the same handler (`cli::dispatch` → `engine::handle`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use cutover::cli::{default_cli_actor, dispatch, Cli, Clients};
+use cutover::cli::{default_cli_actor, dispatch, load_config, report_has_error, Cli, Clients};
+use cutover::kubernetes::DEFAULT_READ_TIMEOUT;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
@@ -31,14 +32,25 @@ fn main() -> ExitCode {
 /// for the level), clients created once per cold start, every event answered with a JSON report.
 async fn run_lambda() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    let clients = Arc::new(Clients::from_env_with_defaults().await);
-    // Accepted SNS topics come from the config once it is wired; none until then.
-    let accepted_topics: Arc<Vec<String>> = Arc::new(Vec::new());
+    // A bad or missing config stops the function at start (PRODUCT.md §8).
+    let path = std::env::var_os("CUTOVER_CONFIG").map(std::path::PathBuf::from);
+    let config = match load_config(path.as_deref()) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            tracing::error!("CUTOVER_CONFIG: not set (the path of cutover.toml)");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            return ExitCode::FAILURE;
+        }
+    };
+    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let ctx = Arc::new(clients.context(Arc::new(config)));
     let handler = service_fn(move |event: LambdaEvent<Value>| {
-        let clients = clients.clone();
-        let topics = accepted_topics.clone();
+        let ctx = ctx.clone();
         async move {
-            let report = dispatch(&clients, &topics, event.payload).await;
+            let report = dispatch(&ctx, event.payload).await;
             Ok::<Value, lambda_runtime::Error>(report)
         }
     });
@@ -56,6 +68,17 @@ async fn run_lambda() -> ExitCode {
 async fn run_cli() -> ExitCode {
     init_cli_logging();
     let cli = Cli::parse();
+    let config = match load_config(cli.config.as_deref()) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            eprintln!("cutover: --config or CUTOVER_CONFIG: not set (the path of cutover.toml)");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let payload = match cli.command.payload(&default_cli_actor()) {
         Ok(payload) => payload,
         Err(e) => {
@@ -63,8 +86,9 @@ async fn run_cli() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let clients = Clients::from_env_with_defaults().await;
-    let report = dispatch(&clients, &[], payload).await;
+    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let ctx = clients.context(Arc::new(config));
+    let report = dispatch(&ctx, payload).await;
     match serde_json::to_string_pretty(&report) {
         Ok(text) => println!("{text}"),
         Err(e) => {
@@ -77,14 +101,6 @@ async fn run_cli() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn report_has_error(report: &Value) -> bool {
-    report.get("error").is_some()
-        || report
-            .get("commands")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c.get("error").is_some()))
 }
 
 fn init_cli_logging() {
