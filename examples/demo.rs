@@ -35,7 +35,10 @@ struct Progress {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    println!("cutover demo: blue → green for {} on the local sandbox\n", SERVICES.join(", "));
+    println!(
+        "cutover demo: blue → green for {} on the local sandbox\n",
+        SERVICES.join(", ")
+    );
     let h = Harness::start(
         World::default_world(),
         &[
@@ -46,8 +49,14 @@ async fn main() -> anyhow::Result<()> {
         FAST_ROLLOUT,
     )
     .await;
-    println!("sandbox up: Route53 {}  EKS {}", h.sandbox.endpoints().route53, h.sandbox.endpoints().eks);
-    println!("steps 5 → 25 → 50 → 100 %, bake 2 min each (simulated), rollback after 2 bad checks\n");
+    println!(
+        "sandbox up: Route53 {}  EKS {}",
+        h.sandbox.endpoints().route53,
+        h.sandbox.endpoints().eks
+    );
+    println!(
+        "steps 5 → 25 → 50 → 100 %, bake 2 min each (simulated), rollback after 2 bad checks\n"
+    );
 
     // payments gets deployed on green too (same simple key: green's external-dns leaves it to blue).
     h.add_ingress(
@@ -62,20 +71,34 @@ async fn main() -> anyhow::Result<()> {
     );
     h.external_dns().await;
 
-    let mut progress: BTreeMap<&str, Progress> = SERVICES.iter().map(|s| (*s, Progress::default())).collect();
-    println!("{:>7}  {:<9} {:<10} {:>11}  {:<30} summary", "time", "service", "decision", "green share", "health (green | blue)");
+    let mut progress: BTreeMap<&str, Progress> =
+        SERVICES.iter().map(|s| (*s, Progress::default())).collect();
+    println!(
+        "{:>7}  {:<9} {:<10} {:>11}  {:<30} summary",
+        "time", "service", "decision", "green share", "health (green | blue)"
+    );
     for (i, service) in SERVICES.iter().enumerate() {
-        let report = h.deploy_event(&format!("deploy-{i}"), service, "green").await;
+        let report = h
+            .deploy_event(&format!("deploy-{i}"), service, "green")
+            .await;
         print_entries(0, &report, &mut progress);
     }
     // As the start report says for payments: name the weighted keys on both clusters.
     h.edit_ingress("blue", "payments", |i| {
-        i.annotations.insert(format!("{ANNOTATION}set-identifier"), "payments-blue".into());
-        i.annotations.insert(format!("{ANNOTATION}aws-weight"), "100".into());
+        i.annotations.insert(
+            format!("{ANNOTATION}set-identifier"),
+            "payments-blue".into(),
+        );
+        i.annotations
+            .insert(format!("{ANNOTATION}aws-weight"), "100".into());
     });
     h.edit_ingress("green", "payments", |i| {
-        i.annotations.insert(format!("{ANNOTATION}set-identifier"), "payments-green".into());
-        i.annotations.insert(format!("{ANNOTATION}aws-weight"), "0".into());
+        i.annotations.insert(
+            format!("{ANNOTATION}set-identifier"),
+            "payments-green".into(),
+        );
+        i.annotations
+            .insert(format!("{ANNOTATION}aws-weight"), "0".into());
     });
 
     let mut broke = false;
@@ -87,8 +110,15 @@ async fn main() -> anyhow::Result<()> {
         print_entries(minute, &report, &mut progress);
 
         if !broke && progress[FAILING].share == Some(25) {
-            println!("{:>7}  {FAILING:<9} !! green's {FAILING} starts answering 503", clock(minute));
-            h.set_lb_behaviour("green", &format!("{FAILING}.example.com"), Behaviour::Status { status: 503 });
+            println!(
+                "{:>7}  {FAILING:<9} !! green's {FAILING} starts answering 503",
+                clock(minute)
+            );
+            h.set_lb_behaviour(
+                "green",
+                &format!("{FAILING}.example.com"),
+                Behaviour::Status { status: 503 },
+            );
             broke = true;
         }
         let ready: Vec<&str> = SERVICES
@@ -100,7 +130,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{:>7}  the team follows the reports: green annotates weight 100, blue's Ingresses are deleted", clock(minute));
             for service in ready {
                 h.edit_ingress("green", service, |i| {
-                    i.annotations.insert(format!("{ANNOTATION}aws-weight"), "100".into());
+                    i.annotations
+                        .insert(format!("{ANNOTATION}aws-weight"), "100".into());
                 });
                 h.remove_ingress("blue", service);
             }
@@ -115,10 +146,19 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!("\nsummary");
-    println!("{:<9} {:>11}  {:<10} {:>14}  last word", "service", "green share", "outcome", "Route53 changes");
+    println!(
+        "{:<9} {:>11}  {:<10} {:>14}  last word",
+        "service", "green share", "outcome", "Route53 changes"
+    );
     for (service, p) in &progress {
-        let share = p.share.map(|s| format!("{s} %")).unwrap_or_else(|| "-".into());
-        println!("{service:<9} {share:>11}  {:<10} {:>14}  {}", p.outcome, p.changes, p.last);
+        let share = p
+            .share
+            .map(|s| format!("{s} %"))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{service:<9} {share:>11}  {:<10} {:>14}  {}",
+            p.outcome, p.changes, p.last
+        );
     }
     let requests = h.route53.request_count();
     println!(
@@ -166,9 +206,16 @@ fn print_entries(minute: u64, report: &Value, progress: &mut BTreeMap<&str, Prog
             // Quiet ticks: only print when something happens.
             continue;
         }
-        println!("{:>7}  {service:<9} {kind:<10} {shares:>11}  {health:<30} {summary}", clock(minute));
+        println!(
+            "{:>7}  {service:<9} {kind:<10} {shares:>11}  {health:<30} {summary}",
+            clock(minute)
+        );
         for alert in entry["alerts"].as_array().into_iter().flatten() {
-            println!("{:>7}  {service:<9} ALERT {}", "", alert.as_str().unwrap_or(""));
+            println!(
+                "{:>7}  {service:<9} ALERT {}",
+                "",
+                alert.as_str().unwrap_or("")
+            );
         }
     }
 }

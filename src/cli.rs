@@ -63,6 +63,10 @@ pub enum CliCommand {
     Handover(ServiceArgs),
     /// Run the schedule's work now.
     Tick(ServiceArgs),
+    /// Print the record names cutover may change, normalised as IAM compares them, for the
+    /// `route53:ChangeResourceRecordSetsNormalizedRecordNames` condition: one per line, then all
+    /// of them as one comma-separated line (the template's `RecordNames` parameter).
+    IamRecordNames,
 }
 
 /// What every operator command takes (PRODUCT.md §5).
@@ -118,6 +122,8 @@ pub struct SetWeightArgs {
 pub enum CliError {
     #[error("{path}: {reason}")]
     EventFile { path: PathBuf, reason: String },
+    #[error("{0} is not an operator command and sends no event")]
+    NotAnEvent(&'static str),
 }
 
 impl CliCommand {
@@ -141,6 +147,7 @@ impl CliCommand {
             }
             CliCommand::Handover(a) => ("handover", a, Map::new()),
             CliCommand::Tick(a) => ("tick", a, Map::new()),
+            CliCommand::IamRecordNames => return Err(CliError::NotAnEvent("iam-record-names")),
         };
         Ok(manual_command(action, common, extra, default_actor))
     }
@@ -200,7 +207,47 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
 /// Loads and validates the whole configuration, when a path is given (`--config` or
 /// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
 pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
-    path.map(Config::load).transpose()
+    let mut config = path.map(Config::load).transpose()?;
+    if let Some(config) = config.as_mut() {
+        accept_topics_from_env(config);
+    }
+    Ok(config)
+}
+
+/// The deploy topic created with the function is accepted too: its ARN comes from the
+/// environment (`CUTOVER_ACCEPTED_TOPIC_ARNS`, comma-separated), set by the template.
+fn accept_topics_from_env(config: &mut Config) {
+    let Ok(list) = std::env::var("CUTOVER_ACCEPTED_TOPIC_ARNS") else {
+        return;
+    };
+    for arn in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if !config.sns_topic_arns.iter().any(|known| known == arn) {
+            config.sns_topic_arns.push(arn.to_string());
+        }
+    }
+}
+
+/// Every record name cutover may change, in IAM's normal form (reference route53.md, "IAM for
+/// record-level least privilege": lower-case, no trailing dot, `\ooo` escapes): each service's
+/// hostname, every TXT registry variant of both clusters, and its state record.
+pub fn iam_record_names(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = config
+        .services()
+        .flat_map(|svc| crate::planner::names_of_interest(config, svc))
+        .map(|name| iam_escape(name.as_str()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn iam_escape(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("\\{other:03o}"),
+        })
+        .collect()
 }
 
 /// The actor of a CLI command without `--actor`: the local user.

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use cutover::cli::{default_cli_actor, dispatch, load_config, report_has_error, Cli, Clients};
+use cutover::cli::{
+    default_cli_actor, dispatch, iam_record_names, load_config, report_has_error, Cli, CliCommand,
+    Clients,
+};
 use cutover::kubernetes::DEFAULT_READ_TIMEOUT;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -79,6 +82,14 @@ async fn run_cli() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if matches!(cli.command, CliCommand::IamRecordNames) {
+        let names = iam_record_names(&config);
+        for name in &names {
+            println!("{name}");
+        }
+        println!("{}", names.join(","));
+        return ExitCode::SUCCESS;
+    }
     let payload = match cli.command.payload(&default_cli_actor()) {
         Ok(payload) => payload,
         Err(e) => {

@@ -83,11 +83,22 @@ fn check_invariants(records: &[Rrset], hosts: &[String], context: &str) {
                 .filter(|r| r.rtype == rtype)
                 .collect();
             // §7.1: the name never loses its last answer.
-            assert!(!members.is_empty(), "{context}: {host} {rtype} has no record");
-            let weighted: Vec<&Rrset> = members.iter().copied().filter(|r| r.weight.is_some()).collect();
+            assert!(
+                !members.is_empty(),
+                "{context}: {host} {rtype} has no record"
+            );
+            let weighted: Vec<&Rrset> = members
+                .iter()
+                .copied()
+                .filter(|r| r.weight.is_some())
+                .collect();
             if !weighted.is_empty() {
                 // Never simple and weighted together, never all weights 0.
-                assert_eq!(weighted.len(), members.len(), "{context}: {host} {rtype} mixes simple and weighted");
+                assert_eq!(
+                    weighted.len(),
+                    members.len(),
+                    "{context}: {host} {rtype} mixes simple and weighted"
+                );
                 assert!(
                     weighted.iter().any(|r| r.weight != Some(0)),
                     "{context}: {host} {rtype} has all weights 0 (an even split)"
@@ -124,7 +135,10 @@ fn check_invariants(records: &[Rrset], hosts: &[String], context: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_services_go_to_100_percent_and_hand_over() {
     let h = three_services().await;
-    let hosts: Vec<String> = SERVICES.iter().map(|s| format!("{s}.example.com")).collect();
+    let hosts: Vec<String> = SERVICES
+        .iter()
+        .map(|s| format!("{s}.example.com"))
+        .collect();
     let history_start = h.sandbox.route53().history().len();
 
     // CI publishes the deploy events.
@@ -137,17 +151,29 @@ async fn three_services_go_to_100_percent_and_hand_over() {
     // A second delivery of the same message changes nothing.
     let changes_before = h.sandbox.route53().history().len();
     let replay = h.deploy_event("msg-0", "payments", "green").await;
-    assert_eq!(h.sandbox.route53().history().len(), changes_before, "{replay:#}");
+    assert_eq!(
+        h.sandbox.route53().history().len(),
+        changes_before,
+        "{replay:#}"
+    );
 
     // The team follows status's advice for the simple record: both Ingresses name their
     // weighted key (parked keys are skipped by both external-dns instances).
     h.edit_ingress("blue", "payments", |i| {
-        i.annotations.insert(format!("{ANNOTATION}set-identifier"), "payments-blue".into());
-        i.annotations.insert(format!("{ANNOTATION}aws-weight"), "100".into());
+        i.annotations.insert(
+            format!("{ANNOTATION}set-identifier"),
+            "payments-blue".into(),
+        );
+        i.annotations
+            .insert(format!("{ANNOTATION}aws-weight"), "100".into());
     });
     h.edit_ingress("green", "payments", |i| {
-        i.annotations.insert(format!("{ANNOTATION}set-identifier"), "payments-green".into());
-        i.annotations.insert(format!("{ANNOTATION}aws-weight"), "0".into());
+        i.annotations.insert(
+            format!("{ANNOTATION}set-identifier"),
+            "payments-green".into(),
+        );
+        i.annotations
+            .insert(format!("{ANNOTATION}aws-weight"), "0".into());
     });
 
     let mut seen: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
@@ -156,10 +182,16 @@ async fn three_services_go_to_100_percent_and_hand_over() {
     for tick in 0..60 {
         h.advance(Duration::from_secs(60));
         for (cluster, r) in h.external_dns().await {
-            assert!(r.failed.is_empty(), "tick {tick}: {cluster} failed a batch: {:?}", r.failed);
+            assert!(
+                r.failed.is_empty(),
+                "tick {tick}: {cluster} failed a batch: {:?}",
+                r.failed
+            );
             for host in &hosts {
                 assert!(
-                    !r.updated.iter().any(|u| u.name.trim_end_matches('.') == host.as_str()),
+                    !r.updated
+                        .iter()
+                        .any(|u| u.name.trim_end_matches('.') == host.as_str()),
                     "tick {tick}: {cluster} reverted {host}: {:?}",
                     r.updated
                 );
@@ -171,7 +203,8 @@ async fn three_services_go_to_100_percent_and_hand_over() {
                 continue;
             };
             assert!(entry.get("error").is_none(), "tick {tick}: {entry:#}");
-            if let Some(p) = percent(&entry, "weights_after").or(percent(&entry, "weights_before")) {
+            if let Some(p) = percent(&entry, "weights_after").or(percent(&entry, "weights_before"))
+            {
                 seen.entry(service).or_default().insert(p);
             }
             if kind(&entry) == "complete" {
@@ -186,7 +219,8 @@ async fn three_services_go_to_100_percent_and_hand_over() {
             // blue's Ingress goes away.
             for service in SERVICES {
                 h.edit_ingress("green", service, |i| {
-                    i.annotations.insert(format!("{ANNOTATION}aws-weight"), "100".into());
+                    i.annotations
+                        .insert(format!("{ANNOTATION}aws-weight"), "100".into());
                 });
                 h.remove_ingress("blue", service);
             }
@@ -199,29 +233,47 @@ async fn three_services_go_to_100_percent_and_hand_over() {
     for service in SERVICES {
         let steps = seen.get(service).cloned().unwrap_or_default();
         for p in [5, 25, 50, 100] {
-            assert!(steps.contains(&p), "{service} never reached {p} %: {steps:?}");
+            assert!(
+                steps.contains(&p),
+                "{service} never reached {p} %: {steps:?}"
+            );
         }
     }
-    assert_eq!(completed.len(), 3, "completed: {completed:?}, seen: {seen:?}");
+    assert_eq!(
+        completed.len(),
+        3,
+        "completed: {completed:?}, seen: {seen:?}"
+    );
 
     // Every committed state of the migration kept the invariants.
     let history = h.sandbox.route53().history();
     for change in &history[history_start..] {
-        check_invariants(&change.records_after, &hosts, &format!("after change {}", change.change_id));
+        check_invariants(
+            &change.records_after,
+            &hosts,
+            &format!("after change {}", change.change_id),
+        );
     }
 
     // The end state: green owns its key, blue's records and TXT entries are gone, nothing else is.
     let zone = h.sandbox.route53().records(&h.zone_id());
     for service in SERVICES {
         let host = format!("{service}.example.com");
-        let a: Vec<&Rrset> = records_at(&zone, &host).into_iter().filter(|r| r.rtype == "A").collect();
+        let a: Vec<&Rrset> = records_at(&zone, &host)
+            .into_iter()
+            .filter(|r| r.rtype == "A")
+            .collect();
         assert_eq!(a.len(), 1, "{host}: {a:?}");
-        assert_eq!(a[0].set_identifier.as_deref(), Some(format!("{service}-green").as_str()));
+        assert_eq!(
+            a[0].set_identifier.as_deref(),
+            Some(format!("{service}-green").as_str())
+        );
         for txt in records_at(&zone, &format!("a-{host}")) {
             assert_eq!(txt_owner(txt).as_deref(), Some("green"), "{txt:?}");
         }
         assert!(
-            zone.iter().all(|r| r.set_identifier.as_deref() != Some(format!("{service}-blue").as_str())),
+            zone.iter()
+                .all(|r| r.set_identifier.as_deref() != Some(format!("{service}-blue").as_str())),
             "{service}: blue records left"
         );
     }
@@ -236,7 +288,10 @@ async fn three_services_go_to_100_percent_and_hand_over() {
                 .chain(&r.updated)
                 .chain(&r.deleted)
                 .any(|c| c.name.trim_end_matches('.') == host.as_str());
-            assert!(!touched, "{cluster} changed {host} after the handover: {r:?}");
+            assert!(
+                !touched,
+                "{cluster} changed {host} after the handover: {r:?}"
+            );
         }
     }
 }

@@ -62,9 +62,10 @@ impl Harness {
             .await
             .expect("sandbox starts");
         let config_toml = cutover_toml(&sandbox, &world, services, rollout);
-        let config = Arc::new(Config::parse(&config_toml).unwrap_or_else(|e| {
-            panic!("generated config is valid: {e}\n{config_toml}")
-        }));
+        let config = Arc::new(
+            Config::parse(&config_toml)
+                .unwrap_or_else(|e| panic!("generated config is valid: {e}\n{config_toml}")),
+        );
         let (ctx, route53) = context(&sandbox, config).await;
         Harness {
             sandbox,
@@ -87,8 +88,10 @@ impl Harness {
 
     /// A manual command.
     pub async fn command(&self, action: &str, service: &str) -> Value {
-        self.invoke(json!({ "action": action, "service": service, "actor": "test", "reason": "e2e" }))
-            .await
+        self.invoke(
+            json!({ "action": action, "service": service, "actor": "test", "reason": "e2e" }),
+        )
+        .await
     }
 
     /// An SNS deploy event for `service` on `cluster`.
@@ -211,12 +214,19 @@ pub fn cutover_toml(
     }
     for spec in &world.clusters {
         let running = sandbox.cluster(&spec.name).expect("cluster runs");
-        let lb = running.load_balancers.values().next().expect("a load balancer");
+        let lb = running
+            .load_balancers
+            .values()
+            .next()
+            .expect("a load balancer");
         let edns = &spec.external_dns;
         let _ = writeln!(out, "[clusters.{}]", spec.name);
         let _ = writeln!(out, "eks_name = \"{}\"", spec.name);
         let _ = writeln!(out, "region = \"{}\"", spec.region);
-        let owner = edns.owner_id.clone().unwrap_or_else(|| "default".to_string());
+        let owner = edns
+            .owner_id
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
         let _ = writeln!(out, "owner_id = \"{owner}\"");
         let _ = writeln!(out, "external_dns_version = \"{}\"", edns.version);
         if let Some(p) = &edns.txt_prefix {
