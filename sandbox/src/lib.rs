@@ -9,6 +9,7 @@ pub mod lb;
 pub mod pki;
 pub mod route53;
 pub mod token;
+pub mod world;
 
 /// The dummy credentials the sandbox accepts (and signs EKS tokens with). Never real ones.
 pub const ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE01";
