@@ -1,1 +1,756 @@
-//! (being built)
+//! The external-dns TXT registry as cutover reads and writes it (reference external-dns.md §1, §2,
+//! §5): TXT record names per external-dns version and affix flags, the canonical label value, a
+//! real TXT character-string codec, ownership lookup in external-dns's own order, and detection of
+//! encrypted values (read-only: cutover refuses to rewrite them).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+
+use crate::config::{ClusterConfig, ExternalDnsVersion};
+use crate::route53::model::{RecordSet, RecordType};
+use crate::types::{DnsName, SetIdentifier, Weight};
+
+/// "TXT is TTL 300" (reference external-dns.md §1).
+pub const TXT_TTL: u32 = 300;
+/// The heritage every external-dns registry TXT carries.
+pub const HERITAGE: &str = "external-dns";
+/// At most 255 characters per string (reference route53.md, TXT records).
+pub const MAX_STRING_CHARS: usize = 255;
+/// At most 4,000 characters per Value (reference route53.md, TXT records).
+pub const MAX_VALUE_CHARS: usize = 4000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxtError {
+    #[error("TXT value has an unterminated quoted string")]
+    Unterminated,
+    #[error("TXT value has a bad escape at character {0}")]
+    BadEscape(usize),
+    #[error("TXT value is longer than {MAX_VALUE_CHARS} characters once encoded ({0})")]
+    TooLong(usize),
+}
+
+// ---------------------------------------------------------------------------------------------
+// TXT character strings
+// ---------------------------------------------------------------------------------------------
+
+/// Parses a Route53 TXT value into its character strings: quoted strings (`"a" "b"`, or joined
+/// `"a""b"` as read-back may give), `\"` and `\\` escapes, `\ooo` octal bytes (reference
+/// route53.md, TXT records: "Parse TXT with a real character-string parser"). Tolerant: an
+/// unquoted run up to the next blank is taken as one string.
+pub fn parse_character_strings(value: &str) -> Result<Vec<String>, TxtError> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i) {
+            Some(b) if b.is_ascii_whitespace() => i += 1,
+            Some(b'"') => {
+                let (s, next) = parse_quoted(bytes, i + 1)?;
+                out.push(s);
+                i = next;
+            }
+            Some(_) => {
+                let start = i;
+                while bytes
+                    .get(i)
+                    .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'"')
+                {
+                    i += 1;
+                }
+                out.push(
+                    String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default()).into_owned(),
+                );
+            }
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one quoted string starting after its opening quote; returns it and the index after the
+/// closing quote.
+fn parse_quoted(bytes: &[u8], mut i: usize) -> Result<(String, usize), TxtError> {
+    let mut buf = Vec::new();
+    loop {
+        match bytes.get(i) {
+            None => return Err(TxtError::Unterminated),
+            Some(b'"') => return Ok((String::from_utf8_lossy(&buf).into_owned(), i + 1)),
+            Some(b'\\') => {
+                let digits = bytes.get(i + 1..i + 4);
+                match digits {
+                    Some(d) if d.iter().all(|c| c.is_ascii_digit()) => {
+                        let v = d
+                            .iter()
+                            .try_fold(0u32, |acc, c| {
+                                (*c <= b'7').then(|| acc * 8 + u32::from(c - b'0'))
+                            })
+                            .and_then(|v| u8::try_from(v).ok())
+                            .ok_or(TxtError::BadEscape(i))?;
+                        buf.push(v);
+                        i += 4;
+                    }
+                    _ => {
+                        let c = bytes.get(i + 1).ok_or(TxtError::Unterminated)?;
+                        buf.push(*c);
+                        i += 2;
+                    }
+                }
+            }
+            Some(c) => {
+                buf.push(*c);
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The escaped form of one byte inside a quoted string.
+fn escape_byte(b: u8, out: &mut String) {
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        0x20..=0x7e => out.push(b as char),
+        _ => out.push_str(&format!("\\{b:03o}")),
+    }
+}
+
+/// Renders text as a Route53 TXT value: quoted strings of at most 255 characters each *as
+/// written* (escapes included — the stricter reading of "255 characters per string", reference
+/// route53.md), separated by a blank. Errors if the value would exceed 4,000 characters.
+pub fn render_character_strings(text: &str) -> Result<String, TxtError> {
+    let mut strings: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for b in text.bytes() {
+        let mut piece = String::new();
+        escape_byte(b, &mut piece);
+        if current.len() + piece.len() > MAX_STRING_CHARS {
+            strings.push(std::mem::take(&mut current));
+        }
+        current.push_str(&piece);
+    }
+    if !current.is_empty() || strings.is_empty() {
+        strings.push(current);
+    }
+    let value = strings
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if value.len() > MAX_VALUE_CHARS {
+        return Err(TxtError::TooLong(value.len()));
+    }
+    Ok(value)
+}
+
+/// The text of a TXT value: its strings joined (read-back may split or join them).
+pub fn txt_text(value: &str) -> Result<String, TxtError> {
+    Ok(parse_character_strings(value)?.concat())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labels
+// ---------------------------------------------------------------------------------------------
+
+/// The labels of a registry TXT, keys without the `external-dns/` prefix (`owner`, `resource`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Labels(pub BTreeMap<String, String>);
+
+impl Labels {
+    pub fn new(owner: &str, resource: Option<&str>) -> Labels {
+        let mut m = BTreeMap::new();
+        m.insert("owner".to_string(), owner.to_string());
+        if let Some(r) = resource {
+            m.insert("resource".to_string(), r.to_string());
+        }
+        Labels(m)
+    }
+    pub fn owner(&self) -> Option<&str> {
+        self.0.get("owner").map(String::as_str)
+    }
+    pub fn resource(&self) -> Option<&str> {
+        self.0.get("resource").map(String::as_str)
+    }
+    pub fn with_owner(&self, owner: &str) -> Labels {
+        let mut l = self.clone();
+        l.0.insert("owner".to_string(), owner.to_string());
+        l
+    }
+    pub fn with_resource(&self, resource: &str) -> Labels {
+        let mut l = self.clone();
+        l.0.insert("resource".to_string(), resource.to_string());
+        l
+    }
+
+    /// The canonical text: `heritage=external-dns` first, then `external-dns/<key>=<value>` with
+    /// keys sorted, comma-separated, no spaces (reference external-dns.md §1, "Value").
+    pub fn render_text(&self) -> String {
+        let mut parts = vec![format!("heritage={HERITAGE}")];
+        for (k, v) in &self.0 {
+            parts.push(format!("external-dns/{k}={v}"));
+        }
+        parts.join(",")
+    }
+
+    /// The canonical Route53 value: the text as ONE quoted string (reference §1). Labels longer
+    /// than one string are split into several, which external-dns cannot regenerate; cutover
+    /// never writes such labels (owner ids and resources are short).
+    pub fn render_value(&self) -> Result<String, TxtError> {
+        render_character_strings(&self.render_text())
+    }
+}
+
+/// What the first value of a registry TXT says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxtContent {
+    /// A plain external-dns label set.
+    Labels(Labels),
+    /// An AES-256-GCM value (`--txt-encrypt-enabled`): readable only with the key; cutover
+    /// refuses to rewrite it (reference external-dns.md §1, "Encryption").
+    Encrypted,
+    /// No `heritage=external-dns`: not a registry entry; never touched (reference §1).
+    Foreign,
+}
+
+/// Parses a registry TXT value, tolerating several strings, escapes, spaces around labels and
+/// labels in any order.
+pub fn parse_txt_value(value: &str) -> Result<TxtContent, TxtError> {
+    let text = txt_text(value)?;
+    Ok(parse_label_text(text.trim()))
+}
+
+fn parse_label_text(text: &str) -> TxtContent {
+    if looks_encrypted(text) {
+        return TxtContent::Encrypted;
+    }
+    let mut labels = BTreeMap::new();
+    let mut heritage_ok = false;
+    for token in text.split(',') {
+        let Some((k, v)) = token.trim().split_once('=') else {
+            return TxtContent::Foreign;
+        };
+        let (k, v) = (k.trim(), v.trim());
+        if k == "heritage" {
+            heritage_ok = v == HERITAGE;
+        } else if let Some(key) = k.strip_prefix("external-dns/") {
+            labels.insert(key.to_string(), v.to_string());
+        }
+    }
+    if heritage_ok {
+        TxtContent::Labels(Labels(labels))
+    } else {
+        TxtContent::Foreign
+    }
+}
+
+/// An encrypted value is `base64std(nonce(12) ‖ ciphertext+tag(16+))` with no `heritage=` in it
+/// (reference external-dns.md §1, "Encryption").
+fn looks_encrypted(text: &str) -> bool {
+    !text.contains("heritage=")
+        && !text.is_empty()
+        && base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .is_ok_and(|b| b.len() > 12 + 16)
+}
+
+// ---------------------------------------------------------------------------------------------
+// TXT names
+// ---------------------------------------------------------------------------------------------
+
+/// The naming settings of one external-dns instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxtNaming {
+    pub version: ExternalDnsVersion,
+    pub prefix: String,
+    pub suffix: String,
+    pub wildcard_replacement: Option<String>,
+}
+
+impl TxtNaming {
+    pub fn of(cluster: &ClusterConfig) -> TxtNaming {
+        TxtNaming {
+            version: cluster.external_dns_version,
+            prefix: cluster.txt_prefix.clone(),
+            suffix: cluster.txt_suffix.clone(),
+            wildcard_replacement: cluster.txt_wildcard_replacement.clone(),
+        }
+    }
+    /// Defaults of a version (no affixes).
+    pub fn plain(version: ExternalDnsVersion) -> TxtNaming {
+        TxtNaming {
+            version,
+            prefix: String::new(),
+            suffix: String::new(),
+            wildcard_replacement: None,
+        }
+    }
+}
+
+/// Which TXT name a registry entry has: the record's own name (old format) or typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TxtVariant {
+    /// Old format: the record's name plus prefix/suffix, no type.
+    Old,
+    /// `a-`
+    A,
+    /// `aaaa-`
+    Aaaa,
+    /// `cname-` (also what v0.12–v0.21 write for an A alias).
+    Cname,
+}
+
+impl TxtVariant {
+    fn type_label(self) -> Option<&'static str> {
+        match self {
+            TxtVariant::Old => None,
+            TxtVariant::A => Some("a"),
+            TxtVariant::Aaaa => Some("aaaa"),
+            TxtVariant::Cname => Some("cname"),
+        }
+    }
+}
+
+impl fmt::Display for TxtVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TxtVariant::Old => "old format",
+            TxtVariant::A => "a-",
+            TxtVariant::Aaaa => "aaaa-",
+            TxtVariant::Cname => "cname-",
+        })
+    }
+}
+
+const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
+
+/// The TXT name of `host` for a variant (`registry/mapper/mapper.go` rules, reference
+/// external-dns.md §1): the affix goes around the first label; a typed variant puts `<type>-`
+/// before the first label unless an affix carries `%{record_type}`; a leading `*` label is
+/// replaced by the wildcard replacement when set.
+pub fn txt_name(host: &DnsName, variant: TxtVariant, naming: &TxtNaming) -> Option<DnsName> {
+    let (first, rest) = host.split_first();
+    let mut first = first.to_string();
+    if first == "*" {
+        if let Some(w) = &naming.wildcard_replacement {
+            first = w.clone();
+        }
+    }
+    let type_label = variant.type_label();
+    let fill = |affix: &str| match type_label {
+        Some(t) => affix.replace(RECORD_TYPE_TEMPLATE, t),
+        // Old format drops the template (mapper's dropAffixTemplate).
+        None => affix.replace(RECORD_TYPE_TEMPLATE, ""),
+    };
+    let type_in_affix = naming.prefix.contains(RECORD_TYPE_TEMPLATE)
+        || naming.suffix.contains(RECORD_TYPE_TEMPLATE);
+    if let Some(t) = type_label {
+        if !type_in_affix {
+            first = format!("{t}-{first}");
+        }
+    }
+    let label = format!("{}{}{}", fill(&naming.prefix), first, fill(&naming.suffix));
+    let full = match rest {
+        Some(r) => format!("{label}.{r}"),
+        None => label,
+    };
+    DnsName::parse(&full).ok()
+}
+
+/// The typed variant of a record type, as a version names it: an A *alias* was a `CNAME`
+/// endpoint in external-dns before v0.22, so its typed TXT is `cname-` (reference §1 table).
+pub fn typed_variant(
+    rtype: &RecordType,
+    is_alias: bool,
+    version: ExternalDnsVersion,
+) -> Option<TxtVariant> {
+    match rtype {
+        RecordType::A if is_alias && version < ExternalDnsVersion::V0_22 => Some(TxtVariant::Cname),
+        RecordType::A => Some(TxtVariant::A),
+        RecordType::Aaaa => Some(TxtVariant::Aaaa),
+        RecordType::Cname => Some(TxtVariant::Cname),
+        _ => None,
+    }
+}
+
+/// The TXT variants a version *writes* for a record (reference external-dns.md §1, "Which names
+/// exist, by version"): ≤ v0.11 old only; v0.12–v0.17 old and typed (typed only for AAAA);
+/// v0.18+ typed only.
+pub fn written_variants(
+    rtype: &RecordType,
+    is_alias: bool,
+    version: ExternalDnsVersion,
+) -> Vec<TxtVariant> {
+    let typed = typed_variant(rtype, is_alias, version);
+    if version < ExternalDnsVersion::new(0, 12) {
+        return vec![TxtVariant::Old];
+    }
+    if version < ExternalDnsVersion::new(0, 18) && *rtype != RecordType::Aaaa {
+        return [Some(TxtVariant::Old), typed]
+            .into_iter()
+            .flatten()
+            .collect();
+    }
+    typed.into_iter().collect()
+}
+
+/// The TXT variants a version *reads*, in its lookup order (reference external-dns.md §1):
+/// typed with the same SetIdentifier → (v0.22, A alias only) `cname-` → (not for AAAA) old
+/// format; a v0.14–v0.21 instance reads only `cname-` for an A alias; ≤ v0.11 reads old only.
+pub fn lookup_variants(
+    rtype: &RecordType,
+    is_alias: bool,
+    version: ExternalDnsVersion,
+) -> Vec<TxtVariant> {
+    if version < ExternalDnsVersion::new(0, 12) {
+        return vec![TxtVariant::Old];
+    }
+    let mut out: Vec<TxtVariant> = typed_variant(rtype, is_alias, version)
+        .into_iter()
+        .collect();
+    let a_alias = *rtype == RecordType::A && is_alias;
+    if a_alias && version >= ExternalDnsVersion::V0_22 {
+        out.push(TxtVariant::Cname);
+    }
+    let only_cname =
+        a_alias && version >= ExternalDnsVersion::new(0, 14) && version < ExternalDnsVersion::V0_22;
+    if *rtype != RecordType::Aaaa && !only_cname {
+        out.push(TxtVariant::Old);
+    }
+    out
+}
+
+/// Every TXT name under which a registry entry of `host` may exist for these namings: old,
+/// `a-`, `aaaa-`, `cname-`, each with every naming's affixes. Sorted, without duplicates.
+pub fn all_txt_names(host: &DnsName, namings: &[TxtNaming]) -> Vec<DnsName> {
+    let mut out: Vec<DnsName> = Vec::new();
+    for n in namings {
+        for v in [
+            TxtVariant::Old,
+            TxtVariant::A,
+            TxtVariant::Aaaa,
+            TxtVariant::Cname,
+        ] {
+            if let Some(name) = txt_name(host, v, n) {
+                out.push(name);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership
+// ---------------------------------------------------------------------------------------------
+
+/// One registry TXT record found in the zone for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryEntry {
+    pub record: RecordSet,
+    pub content: TxtContent,
+}
+
+impl RegistryEntry {
+    pub fn owner(&self) -> Option<&str> {
+        match &self.content {
+            TxtContent::Labels(l) => l.owner(),
+            _ => None,
+        }
+    }
+}
+
+/// The TXT rrset at `name` with set identifier `set_id`, if listed.
+pub fn find_txt<'a>(
+    records: &'a [RecordSet],
+    name: &DnsName,
+    set_id: Option<&SetIdentifier>,
+) -> Option<&'a RecordSet> {
+    records.iter().find(|r| {
+        r.rtype == RecordType::Txt && &r.name == name && r.set_identifier.as_ref() == set_id
+    })
+}
+
+/// Reads a TXT rrset as a registry entry: "Only the first value of the TXT rrset is read"
+/// (reference §1).
+pub fn read_entry(record: &RecordSet) -> RegistryEntry {
+    let content = record
+        .values
+        .first()
+        .and_then(|v| parse_txt_value(v).ok())
+        .unwrap_or(TxtContent::Foreign);
+    RegistryEntry {
+        record: record.clone(),
+        content,
+    }
+}
+
+/// The registry entry an external-dns instance would read for the record
+/// (`host`, `rtype`, `set_id`), following its version's lookup order (reference §1). `None`: no
+/// TXT, which means "not mine" to every instance.
+pub fn owner_entry(
+    records: &[RecordSet],
+    host: &DnsName,
+    rtype: &RecordType,
+    is_alias: bool,
+    set_id: Option<&SetIdentifier>,
+    naming: &TxtNaming,
+) -> Option<RegistryEntry> {
+    lookup_variants(rtype, is_alias, naming.version)
+        .into_iter()
+        .filter_map(|v| txt_name(host, v, naming))
+        .find_map(|name| find_txt(records, &name, set_id))
+        .map(read_entry)
+}
+
+/// Every registry TXT present for the key (`host`, `set_id`) and the record type, under every
+/// name any of `namings` uses (reference §1: "A flip must rewrite every TXT variant present for
+/// the key"). A and its typed/old names, AAAA and `aaaa-`.
+pub fn entries_for_record(
+    records: &[RecordSet],
+    host: &DnsName,
+    rtype: &RecordType,
+    set_id: Option<&SetIdentifier>,
+    namings: &[TxtNaming],
+) -> Vec<RegistryEntry> {
+    let variants: &[TxtVariant] = match rtype {
+        RecordType::Aaaa => &[TxtVariant::Aaaa],
+        RecordType::A => &[TxtVariant::A, TxtVariant::Cname, TxtVariant::Old],
+        RecordType::Cname => &[TxtVariant::Cname, TxtVariant::Old],
+        _ => &[],
+    };
+    let mut names: Vec<DnsName> = namings
+        .iter()
+        .flat_map(|n| variants.iter().filter_map(move |v| txt_name(host, *v, n)))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .iter()
+        .filter_map(|n| find_txt(records, n, set_id))
+        .map(read_entry)
+        .collect()
+}
+
+/// A registry TXT record for a record: TTL 300, the record's SetIdentifier, Weight and health
+/// check id copied (reference §1, "TXT is TTL 300 and copies the routing fields").
+pub fn txt_record(
+    name: DnsName,
+    set_id: Option<SetIdentifier>,
+    weight: Option<Weight>,
+    health_check_id: Option<String>,
+    labels: &Labels,
+) -> Result<RecordSet, TxtError> {
+    Ok(RecordSet {
+        name,
+        rtype: RecordType::Txt,
+        set_identifier: set_id,
+        weight,
+        ttl: Some(TXT_TTL),
+        values: vec![labels.render_value()?],
+        alias: None,
+        health_check_id,
+        other_policy: None,
+    })
+}
+
+#[allow(clippy::unwrap_used)]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(s: &str) -> DnsName {
+        DnsName::parse(s).unwrap()
+    }
+    fn naming(v: (u32, u32), prefix: &str, suffix: &str) -> TxtNaming {
+        TxtNaming {
+            version: ExternalDnsVersion::new(v.0, v.1),
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            wildcard_replacement: None,
+        }
+    }
+
+    #[test]
+    fn txt_names_follow_the_reference_examples() {
+        let h = host("app.example.com");
+        let v22 = (0, 22);
+        let n = |p: &str, s: &str| txt_name(&h, TxtVariant::A, &naming(v22, p, s)).unwrap();
+        assert_eq!(n("", "").as_str(), "a-app.example.com");
+        assert_eq!(n("txt.", "").as_str(), "txt.a-app.example.com");
+        assert_eq!(
+            n("%{record_type}-ext.", "").as_str(),
+            "a-ext.app.example.com"
+        );
+        assert_eq!(n("", "-%{record_type}").as_str(), "app-a.example.com");
+        let old = |p: &str, s: &str| txt_name(&h, TxtVariant::Old, &naming(v22, p, s)).unwrap();
+        assert_eq!(old("", "").as_str(), "app.example.com");
+        assert_eq!(old("txt.", "").as_str(), "txt.app.example.com");
+        assert_eq!(old("", "-%{record_type}").as_str(), "app-.example.com");
+        let aaaa = txt_name(&h, TxtVariant::Aaaa, &naming(v22, "", "")).unwrap();
+        assert_eq!(aaaa.as_str(), "aaaa-app.example.com");
+    }
+
+    #[test]
+    fn wildcard_replacement_applies_to_a_leading_star() {
+        let h = host("*.example.com");
+        let mut n = naming((0, 22), "", "");
+        assert_eq!(
+            txt_name(&h, TxtVariant::A, &n).unwrap().as_str(),
+            "a-*.example.com"
+        );
+        n.wildcard_replacement = Some("wildcard".into());
+        assert_eq!(
+            txt_name(&h, TxtVariant::A, &n).unwrap().as_str(),
+            "a-wildcard.example.com"
+        );
+        assert_eq!(
+            txt_name(&h, TxtVariant::Old, &n).unwrap().as_str(),
+            "wildcard.example.com"
+        );
+    }
+
+    #[test]
+    fn variants_per_version_match_the_table() {
+        let a = RecordType::A;
+        let v = ExternalDnsVersion::new;
+        assert_eq!(written_variants(&a, true, v(0, 11)), vec![TxtVariant::Old]);
+        assert_eq!(
+            written_variants(&a, true, v(0, 14)),
+            vec![TxtVariant::Old, TxtVariant::Cname]
+        );
+        assert_eq!(
+            written_variants(&RecordType::Aaaa, true, v(0, 16)),
+            vec![TxtVariant::Aaaa]
+        );
+        assert_eq!(
+            written_variants(&a, true, v(0, 19)),
+            vec![TxtVariant::Cname]
+        );
+        assert_eq!(written_variants(&a, true, v(0, 22)), vec![TxtVariant::A]);
+        assert_eq!(
+            lookup_variants(&a, true, v(0, 22)),
+            vec![TxtVariant::A, TxtVariant::Cname, TxtVariant::Old]
+        );
+        assert_eq!(lookup_variants(&a, true, v(0, 14)), vec![TxtVariant::Cname]);
+        assert_eq!(lookup_variants(&a, true, v(0, 21)), vec![TxtVariant::Cname]);
+        assert_eq!(
+            lookup_variants(&RecordType::Aaaa, true, v(0, 22)),
+            vec![TxtVariant::Aaaa]
+        );
+        assert_eq!(lookup_variants(&a, true, v(0, 10)), vec![TxtVariant::Old]);
+    }
+
+    #[test]
+    fn canonical_value_is_exact() {
+        let l = Labels::new("blue", Some("ingress/default/app"));
+        assert_eq!(
+            l.render_value().unwrap(),
+            "\"heritage=external-dns,external-dns/owner=blue,external-dns/resource=ingress/default/app\""
+        );
+    }
+
+    #[test]
+    fn tolerant_parse_of_values() {
+        let canonical = "\"heritage=external-dns,external-dns/owner=blue,external-dns/resource=ingress/default/app\"";
+        let TxtContent::Labels(l) = parse_txt_value(canonical).unwrap() else {
+            panic!()
+        };
+        assert_eq!(l.owner(), Some("blue"));
+        assert_eq!(l.resource(), Some("ingress/default/app"));
+        // Split over strings, escaped characters, labels out of order.
+        let split = "\"heritage=external-dns,external-dns/resource=ingress/default/app,\" \"external-dns/own\\145r=blue\"";
+        assert_eq!(
+            parse_txt_value(split).unwrap(),
+            TxtContent::Labels(l.clone())
+        );
+        // Not external-dns.
+        assert_eq!(
+            parse_txt_value("\"v=spf1 -all\"").unwrap(),
+            TxtContent::Foreign
+        );
+        assert_eq!(
+            parse_txt_value("\"heritage=other,external-dns/owner=blue\"").unwrap(),
+            TxtContent::Foreign
+        );
+        // Encrypted: base64 of nonce + ciphertext + tag.
+        let enc = base64::engine::general_purpose::STANDARD.encode([7u8; 60]);
+        assert_eq!(
+            parse_txt_value(&format!("\"{enc}\"")).unwrap(),
+            TxtContent::Encrypted
+        );
+        assert_eq!(
+            parse_txt_value("\"unterminated"),
+            Err(TxtError::Unterminated)
+        );
+    }
+
+    #[test]
+    fn character_strings_round_trip_with_escapes_and_splits() {
+        let text = format!("{}\"quoted\\back\u{1}", "x".repeat(300));
+        let value = render_character_strings(&text).unwrap();
+        let strings = parse_character_strings(&value).unwrap();
+        assert!(strings.len() >= 2);
+        assert_eq!(strings.concat(), text);
+        // Every string as written stays within 255 characters.
+        for part in value.split("\" \"") {
+            assert!(part.trim_matches('"').len() <= MAX_STRING_CHARS);
+        }
+        assert!(value.contains("\\\"quoted\\\\back\\001"));
+        assert_eq!(
+            parse_character_strings("\"a\"\"b\"").unwrap(),
+            vec!["a", "b"]
+        );
+        assert!(matches!(
+            render_character_strings(&"y".repeat(4000)),
+            Err(TxtError::TooLong(_))
+        ));
+    }
+
+    fn txt(name: &str, set: Option<&str>, owner: &str) -> RecordSet {
+        txt_record(
+            host(name),
+            set.map(|s| SetIdentifier::new(s).unwrap()),
+            set.map(|_| Weight(100)),
+            None,
+            &Labels::new(owner, Some("ingress/default/app")),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ownership_lookup_order() {
+        let h = host("app.example.com");
+        let set = SetIdentifier::new("blue").unwrap();
+        let records = vec![
+            txt("cname-app.example.com", Some("blue"), "old-owner"),
+            txt("a-app.example.com", Some("blue"), "blue"),
+            txt("app.example.com", Some("blue"), "oldest"),
+        ];
+        let v22 = naming((0, 22), "", "");
+        let e = owner_entry(&records, &h, &RecordType::A, true, Some(&set), &v22).unwrap();
+        assert_eq!(e.owner(), Some("blue"));
+        // v0.14 reads only cname- for an A alias.
+        let v14 = naming((0, 14), "", "");
+        let e = owner_entry(&records, &h, &RecordType::A, true, Some(&set), &v14).unwrap();
+        assert_eq!(e.owner(), Some("old-owner"));
+        // v0.22 falls back to cname- when a- is missing.
+        let e = owner_entry(&records[..1], &h, &RecordType::A, true, Some(&set), &v22).unwrap();
+        assert_eq!(e.owner(), Some("old-owner"));
+        // Another set identifier: no entry.
+        let other = SetIdentifier::new("green").unwrap();
+        assert!(owner_entry(&records, &h, &RecordType::A, true, Some(&other), &v22).is_none());
+        // Every variant present is found.
+        let all = entries_for_record(&records, &h, &RecordType::A, Some(&set), &[v22]);
+        assert_eq!(all.len(), 3);
+    }
+
+    #[test]
+    fn txt_records_copy_routing_fields_and_ttl_300() {
+        let r = txt("a-app.example.com", Some("blue"), "blue");
+        assert_eq!(r.ttl, Some(300));
+        assert_eq!(r.weight, Some(Weight(100)));
+        assert_eq!(r.set_identifier.unwrap().as_str(), "blue");
+    }
+}

@@ -1,1 +1,377 @@
-//! (being built)
+//! The state record: one TXT rrset per service at `<prefix><hostname>` (default
+//! `_cutover.payments.example.com`), holding a versioned compact JSON document. It is the only
+//! store cutover needs; every write of it is a compare-and-swap (DELETE exact old + CREATE new, in
+//! the same batch as the traffic records — PRODUCT.md §7.5). Format: docs/state-record.md.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::command::Strategy;
+use crate::registry::{self, TxtError};
+use crate::route53::model::{RecordSet, RecordType};
+use crate::types::{DnsName, Name, Percent};
+
+/// The format version written into `"v"`.
+pub const STATE_VERSION: u32 = 1;
+/// TTL of the state record.
+pub const STATE_TTL: u32 = 300;
+/// How many processed event ids are kept for idempotency (oldest dropped first).
+pub const MAX_EVENTS: usize = 12;
+/// Longest reason kept (characters); longer reasons are cut.
+pub const MAX_REASON_CHARS: usize = 160;
+/// Longest actor kept (characters).
+pub const MAX_ACTOR_CHARS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("state record {name}: {reason}")]
+    Malformed { name: String, reason: String },
+    #[error("state record {name}: format version {found} is newer than this cutover understands ({STATE_VERSION})")]
+    UnknownVersion { name: String, found: u64 },
+    #[error("state record does not fit one TXT value: {0}")]
+    TooLong(#[from] TxtError),
+    #[error("state record cannot be serialised: {0}")]
+    Encode(String),
+}
+
+/// Where a service's migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// No migration running.
+    Idle,
+    /// Stepping through the canary steps.
+    Canary,
+    /// An operator paused the migration: nothing moves until `resume`.
+    Paused,
+    /// Held at a chosen share (`set-weight`), or stopped by a bad situation (both sides bad,
+    /// drift): nothing moves until an operator acts.
+    Holding,
+    /// Rolled back to `from` = 100, `to` = 0 (records stay parked).
+    RolledBack,
+    /// At 100 % after the last bake: handing the records back to external-dns.
+    Completing,
+    /// Done: `from` key deleted, `to` key handed to the `to` cluster.
+    Completed,
+}
+
+impl Phase {
+    /// Phases in which cutover holds records parked and owns the traffic split.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Phase::Canary | Phase::Paused | Phase::Holding | Phase::Completing | Phase::RolledBack
+        )
+    }
+}
+
+/// The change cutover last submitted, for the INSYNC gate (PRODUCT.md §3.1 step 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// Route53's change id (bare `C…`); `None` until the engine has recorded it after submitting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub submitted_at: Millis,
+    /// When a GetChange first answered INSYNC; bake time counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insync_at: Option<Millis>,
+}
+
+/// What cutover last wrote, per set identifier: used to detect drift (PRODUCT.md §7.9).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Written {
+    /// Weight of each weighted key (same on A, AAAA and their TXTs).
+    #[serde(default)]
+    pub weights: BTreeMap<String, u8>,
+    /// TXT owner of each key.
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
+}
+
+/// The state of one service's migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub v: u32,
+    pub phase: Phase,
+    pub strategy: Strategy,
+    pub from: Name,
+    pub to: Name,
+    /// The current share on `to`.
+    pub percent: Percent,
+    /// Where the migration is heading (the step being baked, or the held share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Percent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<PendingChange>,
+    /// Consecutive bad verdicts of `to` while `from` was good.
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default)]
+    pub written: Written,
+    /// Recent processed event ids (SNS MessageId, command id), oldest first, bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    pub actor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When this state was written.
+    pub at: Millis,
+}
+
+impl State {
+    /// A fresh state for a migration `from` → `to`.
+    pub fn new(strategy: Strategy, from: Name, to: Name, percent: Percent, now: Millis) -> State {
+        State {
+            v: STATE_VERSION,
+            phase: Phase::Canary,
+            strategy,
+            from,
+            to,
+            percent,
+            target: None,
+            change: None,
+            failures: 0,
+            written: Written::default(),
+            events: Vec::new(),
+            actor: String::new(),
+            reason: None,
+            at: now,
+        }
+    }
+
+    /// Remembers a processed event id, keeping at most `MAX_EVENTS`.
+    pub fn remember_event(&mut self, id: &str) {
+        if self.has_seen(id) {
+            return;
+        }
+        self.events.push(cut(id, 80));
+        while self.events.len() > MAX_EVENTS {
+            self.events.remove(0);
+        }
+    }
+
+    pub fn has_seen(&self, id: &str) -> bool {
+        self.events.iter().any(|e| e == &cut(id, 80))
+    }
+
+    /// Records who asked and why (PRODUCT.md §5: actor and reason go into the state record).
+    pub fn stamp(&mut self, actor: &str, reason: Option<&str>, now: Millis) {
+        self.actor = cut(actor, MAX_ACTOR_CHARS);
+        self.reason = reason.map(|r| cut(r, MAX_REASON_CHARS));
+        self.at = now;
+    }
+
+    /// The compact JSON document.
+    pub fn to_json(&self) -> Result<String, StateError> {
+        serde_json::to_string(self).map_err(|e| StateError::Encode(e.to_string()))
+    }
+
+    /// The TXT value: the JSON split into quoted strings of ≤ 255 characters with `\"` escapes
+    /// (reference route53.md, TXT records), ≤ 4,000 characters. When too long, the oldest event
+    /// ids are dropped first.
+    pub fn encode(&self) -> Result<String, StateError> {
+        let mut s = self.clone();
+        loop {
+            match registry::render_character_strings(&s.to_json()?) {
+                Ok(v) => return Ok(v),
+                Err(TxtError::TooLong(n)) if !s.events.is_empty() => {
+                    let _ = n;
+                    s.events.remove(0);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Parses a TXT value written by `encode` (strings joined, escapes decoded).
+    pub fn decode(name: &DnsName, value: &str) -> Result<State, StateError> {
+        let bad = |reason: String| StateError::Malformed {
+            name: name.to_string(),
+            reason,
+        };
+        let text = registry::txt_text(value).map_err(|e| bad(e.to_string()))?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let version = doc
+            .get("v")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| bad("no numeric \"v\" field".into()))?;
+        if version > u64::from(STATE_VERSION) {
+            return Err(StateError::UnknownVersion {
+                name: name.to_string(),
+                found: version,
+            });
+        }
+        if version != u64::from(STATE_VERSION) {
+            return Err(bad(format!("unsupported format version {version}")));
+        }
+        serde_json::from_value(doc).map_err(|e| bad(e.to_string()))
+    }
+
+    /// The TXT rrset holding this state at `name`.
+    pub fn to_record(&self, name: &DnsName) -> Result<RecordSet, StateError> {
+        Ok(RecordSet {
+            name: name.clone(),
+            rtype: RecordType::Txt,
+            set_identifier: None,
+            weight: None,
+            ttl: Some(STATE_TTL),
+            values: vec![self.encode()?],
+            alias: None,
+            health_check_id: None,
+            other_policy: None,
+        })
+    }
+}
+
+/// The state record as listed: the exact rrset (for the DELETE of the compare-and-swap) and, if
+/// it could be read, the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub record: RecordSet,
+    pub state: Result<State, StateError>,
+}
+
+/// Finds and reads the state record at `name` among listed records. `None`: no state record
+/// (the service was never migrated).
+pub fn find(records: &[RecordSet], name: &DnsName) -> Option<Stored> {
+    let record = records
+        .iter()
+        .find(|r| r.rtype == RecordType::Txt && &r.name == name && r.set_identifier.is_none())?;
+    let state = match record.values.as_slice() {
+        [one] => State::decode(name, one),
+        [] => Err(StateError::Malformed {
+            name: name.to_string(),
+            reason: "no value".into(),
+        }),
+        _ => Err(StateError::Malformed {
+            name: name.to_string(),
+            reason: format!("{} values, expected one", record.values.len()),
+        }),
+    };
+    Some(Stored {
+        record: record.clone(),
+        state,
+    })
+}
+
+/// Cuts a string to at most `max` characters (on a character boundary).
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[allow(clippy::unwrap_used)]
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name() -> DnsName {
+        DnsName::parse("_cutover.payments.example.com").unwrap()
+    }
+    fn sample() -> State {
+        let mut s = State::new(
+            Strategy::Canary,
+            Name::new("blue").unwrap(),
+            Name::new("green").unwrap(),
+            Percent::new(10).unwrap(),
+            1_700_000_000_000,
+        );
+        s.target = Some(Percent::new(25).unwrap());
+        s.change = Some(PendingChange {
+            id: Some("C0123".into()),
+            submitted_at: 1_700_000_000_000,
+            insync_at: Some(1_700_000_030_000),
+        });
+        s.written.weights.insert("payments-blue".into(), 90);
+        s.written.weights.insert("payments-green".into(), 10);
+        s.written
+            .owners
+            .insert("payments-blue".into(), "cutover".into());
+        s.stamp(
+            "alice \"the op\"",
+            Some("5xx on blue\\green"),
+            1_700_000_000_000,
+        );
+        s.remember_event("msg-1");
+        s
+    }
+
+    #[test]
+    fn round_trip_through_a_txt_record() {
+        let s = sample();
+        let r = s.to_record(&name()).unwrap();
+        assert_eq!(r.ttl, Some(STATE_TTL));
+        let value = &r.values[0];
+        assert!(value.starts_with("\"{\\\"v\\\":1,"), "{value}");
+        let back = find(&[r.clone()], &name()).unwrap();
+        assert_eq!(back.state.unwrap(), s);
+        assert_eq!(back.record, r);
+    }
+
+    #[test]
+    fn long_states_split_into_strings_and_stay_under_4000() {
+        let mut s = sample();
+        for i in 0..40 {
+            s.remember_event(&format!("{i:0>40}"));
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        s.stamp(&"a".repeat(500), Some(&"r\"".repeat(500)), 1);
+        assert_eq!(s.actor.len(), MAX_ACTOR_CHARS);
+        let value = s.encode().unwrap();
+        assert!(value.len() <= registry::MAX_VALUE_CHARS);
+        assert!(registry::parse_character_strings(&value).unwrap().len() > 1);
+        let back = State::decode(&name(), &value).unwrap();
+        assert_eq!(back.reason, s.reason);
+        // Read-back may join the strings without a blank.
+        let joined = value.replace("\" \"", "\"\"");
+        assert_eq!(State::decode(&name(), &joined).unwrap(), back);
+    }
+
+    #[test]
+    fn idempotency_ids() {
+        let mut s = sample();
+        assert!(s.has_seen("msg-1"));
+        assert!(!s.has_seen("msg-2"));
+        s.remember_event("msg-1");
+        assert_eq!(s.events.len(), 1);
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_reasons() {
+        let n = name();
+        assert!(matches!(
+            State::decode(&n, "\"not json\""),
+            Err(StateError::Malformed { .. })
+        ));
+        assert!(matches!(
+            State::decode(&n, "\"{\\\"x\\\":1}\""),
+            Err(StateError::Malformed { .. })
+        ));
+        assert_eq!(
+            State::decode(&n, "\"{\\\"v\\\":2}\""),
+            Err(StateError::UnknownVersion {
+                name: n.to_string(),
+                found: 2
+            })
+        );
+        assert!(matches!(
+            State::decode(&n, "\"{\\\"v\\\":1"),
+            Err(StateError::Malformed { .. })
+        ));
+        let bad_phase = sample()
+            .to_json()
+            .unwrap()
+            .replace("\"canary\",\"strategy\"", "\"flying\",\"strategy\"");
+        let v = registry::render_character_strings(&bad_phase).unwrap();
+        assert!(matches!(
+            State::decode(&n, &v),
+            Err(StateError::Malformed { .. })
+        ));
+        let mut r = sample().to_record(&n).unwrap();
+        r.values.push("\"x\"".into());
+        assert!(find(&[r], &n).unwrap().state.is_err());
+        assert!(find(&[], &n).is_none());
+    }
+}

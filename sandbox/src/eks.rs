@@ -1,1 +1,296 @@
-//! (being built)
+//! EKS `DescribeCluster` (and `ListClusters`) in the REST-JSON wire form, so the official
+//! `aws-sdk-eks` pointed at this router with an endpoint URL works unchanged.
+//!
+//! `GET /clusters/{name}` → `{"cluster": {...}}` with the cluster's HTTPS API endpoint and its CA
+//! (base64 of the PEM in `certificateAuthority.data`). Errors as AWS REST-JSON sends them: the
+//! status, an `x-amzn-errortype` header naming the error, and a JSON body with `message`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// The account the sandbox's ARNs name.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The Kubernetes version sandbox clusters report.
+pub const KUBERNETES_VERSION: &str = "1.31";
+
+/// One cluster as EKS describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EksCluster {
+    pub name: String,
+    pub region: String,
+    /// The cluster's Kubernetes API URL (`https://127.0.0.1:port` in the sandbox).
+    pub endpoint: String,
+    /// The cluster CA certificate in PEM.
+    pub ca_pem: String,
+    pub version: String,
+    pub created_at: SystemTime,
+}
+
+impl EksCluster {
+    pub fn new(name: &str, region: &str, endpoint: &str, ca_pem: &str) -> Self {
+        EksCluster {
+            name: name.to_string(),
+            region: region.to_string(),
+            endpoint: endpoint.to_string(),
+            ca_pem: ca_pem.to_string(),
+            version: KUBERNETES_VERSION.to_string(),
+            created_at: SystemTime::now(),
+        }
+    }
+
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:eks:{}:{ACCOUNT_ID}:cluster/{}",
+            self.region, self.name
+        )
+    }
+}
+
+/// The clusters EKS knows, by name. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct EksState {
+    clusters: Arc<RwLock<BTreeMap<String, EksCluster>>>,
+}
+
+impl EksState {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a cluster (by name).
+    pub fn insert(&self, cluster: EksCluster) {
+        self.write().insert(cluster.name.clone(), cluster);
+    }
+
+    /// Removes a cluster; returns whether it existed.
+    pub fn remove(&self, name: &str) -> bool {
+        self.write().remove(name).is_some()
+    }
+
+    pub fn get(&self, name: &str) -> Option<EksCluster> {
+        self.read().get(name).cloned()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, EksCluster>> {
+        self.clusters.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, EksCluster>> {
+        self.clusters.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The EKS API: `GET /clusters` and `GET /clusters/{name}`.
+pub fn router(state: EksState) -> Router {
+    Router::new()
+        .route("/clusters", get(list_clusters))
+        .route("/clusters/{name}", get(describe_cluster))
+        .fallback(unknown_operation)
+        .with_state(state)
+}
+
+/// An EKS error in the REST-JSON wire form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EksError {
+    /// No cluster of that name (EKS: 404 `ResourceNotFoundException`, "No cluster found for
+    /// name: NAME.", with `clusterName`).
+    #[error("No cluster found for name: {0}.")]
+    ClusterNotFound(String),
+    /// No `Authorization` header (AWS: 403 `MissingAuthenticationTokenException`).
+    #[error("Missing Authentication Token")]
+    MissingAuthentication,
+    /// Signed with an access key the sandbox does not know (AWS: 403
+    /// `UnrecognizedClientException`).
+    #[error("The security token included in the request is invalid.")]
+    UnrecognizedClient,
+    /// A path or method EKS does not serve here.
+    #[error("no EKS operation for {0}")]
+    UnknownOperation(String),
+}
+
+impl EksError {
+    fn status(&self) -> StatusCode {
+        match self {
+            EksError::ClusterNotFound(_) | EksError::UnknownOperation(_) => StatusCode::NOT_FOUND,
+            EksError::MissingAuthentication | EksError::UnrecognizedClient => StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn error_type(&self) -> &'static str {
+        match self {
+            EksError::ClusterNotFound(_) => "ResourceNotFoundException",
+            EksError::MissingAuthentication => "MissingAuthenticationTokenException",
+            EksError::UnrecognizedClient => "UnrecognizedClientException",
+            EksError::UnknownOperation(_) => "UnknownOperationException",
+        }
+    }
+
+    fn body(&self) -> Value {
+        let mut body = json!({ "message": self.to_string() });
+        if let EksError::ClusterNotFound(name) = self {
+            body["clusterName"] = json!(name);
+        }
+        body
+    }
+}
+
+impl IntoResponse for EksError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), Json(self.body())).into_response();
+        // REST-JSON: the error code travels in `x-amzn-errortype` (the SDK reads it first).
+        response.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_static(self.error_type()),
+        );
+        response
+    }
+}
+
+async fn describe_cluster(
+    State(state): State<EksState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, EksError> {
+    check_credentials(&headers)?;
+    let cluster = state
+        .get(&name)
+        .ok_or_else(|| EksError::ClusterNotFound(name.clone()))?;
+    Ok(Json(json!({ "cluster": describe(&cluster) })))
+}
+
+async fn list_clusters(
+    State(state): State<EksState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, EksError> {
+    check_credentials(&headers)?;
+    Ok(Json(json!({ "clusters": state.names() })))
+}
+
+async fn unknown_operation(method: axum::http::Method, uri: axum::http::Uri) -> EksError {
+    EksError::UnknownOperation(format!("{method} {}", uri.path()))
+}
+
+/// The request must be SigV4-signed with the sandbox's access key (the credential scope in the
+/// `Authorization` header starts with it).
+fn check_credentials(headers: &HeaderMap) -> Result<(), EksError> {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or(EksError::MissingAuthentication)?;
+    let access_key = authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    if access_key == crate::ACCESS_KEY_ID {
+        Ok(())
+    } else {
+        Err(EksError::UnrecognizedClient)
+    }
+}
+
+/// The `cluster` object of a DescribeCluster answer.
+fn describe(cluster: &EksCluster) -> Value {
+    let created_at = cluster
+        .created_at
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    json!({
+        "name": cluster.name,
+        "arn": cluster.arn(),
+        "createdAt": created_at,
+        "version": cluster.version,
+        "endpoint": cluster.endpoint,
+        "roleArn": format!("arn:aws:iam::{ACCOUNT_ID}:role/eks-cluster-{}", cluster.name),
+        "resourcesVpcConfig": {
+            "subnetIds": [],
+            "securityGroupIds": [],
+            "vpcId": "vpc-0sandbox",
+            "endpointPublicAccess": true,
+            "endpointPrivateAccess": true,
+            "publicAccessCidrs": ["0.0.0.0/0"]
+        },
+        "kubernetesNetworkConfig": {
+            "serviceIpv4Cidr": "10.100.0.0/16",
+            "ipFamily": "ipv4"
+        },
+        "identity": {
+            "oidc": {
+                "issuer": format!(
+                    "https://oidc.eks.{}.amazonaws.com/id/SANDBOX{}",
+                    cluster.region,
+                    cluster.name.to_ascii_uppercase()
+                )
+            }
+        },
+        "status": "ACTIVE",
+        "certificateAuthority": { "data": STANDARD.encode(&cluster.ca_pem) },
+        "platformVersion": "eks.1",
+        "tags": {},
+        "accessConfig": { "authenticationMode": "API" }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_carries_endpoint_and_base64_ca() {
+        let cluster = EksCluster::new("blue", "eu-west-1", "https://127.0.0.1:1", "PEM");
+        let value = describe(&cluster);
+        assert_eq!(value["status"], "ACTIVE");
+        assert_eq!(value["endpoint"], "https://127.0.0.1:1");
+        assert_eq!(
+            value["certificateAuthority"]["data"],
+            STANDARD.encode("PEM")
+        );
+        assert_eq!(
+            value["arn"],
+            "arn:aws:eks:eu-west-1:123456789012:cluster/blue"
+        );
+    }
+
+    #[test]
+    fn credentials_are_checked_by_access_key() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            check_credentials(&headers),
+            Err(EksError::MissingAuthentication)
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIAOTHER/20260101/eu-west-1/eks/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        );
+        assert_eq!(
+            check_credentials(&headers),
+            Err(EksError::UnrecognizedClient)
+        );
+        let good = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/eu-west-1/eks/aws4_request, SignedHeaders=host, Signature=00",
+            crate::ACCESS_KEY_ID
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&good).expect("header"),
+        );
+        assert_eq!(check_credentials(&headers), Ok(()));
+    }
+}

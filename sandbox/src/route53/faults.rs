@@ -1,0 +1,113 @@
+//! Fault injection for the HTTP API: added latency, 5xx answers, throttling bursts, and one
+//! failing ChangeResourceRecordSets.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::model::ApiError;
+
+#[derive(Debug, Default)]
+struct Faults {
+    latency: Duration,
+    fail_5xx: u32,
+    throttle: u32,
+    next_change: Option<ApiError>,
+}
+
+/// Shared handle; cloning it controls the same Route53.
+#[derive(Debug, Clone, Default)]
+pub struct FaultHandle {
+    inner: Arc<Mutex<Faults>>,
+}
+
+/// What the injected faults do to one request.
+#[derive(Debug, Default)]
+pub struct Injected {
+    pub latency: Duration,
+    pub error: Option<ApiError>,
+}
+
+impl FaultHandle {
+    fn lock(&self) -> MutexGuard<'_, Faults> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every request waits this long (real time) before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// The next `n` requests are answered 503 ServiceUnavailable.
+    pub fn fail_next_5xx(&self, n: u32) {
+        self.lock().fail_5xx = n;
+    }
+
+    /// The next `n` requests are answered `Throttling` "Rate exceeded".
+    pub fn throttle_next(&self, n: u32) {
+        self.lock().throttle = n;
+    }
+
+    /// The next ChangeResourceRecordSets request fails once with `code` and `message`
+    /// (HTTP status as Route53 uses for that code; 400 otherwise). Nothing is applied.
+    pub fn fail_next_change(&self, code: &str, message: &str) {
+        self.lock().next_change = Some(ApiError::new(status_for(code), code, message));
+    }
+
+    /// Removes every injected fault.
+    pub fn clear(&self) {
+        *self.lock() = Faults::default();
+    }
+
+    /// Consumes the faults that apply to one request (5xx first, then throttling).
+    pub(crate) fn take_for_request(&self) -> Injected {
+        let mut faults = self.lock();
+        let error = if faults.fail_5xx > 0 {
+            faults.fail_5xx -= 1;
+            Some(ApiError::service_unavailable())
+        } else if faults.throttle > 0 {
+            faults.throttle -= 1;
+            Some(ApiError::throttling())
+        } else {
+            None
+        };
+        Injected {
+            latency: faults.latency,
+            error,
+        }
+    }
+
+    pub(crate) fn take_change_failure(&self) -> Option<ApiError> {
+        self.lock().next_change.take()
+    }
+}
+
+fn status_for(code: &str) -> u16 {
+    match code {
+        "NoSuchHostedZone" | "NoSuchHealthCheck" | "NoSuchChange" => 404,
+        "InternalFailure" | "InternalError" => 500,
+        "ServiceUnavailable" => 503,
+        _ => 400,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_consumed_in_order() {
+        let f = FaultHandle::default();
+        f.fail_next_5xx(1);
+        f.throttle_next(1);
+        assert_eq!(f.take_for_request().error.map(|e| e.status), Some(503));
+        assert_eq!(
+            f.take_for_request().error.map(|e| e.code),
+            Some("Throttling".to_string())
+        );
+        assert!(f.take_for_request().error.is_none());
+        f.fail_next_change("NoSuchHostedZone", "gone");
+        let e = f.take_change_failure().unwrap();
+        assert_eq!((e.status, e.message.as_str()), (404, "gone"));
+        assert!(f.take_change_failure().is_none());
+    }
+}
