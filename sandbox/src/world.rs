@@ -417,17 +417,18 @@ fn settings_for(cluster: &ClusterSpec, index: usize) -> Result<ExternalDnsSettin
         .parse()
         .map_err(|e: SettingsError| invalid(key("version"), e.to_string()))?;
     // v0.22 requires `--policy` (reference external-dns.md §3).
-    let policy =
-        match spec.policy {
-            Some(policy) => policy,
-            None if version.requires_policy() => return Err(invalid(
+    let policy = match spec.policy {
+        Some(policy) => policy,
+        None if version.requires_policy() => {
+            return Err(invalid(
                 key("policy"),
                 format!(
                     "external-dns {version} requires a policy (sync, upsert-only or create-only)"
                 ),
-            )),
-            None => Policy::Sync,
-        };
+            ))
+        }
+        None => Policy::Sync,
+    };
     let interval = match spec.interval_seconds {
         None => Duration::from_secs(60),
         Some(secs) => Duration::try_from_secs_f64(secs)
