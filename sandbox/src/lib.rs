@@ -2,6 +2,7 @@
 //! API, each cluster's external-dns, and the load balancers. See docs/sandbox.md.
 pub mod clock;
 pub mod cluster;
+pub mod control;
 pub mod eks;
 pub mod external_dns;
 pub mod kube_api;
@@ -9,7 +10,449 @@ pub mod lb;
 pub mod pki;
 pub mod route53;
 pub mod token;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use clock::SimClock;
+use cluster::{Cluster, Ingress};
+use external_dns::{ExternalDns, ReconcileReport};
+use kube_api::KubeApiServer;
+use lb::{LbKind, LbSpec, LoadBalancer};
+use route53::{Route53, Route53Options};
+use world::{AliasSpec, LbKindSpec, RecordSpec, World};
 
 /// The dummy credentials the sandbox accepts (and signs EKS tokens with). Never real ones.
 pub const ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE01";
 pub const SECRET_ACCESS_KEY: &str = "sandbox/not/a/real/secret/key/000000000";
+/// The region to configure AWS clients with (Route53 is global; EKS clusters carry their own).
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// How a sandbox runs.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Whether each external-dns reconciles by itself on its interval (simulated clock). Tests
+    /// usually leave this off and call `run_once`.
+    pub run_external_dns_loops: bool,
+    pub route53: Route53Options,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            run_external_dns_loops: true,
+            route53: Route53Options::default(),
+        }
+    }
+}
+
+/// Where everything listens (the first line `sandbox serve` prints, minus the credentials).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoints {
+    pub route53: String,
+    pub eks: String,
+    pub control: String,
+    pub clusters: BTreeMap<String, ClusterEndpoints>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterEndpoints {
+    /// The cluster's Kubernetes API (`https://127.0.0.1:PORT`).
+    pub api: String,
+    /// ELB host name → `http://127.0.0.1:PORT` where that load balancer listens.
+    pub load_balancers: BTreeMap<String, String>,
+}
+
+/// One running cluster: its objects, API server, load balancers (by name) and external-dns.
+pub struct SandboxCluster {
+    pub cluster: Cluster,
+    pub api: KubeApiServer,
+    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
+    pub external_dns: ExternalDns,
+}
+
+impl SandboxCluster {
+    /// A load balancer by its world name or its ELB host name.
+    pub fn load_balancer(&self, name_or_hostname: &str) -> Option<&Arc<LoadBalancer>> {
+        self.load_balancers.get(name_or_hostname).or_else(|| {
+            self.load_balancers
+                .values()
+                .find(|lb| lb.hostname().eq_ignore_ascii_case(name_or_hostname))
+        })
+    }
+}
+
+/// Everything, started from a [`World`]. Stops when dropped or on [`Sandbox::shutdown`].
+pub struct Sandbox {
+    clock: SimClock,
+    route53: Route53,
+    ca_pem: String,
+    clusters: Arc<BTreeMap<String, SandboxCluster>>,
+    zones: BTreeMap<String, String>,
+    endpoints: Endpoints,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts Route53, EKS, each cluster's API, load balancers (registered as alias targets) and
+    /// external-dns (one initial `run_once` each, in world order), and the control API, all on
+    /// 127.0.0.1:0.
+    pub async fn start(world: World, options: SandboxOptions) -> anyhow::Result<Sandbox> {
+        world.validate()?;
+        let clock = SimClock::new();
+        let route53 = Route53::new(clock.clone(), options.route53.clone());
+        let mut tasks = Vec::new();
+        let (route53_url, task) = serve(route53.router()).await.context("Route53 listener")?;
+        tasks.push(task);
+        let zones = create_zones(&route53, &world)?;
+        let pki = pki::Pki::generate().context("generating the sandbox CA")?;
+        let eks_state = eks::EksState::new();
+        let mut clusters = BTreeMap::new();
+        for spec in &world.clusters {
+            let cluster = start_cluster(&world, spec, &route53, &route53_url, &pki, &clock).await?;
+            eks_state.insert(eks::EksCluster::new(
+                &spec.name,
+                &spec.region,
+                &cluster.api.url(),
+                pki.ca_pem(),
+            ));
+            clusters.insert(spec.name.clone(), cluster);
+        }
+        let (eks_url, task) = serve(eks::router(eks_state))
+            .await
+            .context("EKS listener")?;
+        tasks.push(task);
+        apply_initial_records(&route53, &world, &zones, &clusters)?;
+        initial_reconcile(&route53, &world, &clusters, &options).await?;
+        let clusters = Arc::new(clusters);
+        let mut sandbox = Sandbox {
+            clock,
+            route53,
+            ca_pem: pki.ca_pem().to_string(),
+            clusters,
+            zones,
+            endpoints: Endpoints {
+                route53: route53_url,
+                eks: eks_url,
+                control: String::new(),
+                clusters: BTreeMap::new(),
+            },
+            tasks,
+        };
+        sandbox.endpoints.clusters = sandbox.cluster_endpoints();
+        let (listener, control_url) = bind().await.context("control API listener")?;
+        sandbox.endpoints.control = control_url;
+        let task = spawn_server(listener, control::router(sandbox.handles()));
+        sandbox.tasks.push(task);
+        if options.run_external_dns_loops {
+            for cluster in sandbox.clusters.values() {
+                sandbox.tasks.push(cluster.external_dns.spawn_loop());
+            }
+        }
+        Ok(sandbox)
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn route53(&self) -> &Route53 {
+        &self.route53
+    }
+
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
+    /// The CA that signed every cluster API's certificate (PEM).
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    pub fn clusters(&self) -> &BTreeMap<String, SandboxCluster> {
+        &self.clusters
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&SandboxCluster> {
+        self.clusters.get(name)
+    }
+
+    pub fn external_dns(&self, cluster: &str) -> Option<&ExternalDns> {
+        self.clusters.get(cluster).map(|c| &c.external_dns)
+    }
+
+    /// A load balancer by world name or ELB host name, in any cluster.
+    pub fn load_balancer(&self, name_or_hostname: &str) -> Option<&Arc<LoadBalancer>> {
+        self.clusters
+            .values()
+            .find_map(|c| c.load_balancer(name_or_hostname))
+    }
+
+    /// Zone name → zone id (without prefix). A name used by a public and a private zone maps to
+    /// the one declared last; use `route53().zones()` for all.
+    pub fn zone_id(&self, name: &str) -> Option<&str> {
+        self.zones
+            .get(name.trim_end_matches('.').to_ascii_lowercase().as_str())
+            .map(String::as_str)
+    }
+
+    /// Runs every external-dns once, in cluster-name order.
+    pub async fn reconcile_all(&self) -> BTreeMap<String, ReconcileReport> {
+        let mut reports = BTreeMap::new();
+        for (name, cluster) in self.clusters.iter() {
+            reports.insert(name.clone(), cluster.external_dns.run_once().await);
+        }
+        reports
+    }
+
+    /// What the control API works on.
+    pub fn handles(&self) -> control::Handles {
+        control::Handles {
+            clock: self.clock.clone(),
+            route53: self.route53.clone(),
+            clusters: self.clusters.clone(),
+            ca_pem: self.ca_pem.clone(),
+            endpoints: self.endpoints.clone(),
+        }
+    }
+
+    /// Stops every server and loop.
+    pub fn shutdown(mut self) {
+        self.stop_tasks();
+    }
+
+    fn stop_tasks(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+
+    fn cluster_endpoints(&self) -> BTreeMap<String, ClusterEndpoints> {
+        self.clusters
+            .iter()
+            .map(|(name, c)| {
+                let load_balancers = c
+                    .load_balancers
+                    .values()
+                    .map(|lb| (lb.hostname().to_string(), format!("http://{}", lb.addr())))
+                    .collect();
+                (
+                    name.clone(),
+                    ClusterEndpoints {
+                        api: c.api.url(),
+                        load_balancers,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop_tasks();
+    }
+}
+
+/// Serves a router on 127.0.0.1:0; returns its `http://` URL and the task.
+async fn serve(router: axum::Router) -> anyhow::Result<(String, JoinHandle<()>)> {
+    let (listener, url) = bind().await?;
+    Ok((url, spawn_server(listener, router)))
+}
+
+async fn bind() -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+fn spawn_server(listener: TcpListener, router: axum::Router) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!("a sandbox server stopped: {error}");
+        }
+    })
+}
+
+fn create_zones(route53: &Route53, world: &World) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut zones = BTreeMap::new();
+    for (i, zone) in world.zones.iter().enumerate() {
+        let id = route53
+            .try_create_zone(&zone.name, zone.private)
+            .map_err(|e| anyhow::anyhow!("zones[{i}].name: {}: {}", e.code, e.message))?;
+        zones.insert(zone.name.trim_end_matches('.').to_ascii_lowercase(), id);
+    }
+    Ok(zones)
+}
+
+fn lb_kind(kind: LbKindSpec) -> LbKind {
+    match kind {
+        LbKindSpec::Alb => LbKind::Application,
+        LbKindSpec::Nlb => LbKind::Network,
+        LbKindSpec::Classic => LbKind::Classic,
+    }
+}
+
+async fn start_cluster(
+    world: &World,
+    spec: &world::ClusterSpec,
+    route53: &Route53,
+    route53_url: &str,
+    pki: &pki::Pki,
+    clock: &SimClock,
+) -> anyhow::Result<SandboxCluster> {
+    let cluster = Cluster::new(&spec.name, &spec.region);
+    let mut load_balancers = BTreeMap::new();
+    for lb_spec in &spec.load_balancers {
+        let lb = LoadBalancer::start(LbSpec {
+            cluster: spec.name.clone(),
+            region: spec.region.clone(),
+            kind: lb_kind(lb_spec.kind),
+            name: lb_spec.name.clone(),
+        })
+        .await
+        .with_context(|| format!("starting load balancer {}", lb_spec.name))?;
+        let zone_id = lb.canonical_zone_id().with_context(|| {
+            format!(
+                "clusters `{}`: region `{}` has no load balancer hosted zone id",
+                spec.name, spec.region
+            )
+        })?;
+        route53.register_alias_target(lb.hostname(), zone_id);
+        load_balancers.insert(lb_spec.name.clone(), Arc::new(lb));
+    }
+    for ingress in world.ingresses.iter().filter(|i| i.cluster == spec.name) {
+        let lb = ingress
+            .load_balancer
+            .as_ref()
+            .and_then(|name| load_balancers.get(name));
+        if let Some(lb) = lb {
+            for host in &ingress.hosts {
+                lb.add_host(host);
+            }
+        }
+        cluster.upsert_ingress(Ingress {
+            namespace: ingress.namespace.clone(),
+            name: ingress.name.clone(),
+            hosts: ingress.hosts.clone(),
+            annotations: ingress.annotations.clone(),
+            load_balancer: lb.map(|lb| lb.hostname().to_string()),
+        });
+    }
+    let api = kube_api::serve_kube_api(cluster.clone(), pki, clock.clone())
+        .await
+        .with_context(|| format!("starting the Kubernetes API of cluster {}", spec.name))?;
+    let settings = world.external_dns_settings(&spec.name)?;
+    let external_dns = ExternalDns::new(settings, cluster.clone(), route53_url, clock.clone())?;
+    Ok(SandboxCluster {
+        cluster,
+        api,
+        load_balancers,
+        external_dns,
+    })
+}
+
+fn apply_initial_records(
+    route53: &Route53,
+    world: &World,
+    zones: &BTreeMap<String, String>,
+    clusters: &BTreeMap<String, SandboxCluster>,
+) -> anyhow::Result<()> {
+    for (i, spec) in world.records.iter().enumerate() {
+        let zone_name = spec.zone.trim_end_matches('.').to_ascii_lowercase();
+        let zone_id = zones
+            .get(&zone_name)
+            .with_context(|| format!("records[{i}].zone: no zone `{}`", spec.zone))?;
+        let rrset = initial_rrset(spec, clusters).with_context(|| format!("records[{i}].alias"))?;
+        route53
+            .change(
+                zone_id,
+                vec![route53::Change {
+                    action: route53::Action::Create,
+                    rrset,
+                }],
+                Some("sandbox world file".to_string()),
+            )
+            .map_err(|e| anyhow::anyhow!("records[{i}]: {}: {}", e.code, e.message))?;
+    }
+    Ok(())
+}
+
+fn initial_rrset(
+    spec: &RecordSpec,
+    clusters: &BTreeMap<String, SandboxCluster>,
+) -> anyhow::Result<route53::Rrset> {
+    let alias_target = match &spec.alias {
+        None => None,
+        Some(alias) => Some(alias_target(alias, clusters)?),
+    };
+    Ok(route53::Rrset {
+        name: spec.name.clone(),
+        rtype: spec.record_type.clone(),
+        set_identifier: spec.set_identifier.clone(),
+        weight: spec.weight,
+        ttl: spec.ttl,
+        records: spec.values.clone(),
+        alias_target,
+        health_check_id: spec.health_check_id.clone(),
+    })
+}
+
+fn alias_target(
+    alias: &AliasSpec,
+    clusters: &BTreeMap<String, SandboxCluster>,
+) -> anyhow::Result<route53::AliasTarget> {
+    if let Some(name) = &alias.load_balancer {
+        let lb = clusters
+            .values()
+            .find_map(|c| c.load_balancers.get(name))
+            .with_context(|| format!("no load balancer `{name}`"))?;
+        let zone = lb
+            .canonical_zone_id()
+            .with_context(|| format!("load balancer `{name}` has no canonical zone id"))?;
+        return Ok(route53::AliasTarget {
+            hosted_zone_id: zone.to_string(),
+            dns_name: lb.hostname().to_string(),
+            evaluate_target_health: alias.evaluate_target_health,
+        });
+    }
+    match (&alias.dns_name, &alias.hosted_zone_id) {
+        (Some(dns_name), Some(zone)) => Ok(route53::AliasTarget {
+            hosted_zone_id: zone.clone(),
+            dns_name: dns_name.clone(),
+            evaluate_target_health: alias.evaluate_target_health,
+        }),
+        _ => anyhow::bail!("give either load_balancer, or dns_name and hosted_zone_id"),
+    }
+}
+
+/// Every external-dns runs once, in world order, with the rate limit lifted meanwhile so start-up
+/// is not throttled. A listing failure fails the start; a refused name-group is a legitimate
+/// state of a world (e.g. a simple/weighted conflict) and stays in that external-dns's log.
+async fn initial_reconcile(
+    route53: &Route53,
+    world: &World,
+    clusters: &BTreeMap<String, SandboxCluster>,
+    options: &SandboxOptions,
+) -> anyhow::Result<()> {
+    route53.set_rate_limit(None);
+    let mut problems = Vec::new();
+    for spec in &world.clusters {
+        if let Some(cluster) = clusters.get(&spec.name) {
+            let report = cluster.external_dns.run_once().await;
+            problems.extend(report.errors.iter().map(|e| format!("{}: {e}", spec.name)));
+        }
+    }
+    route53.set_rate_limit(options.route53.rate_limit_per_second);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("initial external-dns run failed: {}", problems.join("; "))
+    }
+}
