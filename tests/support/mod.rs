@@ -124,12 +124,19 @@ impl Harness {
         c.upsert_ingress(ingress);
     }
 
+    /// Adds an Ingress, and its hosts to its load balancer's rules (as the control API does).
     pub fn add_ingress(&self, cluster: &str, ingress: Ingress) {
-        self.sandbox
-            .cluster(cluster)
-            .expect("cluster")
-            .cluster
-            .upsert_ingress(ingress);
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        if let Some(lb) = ingress
+            .load_balancer
+            .as_deref()
+            .and_then(|l| c.load_balancer(l))
+        {
+            for host in &ingress.hosts {
+                lb.add_host(host);
+            }
+        }
+        c.cluster.upsert_ingress(ingress);
     }
 
     pub fn remove_ingress(&self, cluster: &str, name: &str) {
