@@ -9,13 +9,15 @@ use crate::config::{ClusterConfig, Config, ServiceConfig};
 use crate::health::Verdict;
 use crate::kubernetes::IngressInfo;
 use crate::registry::{self, Labels, TxtNaming};
-use crate::route53::model::{AliasTarget, ChangeStatus, RecordSet, RecordType};
+use crate::route53::model::{ChangeStatus, RecordSet, RecordType};
 use crate::state::{self, PendingChange, Phase, State, Stored};
 use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
 
 use super::build::{weighted_copy, BatchBuilder};
 use super::facts::{share, HostFacts, KeyRecords};
-use super::{all_namings, elb, handover, Decision, DecisionKind, Observed, ServiceView, Weights};
+use super::{
+    all_namings, handover, target, Decision, DecisionKind, Observed, ServiceView, Weights,
+};
 
 /// When the engine could not record a change id, INSYNC is assumed this long after submission
 /// (Route53 is "usually" INSYNC within 60 s — reference route53.md, GetChange; doubled to be
@@ -546,37 +548,13 @@ fn to_alias(
     rtype: RecordType,
     sid: &SetIdentifier,
 ) -> Result<RecordSet, String> {
-    let lb = ing
-        .load_balancer_hostnames
-        .first()
-        .ok_or("to Ingress has no load balancer")?;
-    let zone = elb::alias_zone_for(lb, cluster.lb_canonical_zone_id.as_deref()).ok_or_else(|| {
-        format!(
-            "cannot tell the canonical hosted zone id of load balancer {lb}; set clusters.{}.lb_canonical_zone_id",
-            cluster.key
-        )
-    })?;
-    let eth_key = format!("{}aws-evaluate-target-health", cluster.annotation_prefix);
-    let eth = match ing.annotations.get(&eth_key).map(String::as_str) {
-        Some("true") => true,
-        Some("false") => false,
-        _ => cluster.evaluate_target_health,
-    };
-    Ok(RecordSet {
-        name: ctx.svc.hostname.clone(),
+    target::alias_record(
+        &ctx.svc.hostname,
+        cluster,
+        ing,
         rtype,
-        set_identifier: Some(sid.clone()),
-        weight: Some(Weight::ZERO),
-        ttl: None,
-        values: Vec::new(),
-        alias: Some(AliasTarget {
-            hosted_zone_id: zone,
-            dns_name: DnsName::parse(lb).map_err(|e| e.to_string())?,
-            evaluate_target_health: eth,
-        }),
-        health_check_id: None,
-        other_policy: None,
-    })
+        Some((sid, Weight::ZERO)),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 //!
 //! Modules: `facts` reads the zone for a hostname, `build` makes compare-and-swap batches,
 //! `canary` is the state machine, `handover` the completion rules, `invariants` the self-check
-//! every emitted batch passes, `elb` the load balancers' canonical zone ids.
+//! every emitted batch passes, `target` the alias records to a cluster's load balancer.
 
 use std::collections::BTreeMap;
 
@@ -23,10 +23,10 @@ use crate::types::{DnsName, Name, Percent};
 
 mod build;
 mod canary;
-pub mod elb;
 pub mod facts;
 mod handover;
 pub mod invariants;
+pub mod target;
 
 /// An observation that may have failed (the reason is reported).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
