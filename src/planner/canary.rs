@@ -753,6 +753,12 @@ pub(super) fn tick(ctx: &Ctx, st: Option<State>, _forced: bool) -> Decision {
             ),
         ),
         Phase::Canary | Phase::Paused | Phase::Holding | Phase::Completing => step(ctx, st, None),
+        // Only a blue-green migration verifies; `decide` routes those to `bluegreen`.
+        Phase::Verifying => with_weights(
+            ctx,
+            &st,
+            ctx.refuse("phase verifying belongs to a blue-green migration"),
+        ),
     }
 }
 
