@@ -16,7 +16,8 @@ use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
 use super::build::{weighted_copy, BatchBuilder};
 use super::facts::{share, HostFacts, KeyRecords};
 use super::{
-    all_namings, handover, target, Decision, DecisionKind, Observed, ServiceView, Weights,
+    all_namings, handover, preflight, target, Decision, DecisionKind, Observed, ServiceView,
+    Weights,
 };
 
 /// When the engine could not record a change id, INSYNC is assumed this long after submission
@@ -123,7 +124,11 @@ pub(super) fn decide(
         now,
         stored: state::find(&view.records, &state_name),
         state_name,
-        facts: HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg)),
+        facts: {
+            let mut f = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
+            f.decrypt(&view.txt_encrypt_keys);
+            f
+        },
         lease: cfg.lease_owner_id.as_str().to_string(),
     };
     let state = match &ctx.stored {
@@ -356,10 +361,7 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
         }
     }
     let f = &ctx.facts;
-    if let Some(why) = f.unmanageable.first() {
-        return Err(why.clone());
-    }
-    check_owners(ctx, from, to)?;
+    preflight::common(ctx, from, to)?;
     let (from_sid, to_sid) = (sid(ctx, from)?, sid(ctx, to)?);
     let from_naming = ctx.naming(from).ok_or("from cluster not configured")?;
     let to_naming = ctx.naming(to).ok_or("to cluster not configured")?;
@@ -473,45 +475,6 @@ fn key_weight(k: &KeyRecords, sid: &SetIdentifier) -> Result<u8, String> {
             "key {sid} has A/AAAA weights that differ ({a} and {b}); fix by hand first"
         )),
     }
-}
-
-/// Every record of the hostname is owned by `from`, `to` or the lease owner id — nothing else
-/// (PRODUCT.md §3.1 preflight, §3.3, §7.3).
-fn check_owners(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
-    let allowed: BTreeSet<String> = [from, to]
-        .iter()
-        .filter_map(|c| ctx.cluster(c).map(|c| c.owner_id.as_str().to_string()))
-        .chain(std::iter::once(ctx.lease.clone()))
-        .collect();
-    let (from_sid, to_sid) = (sid(ctx, from)?, sid(ctx, to)?);
-    for (label, key) in ctx.facts.all_keys() {
-        if key.has_encrypted() {
-            return Err(format!(
-                "key {label} of {} has an encrypted TXT registry entry; cutover reads but never rewrites encrypted entries",
-                ctx.svc.hostname
-            ));
-        }
-        let owners = key.owners();
-        if owners.is_empty() {
-            return Err(format!(
-                "key {label} of {} has no external-dns TXT registry entry (not owned by {from}, {to} or {})",
-                ctx.svc.hostname, ctx.lease
-            ));
-        }
-        if let Some(other) = owners.iter().find(|o| !allowed.contains(*o)) {
-            return Err(format!(
-                "key {label} of {} is owned by {other:?}, a third owner (not {from}, {to} or {}); cutover never touches it",
-                ctx.svc.hostname, ctx.lease
-            ));
-        }
-        if label != "simple" && label != from_sid.as_str() && label != to_sid.as_str() {
-            return Err(format!(
-                "weighted key {label} of {} belongs to neither {from} ({from_sid}) nor {to} ({to_sid})",
-                ctx.svc.hostname
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// CREATEs the registry TXTs the owning cluster's version writes for `rec` (reference

@@ -21,11 +21,13 @@ use crate::route53::model::{
 use crate::state::{self, Phase};
 use crate::types::{DnsName, Name, Percent};
 
+mod bluegreen;
 mod build;
 mod canary;
 pub mod facts;
 mod handover;
 pub mod invariants;
+mod preflight;
 pub mod target;
 
 /// An observation that may have failed (the reason is reported).
@@ -47,6 +49,10 @@ pub struct ServiceView {
     pub health: BTreeMap<Name, ClusterHealth>,
     /// GetChange of the state's pending change, if any.
     pub change_status: Option<ChangeStatus>,
+    /// The `--txt-aes-encryption-key`s of the clusters that encrypt their registry entries,
+    /// read by the engine from the environment (never from the config file). With them the
+    /// planner reads encrypted owners; it never rewrites encrypted entries.
+    pub txt_encrypt_keys: Vec<registry::EncryptionKey>,
 }
 
 /// What the engine must observe for a service before `decide`.
