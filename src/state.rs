@@ -319,7 +319,7 @@ mod tests {
         assert_eq!(r.ttl, Some(STATE_TTL));
         let value = &r.values[0];
         assert!(value.starts_with("\"{\\\"v\\\":1,"), "{value}");
-        let back = find(&[r.clone()], &name()).unwrap();
+        let back = find(std::slice::from_ref(&r), &name()).unwrap();
         assert_eq!(back.state.unwrap(), s);
         assert_eq!(back.record, r);
     }

@@ -16,8 +16,8 @@ use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
 use super::build::{weighted_copy, BatchBuilder};
 use super::facts::{share, HostFacts, KeyRecords};
 use super::{
-    all_namings, handover, preflight, target, Decision, DecisionKind, Observed, ServiceView,
-    Weights,
+    all_namings, bluegreen, handover, preflight, target, Decision, DecisionKind, Observed,
+    ServiceView, Weights,
 };
 
 /// When the engine could not record a change id, INSYNC is assumed this long after submission
@@ -157,6 +157,9 @@ pub(super) fn decide(
             );
         }
     }
+    if is_blue_green(&ctx, state.as_ref()) {
+        return bluegreen::decide(&ctx, state);
+    }
     let d = match (&cmd.action, state) {
         (Action::Status, st) => status(&ctx, st.as_ref()),
         (Action::Plan, st) => {
@@ -176,6 +179,19 @@ pub(super) fn decide(
         (Action::Handover, Some(st)) => handover::handover_command(&ctx, st),
     };
     d
+}
+
+/// Whether the command belongs to a blue-green migration: an active one in the state record, or
+/// a start whose strategy (the event's, else the service's) is blue-green.
+fn is_blue_green(ctx: &Ctx, st: Option<&State>) -> bool {
+    let running = st.filter(|s| s.phase.is_active() && s.phase != Phase::RolledBack);
+    match (&ctx.cmd.action, running) {
+        (_, Some(s)) => s.strategy == Strategy::BlueGreen,
+        (Action::Start { strategy, .. }, None) => {
+            strategy.unwrap_or(ctx.svc.rollout.strategy) == Strategy::BlueGreen
+        }
+        (_, None) => st.is_some_and(|s| s.strategy == Strategy::BlueGreen),
+    }
 }
 
 /// Adds the current share to a decision.
@@ -286,22 +302,10 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
-    let strategy = strategy.unwrap_or(ctx.svc.rollout.strategy);
-    if strategy == Strategy::BlueGreen {
-        return ctx.refuse(
-            "the blue-green strategy (TXT ownership flip of simple records) is not implemented by this planner; use strategy canary (a canary with one step of 100 is a weighted blue-green)",
-        );
-    }
-    let (from, to) = match to {
-        None => (ctx.svc.from.clone(), ctx.svc.to.clone()),
-        Some(t) if *t == ctx.svc.to => (ctx.svc.from.clone(), ctx.svc.to.clone()),
-        Some(t) if *t == ctx.svc.from => (ctx.svc.to.clone(), ctx.svc.from.clone()),
-        Some(t) => {
-            return ctx.refuse(format!(
-                "cluster {t} is neither {} nor {} (services.{}.from/to)",
-                ctx.svc.from, ctx.svc.to, ctx.svc.name
-            ))
-        }
+    let _ = strategy;
+    let (from, to) = match direction(ctx, to) {
+        Ok(d) => d,
+        Err(why) => return ctx.refuse(why),
     };
     match plan_start(ctx, &from, &to) {
         Ok((b, mut new_state, summary)) => {
@@ -313,6 +317,20 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
             d.weights_before = current_weights(ctx, &from, &to);
             d
         }
+    }
+}
+
+/// The (from, to) pair of a start: the configured direction, or its reverse when the event names
+/// the configured `from` as destination.
+pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), String> {
+    match to {
+        None => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.to => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.from => Ok((ctx.svc.to.clone(), ctx.svc.from.clone())),
+        Some(t) => Err(format!(
+            "cluster {t} is neither {} nor {} (services.{}.from/to)",
+            ctx.svc.from, ctx.svc.to, ctx.svc.name
+        )),
     }
 }
 
@@ -584,7 +602,7 @@ pub(super) fn drift(ctx: &Ctx, st: &State) -> Vec<String> {
 
 /// The INSYNC gate: `Ok(t)` with the time INSYNC was first seen (recording it in `st` when seen
 /// now), `Err(why)` while the change is not INSYNC.
-fn insync(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
+pub(super) fn insync(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
     let Some(change) = st.change.as_mut() else {
         return Ok(st.at);
     };
@@ -640,7 +658,7 @@ fn next_step(ctx: &Ctx, p: Percent) -> Option<Percent> {
 }
 
 /// What health says for this tick.
-enum HealthCall {
+pub(super) enum HealthCall {
     Good,
     /// Hold without counting (inconclusive / not probed).
     Hold(String),
@@ -650,7 +668,7 @@ enum HealthCall {
     ToFailed,
 }
 
-fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
+pub(super) fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
     let (to, from) = (ctx.verdict(&st.to), ctx.verdict(&st.from));
     match (to, from) {
         (Some(Verdict::Good), _) => HealthCall::Good,
@@ -672,7 +690,7 @@ fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
 }
 
 /// Writes `st` if it differs from what is stored, else no batch.
-fn wait_or_record(
+pub(super) fn wait_or_record(
     ctx: &Ctx,
     st: State,
     original: &State,

@@ -180,9 +180,15 @@ pub fn needs(
         .and_then(|c| c.id.clone());
     let moving = matches!(
         phase,
-        Phase::Canary | Phase::Holding | Phase::Paused | Phase::Completing
+        Phase::Canary | Phase::Holding | Phase::Paused | Phase::Completing | Phase::Verifying
     );
+    let blue_green = stored
+        .as_ref()
+        .is_some_and(|s| s.strategy == crate::command::Strategy::BlueGreen);
     let (probe, ingresses) = match &cmd.action {
+        // Blue-green rollback hands the key back to `from` only if its Ingress still claims it
+        // (PRODUCT.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
+        Action::Rollback if blue_green => (false, true),
         // Rollback needs Route53 only (PRODUCT.md §7.6).
         Action::Rollback | Action::Pause | Action::Resume | Action::SetWeight { .. } => {
             (false, false)
@@ -190,8 +196,12 @@ pub fn needs(
         Action::Start { .. } => (true, true),
         Action::Handover => (false, true),
         Action::Status | Action::Plan => (moving || phase == Phase::Idle, true),
-        Action::Promote | Action::PromoteFull => (true, false),
-        Action::Tick => (moving, phase == Phase::Completing || phase == Phase::Canary),
+        Action::Promote | Action::PromoteFull => (true, blue_green),
+        Action::Tick => (
+            moving,
+            matches!(phase, Phase::Completing | Phase::Canary | Phase::Verifying)
+                || (blue_green && moving),
+        ),
     };
     Needs {
         probe,
