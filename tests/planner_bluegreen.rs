@@ -861,3 +861,32 @@ fn canary_with_one_step_of_100_is_a_weighted_blue_green() {
         (Some(0), Some(100))
     );
 }
+
+#[test]
+fn switch_with_every_variant_of_two_namings_fits_the_state_record() {
+    // blue v0.22 with a prefix, green v0.22 without: every variant under both namings is
+    // present (upgrades and renames leave them behind); all flip, and the prior records still
+    // fit the state record's 4,000 characters.
+    let cfg = bg_config(("0.22", r#"txt_prefix = "txt.""#), ("0.22", ""));
+    let mut zone = vec![
+        alias(RecordType::A, BLUE_LB, None, None),
+        alias(RecordType::Aaaa, BLUE_LB, None, None),
+    ];
+    let names = [
+        "txt.a-payments.example.com",
+        "txt.aaaa-payments.example.com",
+        "txt.cname-payments.example.com",
+        "txt.payments.example.com",
+        "a-payments.example.com",
+        "aaaa-payments.example.com",
+        "cname-payments.example.com",
+        "payments.example.com",
+    ];
+    zone.extend(names.iter().map(|n| entry(n, "blue")));
+    let w = check_switch(&cfg, zone, &names, &[]);
+    let st = state_of(&w);
+    assert_eq!(st.prior.len(), 10);
+    let record = state::find(&w.zone, &dns(STATE)).unwrap().record;
+    let len = record.values[0].len();
+    assert!(len <= 4000, "{len}");
+}
