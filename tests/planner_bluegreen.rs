@@ -890,3 +890,23 @@ fn switch_with_every_variant_of_two_namings_fits_the_state_record() {
     let len = record.values[0].len();
     assert!(len <= 4000, "{len}");
 }
+
+#[test]
+fn switch_to_v013_adds_old_format_and_rollback_removes_it() {
+    // green v0.13 reads `cname-` then the old format for an A alias; blue v0.22 wrote `a-`:
+    // the switch adds both variants green writes, the rollback removes them again — including
+    // the old-format TXT that shares the hostname.
+    let cfg = bg_config(("0.22", ""), ("0.13", ""));
+    let original = simple_zone();
+    let mut w = check_switch(
+        &cfg,
+        original.clone(),
+        &["a-payments.example.com", "aaaa-payments.example.com"],
+        &["payments.example.com", "cname-payments.example.com"],
+    );
+    let before = w.zone.clone();
+    let d = w.run_with(&cfg, Action::Rollback, None, MIN, false);
+    assert_eq!(d.kind, DecisionKind::Rollback, "{}", d.summary);
+    validates(&before, &d);
+    assert_eq!(traffic(&w.zone), traffic(&original));
+}

@@ -272,6 +272,7 @@ fn bg_zone() -> impl Strategy<Value = (Vec<RecordSet>, &'static str, &'static st
     prop_oneof![
         Just((simple_zone(), "0.22", "0.22")),
         Just((simple_zone(), "0.22", "0.21")),
+        Just((simple_zone(), "0.22", "0.13")),
         Just({
             let mut z = simple_zone();
             z.push(entry("cname-payments.example.com", "blue"));

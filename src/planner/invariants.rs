@@ -92,8 +92,9 @@ pub fn check(
     if touches_host {
         let txt_names = registry::all_txt_names(host, &namings);
         // A registry TXT name may lose its last entry with its record, or when a rollback
-        // removes a variant the switch added; §7.1 is about the hostname's answers, and a TXT
-        // without its record is checked below.
+        // removes a variant the switch added; §7.1 is about the hostname's answers (checked
+        // below for A/AAAA, since the old-format TXT name is the hostname itself), and a TXT
+        // without its record is checked below too.
         scope.may_empty = txt_names.iter().cloned().collect();
         scope.registry_names.insert(host.clone(), txt_names);
     }
@@ -118,6 +119,12 @@ pub fn check(
             .values()
             .filter(|r| &r.name == host && r.rtype == rtype)
             .collect();
+        // §7.1 for the hostname itself: `may_empty` above names the old-format registry TXT,
+        // which shares the hostname, so its answers are checked here.
+        let had = before.values().any(|r| &r.name == host && r.rtype == rtype);
+        if had && at.is_empty() {
+            out.push(format!("{host} {rtype} would lose its last record"));
+        }
         let weighted = at.iter().filter(|r| r.weight.is_some()).count();
         if weighted > 0 && weighted != at.len() {
             out.push(format!(
