@@ -1,1 +1,461 @@
-//! (being built)
+//! Every trigger's payload → the `Command`s it asks for (PRODUCT.md §6).
+//!
+//! One Lambda serves three triggers; the payload's keys say which (rust-lambda.md, "Lambda
+//! handler"): `Records[0].EventSource == "aws:sns"` → SNS, `detail-type` + `source` →
+//! EventBridge, `action` → a manual command (also what EventBridge Scheduler passes verbatim).
+//! Anything else, or a malformed field, is an [`EventError`] naming the field and the reason.
+
+use aws_lambda_events::sns::SnsRecord;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::command::{Action, Command, Strategy};
+use crate::types::{Name, Percent};
+
+/// Why a payload, or one SNS record of it, was refused. `field` is a path into the payload:
+/// `Records[1].Sns.Message.service`, `detail.percent`, `action`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("{field}: missing")]
+    Missing { field: String },
+    #[error("{field}: expected {expected}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+    },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{field}: unknown field (allowed here: {allowed})")]
+    UnknownField { field: String, allowed: String },
+    #[error("{field}: topic {arn:?} is not an accepted topic")]
+    TopicNotAccepted { field: String, arn: String },
+    #[error("payload: {0}")]
+    UnknownShape(String),
+}
+
+impl EventError {
+    /// The path of the field the error is about (`payload` for the whole payload).
+    pub fn field(&self) -> &str {
+        match self {
+            EventError::Missing { field }
+            | EventError::WrongType { field, .. }
+            | EventError::Invalid { field, .. }
+            | EventError::UnknownField { field, .. }
+            | EventError::TopicNotAccepted { field, .. } => field,
+            EventError::UnknownShape(_) => "payload",
+        }
+    }
+}
+
+/// Actor recorded for the schedule's ticks.
+pub const SCHEDULE_ACTOR: &str = "schedule";
+
+/// Parses one invocation payload. The outer error refuses the whole payload (nothing is done);
+/// for SNS, each record is parsed on its own, so one bad record fails alone.
+pub fn parse_invocation(
+    payload: &Value,
+    accepted_topics: &[String],
+) -> Result<Vec<Result<Command, EventError>>, EventError> {
+    let Some(object) = payload.as_object() else {
+        return Err(EventError::UnknownShape(format!(
+            "expected a JSON object, got {}",
+            json_kind(payload)
+        )));
+    };
+    if object.contains_key("Records") {
+        return parse_sns(object, accepted_topics);
+    }
+    if object.contains_key("detail-type") || object.contains_key("source") {
+        return parse_eventbridge(object).map(|c| vec![Ok(c)]);
+    }
+    if object.contains_key("action") {
+        return parse_manual(object, "", None).map(|c| vec![Ok(c)]);
+    }
+    Err(EventError::UnknownShape(
+        "not an SNS event (Records), an EventBridge event (detail-type, source) or a command \
+         (action)"
+            .to_string(),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventBridge
+
+fn parse_eventbridge(event: &Map<String, Value>) -> Result<Command, EventError> {
+    let detail_type = required_str(event, "", "detail-type")?;
+    let source = required_str(event, "", "source")?;
+    // A classic schedule rule sends detail-type "Scheduled Event" from aws.events, detail {}
+    // (rust-lambda.md): that is a tick.
+    if detail_type == "Scheduled Event" {
+        if source != "aws.events" {
+            return Err(EventError::Invalid {
+                field: "source".into(),
+                reason: format!("a Scheduled Event must come from \"aws.events\", got {source:?}"),
+            });
+        }
+        return Ok(Command::tick(SCHEDULE_ACTOR));
+    }
+    // Any other EventBridge event: its detail is a command (PRODUCT.md §6).
+    let detail = match event.get("detail") {
+        None | Some(Value::Null) => return Err(missing("detail")),
+        Some(Value::Object(detail)) => detail,
+        Some(_) => return Err(wrong_type("detail", "an object")),
+    };
+    parse_manual(detail, "detail", Some(&format!("eventbridge:{source}")))
+}
+
+// ---------------------------------------------------------------------------------------------
+// SNS
+
+fn parse_sns(
+    event: &Map<String, Value>,
+    accepted_topics: &[String],
+) -> Result<Vec<Result<Command, EventError>>, EventError> {
+    let records = match event.get("Records") {
+        Some(Value::Array(records)) => records,
+        _ => return Err(wrong_type("Records", "an array of SNS records")),
+    };
+    if records.is_empty() {
+        return Err(EventError::Invalid {
+            field: "Records".into(),
+            reason: "empty".into(),
+        });
+    }
+    Ok(records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| parse_sns_record(record, &format!("Records[{i}]"), accepted_topics))
+        .collect())
+}
+
+fn parse_sns_record(
+    record: &Value,
+    at: &str,
+    accepted_topics: &[String],
+) -> Result<Command, EventError> {
+    let object = record
+        .as_object()
+        .ok_or_else(|| wrong_type(at, "an object"))?;
+    let source = required_str(object, at, "EventSource")?;
+    if source != "aws:sns" {
+        return Err(EventError::Invalid {
+            field: join(at, "EventSource"),
+            reason: format!("expected \"aws:sns\", got {source:?}"),
+        });
+    }
+    let sns_at = join(at, "Sns");
+    let sns = match object.get("Sns") {
+        None | Some(Value::Null) => return Err(missing(&sns_at)),
+        Some(Value::Object(sns)) => sns,
+        Some(_) => return Err(wrong_type(&sns_at, "an object")),
+    };
+    // The fields cutover relies on, checked first for precise errors.
+    for key in ["MessageId", "TopicArn", "Message"] {
+        required_str(sns, &sns_at, key)?;
+    }
+    let typed: SnsRecord =
+        serde_json::from_value(record.clone()).map_err(|e| EventError::Invalid {
+            field: at.to_string(),
+            reason: format!("not an SNS record: {e}"),
+        })?;
+    let sns = typed.sns;
+    // Only configured topic ARNs are accepted (PRODUCT.md §6).
+    if !accepted_topics.iter().any(|t| t == &sns.topic_arn) {
+        return Err(EventError::TopicNotAccepted {
+            field: join(&sns_at, "TopicArn"),
+            arn: sns.topic_arn,
+        });
+    }
+    if sns.message_id.trim().is_empty() {
+        return Err(EventError::Invalid {
+            field: join(&sns_at, "MessageId"),
+            reason: "empty".into(),
+        });
+    }
+    let message_at = join(&sns_at, "Message");
+    let message: Value = serde_json::from_str(&sns.message).map_err(|e| EventError::Invalid {
+        field: message_at.clone(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    let message = message
+        .as_object()
+        .ok_or_else(|| wrong_type(&message_at, "a JSON object"))?;
+    // The SNS MessageId makes delivery idempotent (PRODUCT.md §6, invariant 8).
+    parse_deploy_message(message, &message_at, &sns.message_id)
+}
+
+/// `{"type":"deployed","service","cluster","strategy","version","actor"}` → Start. Fields that
+/// CI adds beyond these are ignored (the message is CI's, not an operator's typo).
+fn parse_deploy_message(
+    message: &Map<String, Value>,
+    at: &str,
+    message_id: &str,
+) -> Result<Command, EventError> {
+    let kind = required_str(message, at, "type")?;
+    if kind != "deployed" {
+        return Err(EventError::Invalid {
+            field: join(at, "type"),
+            reason: format!("unknown message type {kind:?} (expected \"deployed\")"),
+        });
+    }
+    let service = required_name(message, at, "service")?;
+    let cluster = required_name(message, at, "cluster")?;
+    let strategy = optional_strategy(message, at)?;
+    let version = optional_str(message, at, "version")?;
+    let actor = optional_str(message, at, "actor")?.unwrap_or_else(|| "sns".to_string());
+    let reason = match &version {
+        Some(v) => format!("deployed {v} on {cluster}"),
+        None => format!("deployed on {cluster}"),
+    };
+    Ok(Command {
+        action: Action::Start {
+            to: Some(cluster),
+            strategy,
+            version,
+        },
+        service: Some(service),
+        dry_run: false,
+        actor,
+        reason: Some(reason),
+        id: Some(message_id.to_string()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual commands
+
+const COMMON_FIELDS: &[&str] = &["action", "service", "dry_run", "actor", "reason", "id"];
+const ACTIONS: &str =
+    "status, plan, start, pause, resume, promote, promote-full, rollback, set-weight, handover, tick";
+
+/// `{"action":"rollback","service":"payments","actor":"alice","reason":"5xx","dry_run":false,
+/// "id":"…"}` (+ `percent` for set-weight; `to`, `strategy`, `version` for start).
+///
+/// Unknown fields are refused: a typo such as `dryrun` must not turn a preview into a write.
+/// `actor` is required for commands that write (it goes into the state record and the change
+/// batch comment, PRODUCT.md §5); ticks, status and plan default it.
+pub fn parse_manual(
+    command: &Map<String, Value>,
+    at: &str,
+    default_actor: Option<&str>,
+) -> Result<Command, EventError> {
+    let action_name = required_str(command, at, "action")?;
+    let (action, extra_fields) = parse_action(command, at, action_name)?;
+    reject_unknown_fields(command, at, extra_fields)?;
+    let service = optional_str(command, at, "service")?
+        .map(|s| {
+            Name::new(&s).map_err(|e| EventError::Invalid {
+                field: join(at, "service"),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
+    let dry_run = match command.get("dry_run") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(wrong_type(&join(at, "dry_run"), "true or false")),
+    };
+    let actor = match (optional_str(command, at, "actor")?, default_actor) {
+        (Some(actor), _) => non_empty(actor, &join(at, "actor"))?,
+        (None, _) if matches!(action, Action::Tick) => SCHEDULE_ACTOR.to_string(),
+        (None, Some(default)) => default.to_string(),
+        (None, None) if action.is_read_only() => "anonymous".to_string(),
+        (None, None) => {
+            return Err(EventError::Invalid {
+                field: join(at, "actor"),
+                reason: format!(
+                    "missing (required for {action_name}: it is recorded in the state record \
+                     and the change batch comment)"
+                ),
+            })
+        }
+    };
+    let reason = optional_str(command, at, "reason")?;
+    let id = optional_str(command, at, "id")?
+        .map(|id| non_empty(id, &join(at, "id")))
+        .transpose()?;
+    Ok(Command {
+        action,
+        service,
+        dry_run,
+        actor,
+        reason,
+        id,
+    })
+}
+
+/// The action and the fields it takes beyond the common ones.
+fn parse_action(
+    command: &Map<String, Value>,
+    at: &str,
+    name: &str,
+) -> Result<(Action, &'static [&'static str]), EventError> {
+    let none: &'static [&'static str] = &[];
+    Ok(match name {
+        "status" => (Action::Status, none),
+        "plan" => (Action::Plan, none),
+        "start" => {
+            let to = optional_str(command, at, "to")?
+                .map(|s| {
+                    Name::new(&s).map_err(|e| EventError::Invalid {
+                        field: join(at, "to"),
+                        reason: e.to_string(),
+                    })
+                })
+                .transpose()?;
+            let action = Action::Start {
+                to,
+                strategy: optional_strategy(command, at)?,
+                version: optional_str(command, at, "version")?,
+            };
+            (action, &["to", "strategy", "version"])
+        }
+        "pause" => (Action::Pause, none),
+        "resume" => (Action::Resume, none),
+        "promote" => (Action::Promote, none),
+        "promote-full" => (Action::PromoteFull, none),
+        "rollback" => (Action::Rollback, none),
+        "set-weight" => (
+            Action::SetWeight {
+                percent: required_percent(command, at)?,
+            },
+            &["percent"],
+        ),
+        "handover" => (Action::Handover, none),
+        "tick" => (Action::Tick, none),
+        other => {
+            return Err(EventError::Invalid {
+                field: join(at, "action"),
+                reason: format!("unknown action {other:?} (expected one of {ACTIONS})"),
+            })
+        }
+    })
+}
+
+fn reject_unknown_fields(
+    command: &Map<String, Value>,
+    at: &str,
+    extra: &[&str],
+) -> Result<(), EventError> {
+    let allowed = |k: &str| COMMON_FIELDS.contains(&k) || extra.contains(&k);
+    match command.keys().find(|k| !allowed(k)) {
+        None => Ok(()),
+        Some(key) => Err(EventError::UnknownField {
+            field: join(at, key),
+            allowed: COMMON_FIELDS
+                .iter()
+                .chain(extra.iter())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+fn required_percent(command: &Map<String, Value>, at: &str) -> Result<Percent, EventError> {
+    let field = join(at, "percent");
+    let value = match command.get("percent") {
+        None | Some(Value::Null) => return Err(missing(&field)),
+        Some(v) => v,
+    };
+    let number = value
+        .as_i64()
+        .ok_or_else(|| wrong_type(&field, "an integer 0–100"))?;
+    Percent::new(number).map_err(|e| EventError::Invalid {
+        field,
+        reason: e.to_string(),
+    })
+}
+
+fn optional_strategy(
+    object: &Map<String, Value>,
+    at: &str,
+) -> Result<Option<Strategy>, EventError> {
+    let field = join(at, "strategy");
+    optional_str(object, at, "strategy")?
+        .map(|s| {
+            Strategy::deserialize(Value::String(s.clone())).map_err(|_| EventError::Invalid {
+                field: field.clone(),
+                reason: format!("unknown strategy {s:?} (expected \"canary\" or \"blue-green\")"),
+            })
+        })
+        .transpose()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field helpers
+
+fn join(at: &str, key: &str) -> String {
+    if at.is_empty() {
+        key.to_string()
+    } else {
+        format!("{at}.{key}")
+    }
+}
+
+fn missing(field: &str) -> EventError {
+    EventError::Missing {
+        field: field.to_string(),
+    }
+}
+
+fn wrong_type(field: &str, expected: &'static str) -> EventError {
+    EventError::WrongType {
+        field: field.to_string(),
+        expected,
+    }
+}
+
+fn required_str<'a>(
+    object: &'a Map<String, Value>,
+    at: &str,
+    key: &str,
+) -> Result<&'a str, EventError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Err(missing(&join(at, key))),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(wrong_type(&join(at, key), "a string")),
+    }
+}
+
+fn optional_str(
+    object: &Map<String, Value>,
+    at: &str,
+    key: &str,
+) -> Result<Option<String>, EventError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(wrong_type(&join(at, key), "a string")),
+    }
+}
+
+fn required_name(object: &Map<String, Value>, at: &str, key: &str) -> Result<Name, EventError> {
+    let s = required_str(object, at, key)?;
+    Name::new(s).map_err(|e| EventError::Invalid {
+        field: join(at, key),
+        reason: e.to_string(),
+    })
+}
+
+fn non_empty(s: String, field: &str) -> Result<String, EventError> {
+    if s.trim().is_empty() {
+        Err(EventError::Invalid {
+            field: field.to_string(),
+            reason: "empty".into(),
+        })
+    } else {
+        Ok(s)
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

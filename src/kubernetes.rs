@@ -2,9 +2,22 @@
 //! cluster per tick (PRODUCT.md §9).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use base64::Engine;
+use futures::future::BoxFuture;
+use k8s_openapi::api::networking::v1::Ingress;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::{Clock, SystemClock};
 use crate::types::DnsName;
 
 /// What cutover needs to know of one Ingress.
@@ -18,4 +31,407 @@ pub struct IngressInfo {
     pub annotations: BTreeMap<String, String>,
     /// `status.loadBalancer.ingress[].hostname` (empty: no load balancer yet).
     pub load_balancer_hostnames: Vec<String>,
+}
+
+/// Why listing a cluster's Ingresses failed. Every variant names the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KubeError {
+    #[error("cluster {cluster}: EKS DescribeCluster failed: {message}")]
+    Describe { cluster: String, message: String },
+    #[error("cluster {cluster}: EKS DescribeCluster answered without {field}")]
+    MissingField {
+        cluster: String,
+        field: &'static str,
+    },
+    #[error("cluster {cluster}: certificate authority: {reason}")]
+    CertificateAuthority { cluster: String, reason: String },
+    #[error("cluster {cluster}: API endpoint {endpoint:?}: {reason}")]
+    Endpoint {
+        cluster: String,
+        endpoint: String,
+        reason: String,
+    },
+    #[error("cluster {cluster}: no AWS credentials: {reason}")]
+    Credentials { cluster: String, reason: String },
+    #[error("cluster {cluster}: cannot sign the EKS token: {reason}")]
+    Token { cluster: String, reason: String },
+    #[error("cluster {cluster}: cannot build the Kubernetes client: {reason}")]
+    Client { cluster: String, reason: String },
+    #[error("cluster {cluster}: listing Ingresses failed: {message}")]
+    List { cluster: String, message: String },
+}
+
+/// A cluster as the Ingress source needs it (the config's cluster entry, reduced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterRef {
+    /// The EKS cluster name (also the token's `x-k8s-aws-id`).
+    pub eks_name: String,
+    pub region: String,
+    /// The cluster's external-dns annotation prefix, e.g. `external-dns.alpha.kubernetes.io/`.
+    pub annotation_prefix: String,
+    /// Endpoint and CA from the config: DescribeCluster is skipped.
+    pub api_override: Option<ApiOverride>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOverride {
+    /// `https://…`
+    pub endpoint: String,
+    /// The CA bundle in PEM.
+    pub ca_pem: String,
+}
+
+/// One Ingress list per cluster per tick, across all namespaces (PRODUCT.md §9).
+pub trait IngressSource: Send + Sync {
+    fn list_ingresses<'a>(
+        &'a self,
+        cluster: &'a ClusterRef,
+    ) -> BoxFuture<'a, Result<Vec<IngressInfo>, KubeError>>;
+}
+
+/// Read timeout of a Kubernetes API call.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// [`IngressSource`] on EKS: DescribeCluster → EKS token → a `kube::Client` built per call (the
+/// token lives about 15 minutes and is fixed inside the client; rust-lambda.md).
+#[derive(Clone)]
+pub struct EksIngressSource {
+    sdk_config: aws_config::SdkConfig,
+    read_timeout: Duration,
+    /// Signs the token's date: the system clock, or the sandbox's simulated one.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for EksIngressSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EksIngressSource")
+            .field("read_timeout", &self.read_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EksIngressSource {
+    /// `sdk_config` from the standard environment (`AWS_ENDPOINT_URL_EKS`, credentials…).
+    pub fn new(sdk_config: aws_config::SdkConfig, read_timeout: Duration) -> Self {
+        EksIngressSource {
+            sdk_config,
+            read_timeout,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses `clock` for the token's signing time (the sandbox's simulated clock in tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    async fn list(&self, cluster: &ClusterRef) -> Result<Vec<IngressInfo>, KubeError> {
+        let (endpoint, ca_pem) = match &cluster.api_override {
+            Some(o) => (o.endpoint.clone(), o.ca_pem.clone()),
+            None => self.describe(cluster).await?,
+        };
+        let token = self.token(cluster).await?;
+        let client = kube_client(cluster, &endpoint, &ca_pem, token, self.read_timeout)?;
+        list_all_ingresses(client, cluster).await
+    }
+
+    /// EKS DescribeCluster → (endpoint, CA PEM). The client is per region (clusters may differ).
+    async fn describe(&self, cluster: &ClusterRef) -> Result<(String, String), KubeError> {
+        let config = aws_sdk_eks::config::Builder::from(&self.sdk_config)
+            .region(aws_config::Region::new(cluster.region.clone()))
+            .build();
+        let output = aws_sdk_eks::Client::from_conf(config)
+            .describe_cluster()
+            .name(&cluster.eks_name)
+            .send()
+            .await
+            .map_err(|e| KubeError::Describe {
+                cluster: cluster.eks_name.clone(),
+                message: aws_sdk_eks::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        let missing = |field| KubeError::MissingField {
+            cluster: cluster.eks_name.clone(),
+            field,
+        };
+        let described = output.cluster().ok_or_else(|| missing("cluster"))?;
+        let endpoint = described
+            .endpoint()
+            .ok_or_else(|| missing("cluster.endpoint"))?;
+        let ca_base64 = described
+            .certificate_authority()
+            .and_then(|ca| ca.data())
+            .ok_or_else(|| missing("cluster.certificateAuthority.data"))?;
+        let ca_pem =
+            decode_ca_data(ca_base64).map_err(|reason| KubeError::CertificateAuthority {
+                cluster: cluster.eks_name.clone(),
+                reason,
+            })?;
+        Ok((endpoint.to_string(), ca_pem))
+    }
+
+    async fn token(&self, cluster: &ClusterRef) -> Result<String, KubeError> {
+        let credentials_error = |reason: String| KubeError::Credentials {
+            cluster: cluster.eks_name.clone(),
+            reason,
+        };
+        // The SdkConfig's provider: the EKS client's own accessor is deprecated and returns
+        // None (rust-lambda.md).
+        let provider = self
+            .sdk_config
+            .credentials_provider()
+            .ok_or_else(|| credentials_error("no credentials provider configured".into()))?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| credentials_error(e.to_string()))?;
+        eks_token(
+            &cluster.eks_name,
+            &cluster.region,
+            &credentials,
+            UNIX_EPOCH + Duration::from_millis(self.clock.now_millis().max(0) as u64),
+        )
+        .map_err(|reason| KubeError::Token {
+            cluster: cluster.eks_name.clone(),
+            reason,
+        })
+    }
+}
+
+impl IngressSource for EksIngressSource {
+    fn list_ingresses<'a>(
+        &'a self,
+        cluster: &'a ClusterRef,
+    ) -> BoxFuture<'a, Result<Vec<IngressInfo>, KubeError>> {
+        Box::pin(self.list(cluster))
+    }
+}
+
+/// `certificateAuthority.data` is the PEM bundle, base64-encoded once more.
+fn decode_ca_data(data: &str) -> Result<String, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| format!("certificateAuthority.data is not base64: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "certificateAuthority.data is not PEM text".to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The EKS token
+
+/// The token's presigned request lives 60 seconds (`X-Amz-Expires=60`, rust-lambda.md); EKS
+/// accepts the token for about 15 minutes.
+pub const TOKEN_PRESIGN_EXPIRY: Duration = Duration::from_secs(60);
+
+/// The EKS bearer token: `k8s-aws-v1.` + base64url (no padding) of a presigned
+/// `GET https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15`, signed
+/// with SigV4 in the query (X-Amz-Expires=60) over the headers `host;x-k8s-aws-id`, the latter
+/// carrying the cluster name (rust-lambda.md, "EKS token").
+pub fn eks_token(
+    cluster_name: &str,
+    region: &str,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<String, String> {
+    let url = presigned_sts_url(cluster_name, region, credentials, time)?;
+    Ok(format!(
+        "k8s-aws-v1.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+    ))
+}
+
+/// The presigned STS URL inside the token, byte-identical to botocore's for the same credentials and time.
+pub fn presigned_sts_url(
+    cluster_name: &str,
+    region: &str,
+    credentials: &Credentials,
+    time: SystemTime,
+) -> Result<String, String> {
+    let base = format!("https://sts.{region}.amazonaws.com/");
+    let unsigned = format!("{base}?Action=GetCallerIdentity&Version=2011-06-15");
+    let identity: Identity = credentials.clone().into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(TOKEN_PRESIGN_EXPIRY);
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("sts")
+        .time(time)
+        .settings(settings)
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let request = SignableRequest::new(
+        "GET",
+        unsigned,
+        std::iter::once(("x-k8s-aws-id", cluster_name)),
+        SignableBody::Bytes(&[]),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _signature) = sign(request, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    let mut query: Vec<(String, String)> = vec![
+        ("Action".into(), "GetCallerIdentity".into()),
+        ("Version".into(), "2011-06-15".into()),
+    ];
+    query.extend(
+        instructions
+            .params()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    // botocore's order: the request's own query, the authentication parameters in the order
+    // they are added (Algorithm, Credential, Date, Expires, SignedHeaders, Security-Token), the
+    // signature last. The order does not change the signature; it keeps the token identical.
+    query.sort_by_key(|(k, _)| k == "X-Amz-Signature");
+    let encoded: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", aws_uri_encode(k), aws_uri_encode(v)))
+        .collect();
+    Ok(format!("{base}?{}", encoded.join("&")))
+}
+
+/// SigV4 URI encoding: every byte but `A–Z a–z 0–9 - _ . ~` as `%XX` (upper-case hex).
+fn aws_uri_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kube client and the Ingress list
+
+/// DER certificates from a PEM bundle; an error if none parses (rust-lambda.md: fail loudly).
+pub fn der_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
+    let mut reader = pem.as_bytes();
+    let mut ders = Vec::new();
+    for (i, cert) in rustls_pemfile::certs(&mut reader).enumerate() {
+        let cert = cert.map_err(|e| format!("certificate {i} does not parse: {e}"))?;
+        ders.push(cert.as_ref().to_vec());
+    }
+    if ders.is_empty() {
+        return Err("no certificate in the PEM bundle".into());
+    }
+    Ok(ders)
+}
+
+fn kube_client(
+    cluster: &ClusterRef,
+    endpoint: &str,
+    ca_pem: &str,
+    token: String,
+    read_timeout: Duration,
+) -> Result<kube::Client, KubeError> {
+    // The bearer token must never travel in clear text.
+    if !endpoint.starts_with("https://") {
+        return Err(KubeError::Endpoint {
+            cluster: cluster.eks_name.clone(),
+            endpoint: endpoint.to_string(),
+            reason: "must start with https://".into(),
+        });
+    }
+    let uri = parse_display_err(endpoint).map_err(|reason| KubeError::Endpoint {
+        cluster: cluster.eks_name.clone(),
+        endpoint: endpoint.to_string(),
+        reason,
+    })?;
+    let ders = der_certificates(ca_pem).map_err(|reason| KubeError::CertificateAuthority {
+        cluster: cluster.eks_name.clone(),
+        reason,
+    })?;
+    let mut config = kube::Config::new(uri);
+    config.root_cert = Some(ders);
+    config.auth_info.token = Some(token.into());
+    config.read_timeout = Some(read_timeout);
+    config.connect_timeout = Some(read_timeout);
+    kube::Client::try_from(config).map_err(|e| KubeError::Client {
+        cluster: cluster.eks_name.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// `s.parse()` with the error as text (lets the URI type be inferred from its use).
+fn parse_display_err<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e: T::Err| e.to_string())
+}
+
+async fn list_all_ingresses(
+    client: kube::Client,
+    cluster: &ClusterRef,
+) -> Result<Vec<IngressInfo>, KubeError> {
+    let api: kube::Api<Ingress> = kube::Api::all(client);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| KubeError::List {
+            cluster: cluster.eks_name.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(list
+        .items
+        .iter()
+        .map(|ingress| ingress_info(ingress, &cluster.annotation_prefix))
+        .collect())
+}
+
+/// What cutover needs of one Ingress. Hosts come from `spec.rules[].host`, `spec.tls[].hosts`
+/// and the `<prefix>hostname` annotation (comma-separated), as external-dns reads them
+/// (reference external-dns.md); hosts that are not valid DNS names are dropped.
+pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> IngressInfo {
+    let meta = &ingress.metadata;
+    let annotations: BTreeMap<String, String> = meta.annotations.clone().unwrap_or_default();
+    let spec = ingress.spec.as_ref();
+    let rule_hosts = spec
+        .and_then(|s| s.rules.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.host.clone());
+    let tls_hosts = spec
+        .and_then(|s| s.tls.as_ref())
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t.hosts.clone().unwrap_or_default());
+    let annotated = annotations
+        .get(&format!("{annotation_prefix}hostname"))
+        .map(|v| {
+            v.split(',')
+                .map(|h| h.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let mut hosts: Vec<DnsName> = Vec::new();
+    for host in rule_hosts.chain(tls_hosts).chain(annotated) {
+        if let Ok(name) = DnsName::parse(host.trim()) {
+            if !hosts.contains(&name) {
+                hosts.push(name);
+            }
+        }
+    }
+    let load_balancer_hostnames = ingress
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.hostname.clone().or_else(|| i.ip.clone()))
+        .collect();
+    IngressInfo {
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+        hosts,
+        annotations,
+        load_balancer_hostnames,
+    }
 }

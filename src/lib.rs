@@ -2,6 +2,7 @@
 //!
 //! The pipeline: observe (zone, Ingresses, health) → decide (a pure planner) → apply (one atomic
 //! Route53 batch per service) → report. See docs/architecture.md.
+pub mod cli;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -24,6 +24,15 @@ pub enum PackError {
     Empty { service: ServiceTag },
 }
 
+impl PackError {
+    /// The service whose batch was refused.
+    pub fn service(&self) -> &ServiceTag {
+        match self {
+            PackError::TooLarge { service, .. } | PackError::Empty { service } => service,
+        }
+    }
+}
+
 /// One service's share of a packed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Part {

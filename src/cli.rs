@@ -1,0 +1,384 @@
+//! The local command line and the wiring shared with the Lambda entry point.
+//!
+//! Every path — Lambda event, `cutover invoke EVENT.json`, or an operator subcommand — ends in one
+//! JSON payload handed to [`dispatch`] (the engine's handler): a subcommand is turned into the manual-command JSON of
+//! PRODUCT.md §5/§6, so the CLI and Lambda parse and handle commands the same way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+
+use crate::clock::SystemClock;
+use crate::config::{Config, ConfigError};
+use crate::engine::Context;
+use crate::health::HttpProber;
+use crate::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
+use crate::route53::client::SdkRoute53;
+use crate::route53::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    about = "Moves live services between EKS clusters by steering Route53 (local CLI; the same \
+             binary is the Lambda handler when AWS_LAMBDA_RUNTIME_API is set)."
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, env = "CUTOVER_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Handle an event JSON file exactly as the Lambda would (EventBridge, SNS or a command).
+    Invoke {
+        /// The event payload, a JSON file.
+        event: PathBuf,
+    },
+    /// Report, change nothing.
+    Status(ServiceArgs),
+    /// Show what the next tick would do, with the exact Route53 change batch; writes nothing.
+    Plan(ServiceArgs),
+    /// Begin a migration.
+    Start(StartArgs),
+    /// Hold a migration where it is.
+    Pause(ServiceArgs),
+    /// Let a paused migration go on.
+    Resume(ServiceArgs),
+    /// Take the next step now.
+    Promote(ServiceArgs),
+    /// Go to 100 % now.
+    PromoteFull(ServiceArgs),
+    /// Abort: all traffic back to `from`.
+    Rollback(ServiceArgs),
+    /// Hold at a chosen share on `to`.
+    SetWeight(SetWeightArgs),
+    /// Complete now if the handover preconditions hold.
+    Handover(ServiceArgs),
+    /// Run the schedule's work now.
+    Tick(ServiceArgs),
+}
+
+/// What every operator command takes (PRODUCT.md §5).
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// The service (all services when omitted).
+    pub service: Option<String>,
+    /// Plan and report, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who asks (recorded in the state record and the change batch comment). Default: $USER.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Why (recorded with the actor).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Idempotency key: a second command with the same id changes nothing.
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub common: ServiceArgs,
+    /// The destination cluster (default: the service's configured `to`).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// The deployed version, for the record.
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrategyArg {
+    Canary,
+    BlueGreen,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetWeightArgs {
+    #[command(flatten)]
+    pub common: ServiceArgs,
+    /// The share of traffic on `to`, 0–100.
+    #[arg(long)]
+    pub percent: u8,
+}
+
+/// Why the CLI could not even build a payload.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{path}: {reason}")]
+    EventFile { path: PathBuf, reason: String },
+}
+
+impl CliCommand {
+    /// The JSON payload this command stands for: the file's content for `invoke`, else the
+    /// manual command of PRODUCT.md §5 (`{"action": …, "service": …, …}`).
+    pub fn payload(&self, default_actor: &str) -> Result<Value, CliError> {
+        let (action, common, extra): (&str, &ServiceArgs, Map<String, Value>) = match self {
+            CliCommand::Invoke { event } => return read_event_file(event),
+            CliCommand::Status(a) => ("status", a, Map::new()),
+            CliCommand::Plan(a) => ("plan", a, Map::new()),
+            CliCommand::Start(a) => ("start", &a.common, start_fields(a)),
+            CliCommand::Pause(a) => ("pause", a, Map::new()),
+            CliCommand::Resume(a) => ("resume", a, Map::new()),
+            CliCommand::Promote(a) => ("promote", a, Map::new()),
+            CliCommand::PromoteFull(a) => ("promote-full", a, Map::new()),
+            CliCommand::Rollback(a) => ("rollback", a, Map::new()),
+            CliCommand::SetWeight(a) => {
+                let mut extra = Map::new();
+                extra.insert("percent".into(), json!(a.percent));
+                ("set-weight", &a.common, extra)
+            }
+            CliCommand::Handover(a) => ("handover", a, Map::new()),
+            CliCommand::Tick(a) => ("tick", a, Map::new()),
+        };
+        Ok(manual_command(action, common, extra, default_actor))
+    }
+}
+
+fn start_fields(args: &StartArgs) -> Map<String, Value> {
+    let mut extra = Map::new();
+    if let Some(to) = &args.to {
+        extra.insert("to".into(), json!(to));
+    }
+    if let Some(strategy) = args.strategy {
+        let name = match strategy {
+            StrategyArg::Canary => "canary",
+            StrategyArg::BlueGreen => "blue-green",
+        };
+        extra.insert("strategy".into(), json!(name));
+    }
+    if let Some(version) = &args.version {
+        extra.insert("version".into(), json!(version));
+    }
+    extra
+}
+
+fn manual_command(
+    action: &str,
+    common: &ServiceArgs,
+    extra: Map<String, Value>,
+    default_actor: &str,
+) -> Value {
+    let mut command = Map::new();
+    command.insert("action".into(), json!(action));
+    if let Some(service) = &common.service {
+        command.insert("service".into(), json!(service));
+    }
+    command.insert("dry_run".into(), json!(common.dry_run));
+    let actor = common.actor.as_deref().unwrap_or(default_actor);
+    command.insert("actor".into(), json!(actor));
+    if let Some(reason) = &common.reason {
+        command.insert("reason".into(), json!(reason));
+    }
+    if let Some(id) = &common.id {
+        command.insert("id".into(), json!(id));
+    }
+    command.extend(extra);
+    Value::Object(command)
+}
+
+fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
+    let err = |reason: String| CliError::EventFile {
+        path: path.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))
+}
+
+/// Loads and validates the whole configuration, when a path is given (`--config` or
+/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
+pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
+    path.map(Config::load).transpose()
+}
+
+/// The actor of a CLI command without `--actor`: the local user.
+pub fn default_cli_actor() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|| "cli".to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients and the one handler
+
+/// The AWS-facing clients, created once per cold start (rust-lambda.md) from the standard SDK
+/// environment (`AWS_REGION`, `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_EKS`, credentials…).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub route53: Arc<SdkRoute53>,
+    pub ingresses: Arc<EksIngressSource>,
+    pub prober: Arc<HttpProber>,
+}
+
+impl Clients {
+    pub async fn from_env(route53_requests_per_second: f64, kube_read_timeout: Duration) -> Self {
+        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Clients {
+            route53: Arc::new(SdkRoute53::new(
+                aws_sdk_route53::Client::new(&sdk_config),
+                route53_requests_per_second,
+            )),
+            ingresses: Arc::new(EksIngressSource::new(sdk_config, kube_read_timeout)),
+            prober: Arc::new(HttpProber::default()),
+        }
+    }
+
+    pub async fn from_env_with_defaults() -> Self {
+        Clients::from_env(DEFAULT_REQUESTS_PER_SECOND, DEFAULT_READ_TIMEOUT).await
+    }
+
+    /// The engine's context over these clients, the validated config and the system clock.
+    pub fn context(&self, config: Arc<Config>) -> Context {
+        Context {
+            config,
+            route53: self.route53.clone(),
+            ingresses: self.ingresses.clone(),
+            prober: self.prober.clone(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// The one function every path calls with its payload: the engine's handler.
+pub async fn dispatch(ctx: &Context, payload: Value) -> Value {
+    crate::engine::handle(ctx, payload).await
+}
+
+/// True when a report carries an error anywhere a command or record could have failed.
+pub fn report_has_error(report: &Value) -> bool {
+    let failed = |r: &Value| {
+        r.get("error").is_some()
+            || r.get("errors")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.is_empty())
+            || r.get("services")
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|s| s.get("error").is_some()))
+    };
+    failed(report)
+        || report
+            .get("records")
+            .and_then(Value::as_array)
+            .is_some_and(|rs| rs.iter().any(failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::parse_invocation;
+
+    fn payload(args: &[&str]) -> Value {
+        let cli =
+            Cli::try_parse_from(std::iter::once("cutover").chain(args.iter().copied())).unwrap();
+        cli.command.payload("cli:test").unwrap()
+    }
+
+    #[test]
+    fn subcommands_become_manual_command_json() {
+        assert_eq!(
+            payload(&[
+                "rollback", "payments", "--actor", "alice", "--reason", "5xx", "--id", "rb-1"
+            ]),
+            json!({"action":"rollback","service":"payments","dry_run":false,"actor":"alice","reason":"5xx","id":"rb-1"})
+        );
+        assert_eq!(
+            payload(&["set-weight", "payments", "--percent", "25", "--dry-run"]),
+            json!({"action":"set-weight","service":"payments","dry_run":true,"actor":"cli:test","percent":25})
+        );
+        assert_eq!(
+            payload(&[
+                "start",
+                "payments",
+                "--to",
+                "green",
+                "--strategy",
+                "blue-green",
+                "--version",
+                "v9"
+            ]),
+            json!({"action":"start","service":"payments","dry_run":false,"actor":"cli:test","to":"green","strategy":"blue-green","version":"v9"})
+        );
+        assert_eq!(
+            payload(&["promote-full", "payments"])["action"],
+            json!("promote-full")
+        );
+        assert_eq!(
+            payload(&["tick"]),
+            json!({"action":"tick","dry_run":false,"actor":"cli:test"})
+        );
+    }
+
+    #[test]
+    fn every_subcommand_payload_parses_as_a_command() {
+        for args in [
+            vec!["status"],
+            vec!["plan", "payments"],
+            vec!["start", "payments"],
+            vec!["pause", "payments"],
+            vec!["resume", "payments"],
+            vec!["promote", "payments"],
+            vec!["promote-full", "payments"],
+            vec!["rollback", "payments"],
+            vec!["set-weight", "payments", "--percent", "100"],
+            vec!["handover", "payments"],
+            vec!["tick"],
+        ] {
+            let parsed = parse_invocation(&payload(&args), &[]).unwrap();
+            assert!(matches!(parsed.as_slice(), [Ok(_)]), "{args:?}: {parsed:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_with_its_field() {
+        let args = ["set-weight", "payments", "--percent", "101"];
+        let err = parse_invocation(&payload(&args), &[]).unwrap_err();
+        assert_eq!(err.field(), "percent");
+        let err = parse_invocation(&payload(&["pause", "Payments"]), &[]).unwrap_err();
+        assert_eq!(err.field(), "service");
+    }
+
+    #[test]
+    fn errors_anywhere_in_a_report_are_seen() {
+        assert!(!report_has_error(
+            &json!({"action":"tick","services":[{"applied":true}]})
+        ));
+        assert!(report_has_error(&json!({"error":{"field":"payload"}})));
+        assert!(report_has_error(
+            &json!({"action":"tick","errors":["zone Z1: transport"]})
+        ));
+        assert!(report_has_error(&json!({"services":[{"error":"refused"}]})));
+        assert!(report_has_error(
+            &json!({"records":[{"action":"start"},{"error":{"field":"x"}}]})
+        ));
+    }
+
+    #[test]
+    fn the_config_path_comes_from_the_flag() {
+        let cli =
+            Cli::try_parse_from(["cutover", "--config", "/etc/cutover.toml", "status"]).unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("/etc/cutover.toml")));
+    }
+
+    #[test]
+    fn a_missing_event_file_names_the_path() {
+        let cli = Cli::try_parse_from(["cutover", "invoke", "/nonexistent/event.json"]).unwrap();
+        let err = cli.command.payload("x").unwrap_err().to_string();
+        assert!(err.starts_with("/nonexistent/event.json: "), "{err}");
+    }
+}

@@ -1,0 +1,288 @@
+//! HTTP probes against a tiny server on 127.0.0.1:0: good, 5xx, slow (timeout), refused, the Host
+//! header, unresolvable load balancers (inconclusive), bounded parallel checks.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use cutover::health::{
+    check_all, ClusterHealth, HttpProber, ProbeSpec, ProbeTarget, Prober, Resolver, Scheme, Verdict,
+};
+use cutover::types::DnsName;
+use futures::future::BoxFuture;
+
+#[derive(Default)]
+struct Counters {
+    flaky: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+async fn start_server() -> (SocketAddr, Arc<Counters>) {
+    let counters = Arc::new(Counters::default());
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/down",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "down") }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/host",
+            get(|headers: HeaderMap| async move {
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                if host == "payments.example.com" {
+                    (StatusCode::OK, host)
+                } else {
+                    (StatusCode::MISDIRECTED_REQUEST, host)
+                }
+            }),
+        )
+        .route(
+            "/flaky",
+            get(|State(c): State<Arc<Counters>>| async move {
+                // Every third request fails.
+                if c.flaky.fetch_add(1, Ordering::SeqCst) % 3 == 2 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route(
+            "/gauge",
+            get(|State(c): State<Arc<Counters>>| async move {
+                let now = c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                c.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                c.in_flight.fetch_sub(1, Ordering::SeqCst);
+                StatusCode::OK
+            }),
+        )
+        .with_state(counters.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, counters)
+}
+
+fn spec(path: &str, samples: u32, allowed_failures: u32) -> ProbeSpec {
+    ProbeSpec {
+        scheme: Scheme::Http,
+        path: path.into(),
+        port: None,
+        expected_status: (200, 399),
+        timeout: Duration::from_millis(300),
+        samples,
+        allowed_failures,
+        extra_root_pem: None,
+    }
+}
+
+fn target(connect_to: Option<SocketAddr>, load_balancer: &str) -> ProbeTarget {
+    ProbeTarget {
+        hostname: DnsName::parse("payments.example.com").unwrap(),
+        load_balancer: load_balancer.into(),
+        connect_to,
+    }
+}
+
+async fn check(spec: &ProbeSpec, target: &ProbeTarget) -> ClusterHealth {
+    HttpProber::default().check(spec, target).await
+}
+
+#[tokio::test]
+async fn a_healthy_endpoint_is_good_with_every_sample_recorded() {
+    let (addr, _) = start_server().await;
+    let health = check(&spec("/healthz", 3, 0), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Good, "{}", health.reason);
+    assert_eq!(health.samples.len(), 3);
+    assert!(health.samples.iter().all(|s| s.ok && s.status == Some(200)));
+}
+
+#[tokio::test]
+async fn the_host_header_is_the_service_hostname_not_the_load_balancer() {
+    let (addr, _) = start_server().await;
+    let health = check(&spec("/host", 1, 0), &target(Some(addr), "lb.example.net")).await;
+    assert_eq!(health.verdict, Verdict::Good, "{}", health.reason);
+}
+
+#[tokio::test]
+async fn a_5xx_endpoint_is_bad_and_says_why() {
+    let (addr, _) = start_server().await;
+    let health = check(&spec("/down", 2, 1), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Bad);
+    assert_eq!(health.samples.len(), 2);
+    assert!(health
+        .samples
+        .iter()
+        .all(|s| s.status == Some(503) && !s.ok));
+    assert_eq!(
+        health.reason,
+        "2 of 2 samples failed (allowed 1; expected status 200–399): status 503 outside 200–399"
+    );
+}
+
+#[tokio::test]
+async fn the_expected_status_range_is_honoured() {
+    let (addr, _) = start_server().await;
+    let mut spec = spec("/down", 1, 0);
+    spec.expected_status = (500, 503);
+    let health = check(&spec, &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Good, "{}", health.reason);
+}
+
+#[tokio::test]
+async fn allowed_failures_tolerate_some_bad_samples() {
+    let (addr, _) = start_server().await;
+    // /flaky fails one request in three.
+    let health = check(&spec("/flaky", 3, 1), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Good, "{}", health.reason);
+    assert_eq!(health.samples.iter().filter(|s| !s.ok).count(), 1);
+    let health = check(&spec("/flaky", 3, 0), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Bad, "{}", health.reason);
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_times_out_and_is_bad() {
+    let (addr, _) = start_server().await;
+    let health = check(&spec("/slow", 1, 0), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Bad);
+    let error = health.samples[0].error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("timeout"), "{error}");
+    assert_eq!(health.samples[0].status, None);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_bad() {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let health = check(&spec("/healthz", 2, 0), &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Bad);
+    let error = health.samples[0].error.as_deref().unwrap_or_default();
+    assert!(error.starts_with("connect"), "{error}");
+}
+
+/// Answers from a table, never from the network.
+struct TableResolver(Vec<(String, Option<SocketAddr>)>);
+
+impl Resolver for TableResolver {
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
+        let found = self.0.iter().find(|(h, _)| h == host).map(|(_, a)| *a);
+        Box::pin(async move {
+            match found {
+                Some(Some(addr)) => Ok(vec![SocketAddr::new(addr.ip(), port)]),
+                Some(None) => Ok(vec![]),
+                None => Err(std::io::Error::other(
+                    "failed to lookup address information",
+                )),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_load_balancer_name_is_resolved_and_probed_on_the_spec_port() {
+    let (addr, _) = start_server().await;
+    let prober = HttpProber::new(Arc::new(TableResolver(vec![(
+        "blue-lb.us-east-1.elb.amazonaws.com".into(),
+        Some(addr),
+    )])));
+    let mut spec = spec("/host", 1, 0);
+    spec.port = Some(addr.port());
+    let health = prober
+        .check(&spec, &target(None, "blue-lb.us-east-1.elb.amazonaws.com."))
+        .await;
+    assert_eq!(health.verdict, Verdict::Good, "{}", health.reason);
+}
+
+#[tokio::test]
+async fn an_unresolvable_load_balancer_is_inconclusive_never_bad() {
+    let prober = HttpProber::new(Arc::new(TableResolver(vec![(
+        "empty-lb.example.net".into(),
+        None,
+    )])));
+    let spec = spec("/healthz", 1, 0);
+    let health = prober
+        .check(&spec, &target(None, "gone-lb.example.net"))
+        .await;
+    assert_eq!(health.verdict, Verdict::Inconclusive);
+    assert_eq!(
+        health.reason,
+        "cannot resolve load balancer \"gone-lb.example.net\": failed to lookup address information"
+    );
+    assert!(health.samples.is_empty());
+
+    let health = prober
+        .check(&spec, &target(None, "empty-lb.example.net"))
+        .await;
+    assert_eq!(health.verdict, Verdict::Inconclusive);
+    assert_eq!(
+        health.reason,
+        "load balancer \"empty-lb.example.net\" resolved to no address"
+    );
+
+    let health = prober.check(&spec, &target(None, "")).await;
+    assert_eq!(health.verdict, Verdict::Inconclusive);
+}
+
+#[tokio::test]
+async fn an_unusable_ca_bundle_is_inconclusive() {
+    let (addr, _) = start_server().await;
+    let mut spec = spec("/healthz", 1, 0);
+    spec.extra_root_pem = Some(b"not a certificate".to_vec());
+    let health = check(&spec, &target(Some(addr), "unused")).await;
+    assert_eq!(health.verdict, Verdict::Inconclusive, "{}", health.reason);
+    assert!(
+        health.reason.starts_with("extra root certificates"),
+        "{}",
+        health.reason
+    );
+}
+
+#[tokio::test]
+async fn many_checks_run_in_parallel_under_the_bound_and_keep_their_order() {
+    let (addr, counters) = start_server().await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut checks: Vec<(ProbeSpec, ProbeTarget)> = (0..8)
+        .map(|_| (spec("/gauge", 1, 0), target(Some(addr), "unused")))
+        .collect();
+    checks.insert(3, (spec("/healthz", 1, 0), target(Some(dead), "unused")));
+    let results = check_all(&HttpProber::default(), &checks, 3).await;
+    assert_eq!(results.len(), 9);
+    for (i, health) in results.iter().enumerate() {
+        let expected = if i == 3 { Verdict::Bad } else { Verdict::Good };
+        assert_eq!(health.verdict, expected, "check {i}: {}", health.reason);
+    }
+    let max = counters.max_in_flight.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&max),
+        "at most 3 probes at once, saw {max}"
+    );
+}

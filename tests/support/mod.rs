@@ -1,0 +1,303 @@
+//! Runs cutover's real handler against a running sandbox: the harness shared by the end-to-end
+//! tests, the demo and the benchmark.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use cutover::clock::Clock;
+use cutover::config::Config;
+use cutover::engine::{self, Context};
+use cutover::health::HttpProber;
+use cutover::kubernetes::EksIngressSource;
+use cutover::route53::client::SdkRoute53;
+use sandbox::cluster::Ingress;
+use sandbox::world::World;
+use sandbox::{Sandbox, SandboxOptions};
+use serde_json::{json, Value};
+
+/// The SNS topic the generated configs accept deploy events from.
+pub const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:cutover-deploys";
+
+/// A canary of four steps, short bakes (the floor is the ELB alias's 60 s + the allowance).
+pub const FAST_ROLLOUT: &str = r#"
+[defaults]
+strategy = "canary"
+steps = [{ percent = 5, bake = "2m" }, { percent = 25, bake = "2m" }, { percent = 50, bake = "2m" }, { percent = 100, bake = "2m" }]
+failure_threshold = 2
+propagation_allowance = "30s"
+
+[defaults.health_check]
+scheme = "http"
+path = "/healthz"
+timeout = "1s"
+samples = 3
+allowed_failures = 0
+"#;
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub world: World,
+    pub ctx: Context,
+    pub route53: Arc<SdkRoute53>,
+    pub config_toml: String,
+}
+
+/// One migration to configure: service name, from, to.
+pub type ServiceSpec<'a> = (&'a str, &'a str, &'a str);
+
+impl Harness {
+    /// Starts the sandbox from `world` (external-dns loops off: the caller runs them, so every
+    /// step is deterministic) and builds cutover's context against it.
+    pub async fn start(world: World, services: &[ServiceSpec<'_>], rollout: &str) -> Harness {
+        let options = SandboxOptions {
+            run_external_dns_loops: false,
+            ..SandboxOptions::default()
+        };
+        let sandbox = Sandbox::start(world.clone(), options)
+            .await
+            .expect("sandbox starts");
+        let config_toml = cutover_toml(&sandbox, &world, services, rollout);
+        let config = Arc::new(Config::parse(&config_toml).unwrap_or_else(|e| {
+            panic!("generated config is valid: {e}\n{config_toml}")
+        }));
+        let (ctx, route53) = context(&sandbox, config).await;
+        Harness {
+            sandbox,
+            world,
+            ctx,
+            route53,
+            config_toml,
+        }
+    }
+
+    /// Invokes the handler with a raw event, exactly as Lambda would.
+    pub async fn invoke(&self, payload: Value) -> Value {
+        engine::handle(&self.ctx, payload).await
+    }
+
+    /// A scheduled tick (classic EventBridge rule shape).
+    pub async fn tick(&self) -> Value {
+        self.invoke(scheduled_event()).await
+    }
+
+    /// A manual command.
+    pub async fn command(&self, action: &str, service: &str) -> Value {
+        self.invoke(json!({ "action": action, "service": service, "actor": "test", "reason": "e2e" }))
+            .await
+    }
+
+    /// An SNS deploy event for `service` on `cluster`.
+    pub async fn deploy_event(&self, message_id: &str, service: &str, cluster: &str) -> Value {
+        self.invoke(sns_deploy(message_id, service, cluster)).await
+    }
+
+    /// Moves simulated time forward (Route53 INSYNC, bake times, external-dns intervals).
+    pub fn advance(&self, by: Duration) {
+        self.sandbox.clock().advance(by);
+    }
+
+    /// Every cluster's external-dns runs one loop.
+    pub async fn external_dns(&self) -> BTreeMap<String, sandbox::external_dns::ReconcileReport> {
+        self.sandbox.reconcile_all().await
+    }
+
+    pub fn zone_id(&self) -> String {
+        self.sandbox
+            .zone_id("example.com")
+            .expect("zone example.com")
+            .to_string()
+    }
+
+    /// Changes an Ingress as a team would (kubectl apply), through the sandbox.
+    pub fn edit_ingress(&self, cluster: &str, name: &str, edit: impl FnOnce(&mut Ingress)) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        let mut ingress = c.ingress("default", name).expect("ingress exists");
+        edit(&mut ingress);
+        c.upsert_ingress(ingress);
+    }
+
+    pub fn add_ingress(&self, cluster: &str, ingress: Ingress) {
+        self.sandbox
+            .cluster(cluster)
+            .expect("cluster")
+            .cluster
+            .upsert_ingress(ingress);
+    }
+
+    pub fn remove_ingress(&self, cluster: &str, name: &str) {
+        self.sandbox
+            .cluster(cluster)
+            .expect("cluster")
+            .cluster
+            .remove_ingress("default", name);
+    }
+
+    /// The ELB host name of a cluster's (only) load balancer.
+    pub fn lb_hostname(&self, cluster: &str) -> String {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        c.load_balancers
+            .values()
+            .next()
+            .expect("a load balancer")
+            .hostname()
+            .to_string()
+    }
+
+    pub fn set_lb_behaviour(&self, cluster: &str, host: &str, behaviour: sandbox::lb::Behaviour) {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        for lb in c.load_balancers.values() {
+            lb.set_behaviour(host, behaviour.clone());
+        }
+    }
+}
+
+/// Builds cutover's context on the sandbox: the real SDK clients, the real EKS Ingress source,
+/// the real HTTP prober — only the endpoints and the clock are the sandbox's.
+pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<SdkRoute53>) {
+    let endpoints = sandbox.endpoints();
+    let route53_sdk = sdk_config(&endpoints.route53).await;
+    let eks_sdk = sdk_config(&endpoints.eks).await;
+    let route53 = Arc::new(SdkRoute53::new(
+        aws_sdk_route53::Client::new(&route53_sdk),
+        config.rate_limit,
+    ));
+    let sim = sandbox.clock().clone();
+    let clock: Arc<dyn Clock> = Arc::new(move || sim.now_millis());
+    let ingresses =
+        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let ctx = Context {
+        config,
+        route53: route53.clone(),
+        ingresses: Arc::new(ingresses),
+        prober: Arc::new(HttpProber::default()),
+        clock,
+    };
+    (ctx, route53)
+}
+
+async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(sandbox::DEFAULT_REGION))
+        .credentials_provider(Credentials::from_keys(
+            sandbox::ACCESS_KEY_ID,
+            sandbox::SECRET_ACCESS_KEY,
+            None,
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// A cutover.toml for the sandbox: its zone, its clusters (owner ids and TXT settings from the
+/// world, probes sent to each cluster's load balancer on loopback) and the given services.
+pub fn cutover_toml(
+    sandbox: &Sandbox,
+    world: &World,
+    services: &[ServiceSpec<'_>],
+    rollout: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "sns_topic_arns = [\"{TOPIC_ARN}\"]");
+    let _ = writeln!(out, "rate_limit = 2.0\n");
+    for zone in &world.zones {
+        if let Some(id) = sandbox.zone_id(&zone.name) {
+            let _ = writeln!(out, "[[zones]]\nid = \"{id}\"\nname = \"{}\"\n", zone.name);
+        }
+    }
+    for spec in &world.clusters {
+        let running = sandbox.cluster(&spec.name).expect("cluster runs");
+        let lb = running.load_balancers.values().next().expect("a load balancer");
+        let edns = &spec.external_dns;
+        let _ = writeln!(out, "[clusters.{}]", spec.name);
+        let _ = writeln!(out, "eks_name = \"{}\"", spec.name);
+        let _ = writeln!(out, "region = \"{}\"", spec.region);
+        let owner = edns.owner_id.clone().unwrap_or_else(|| "default".to_string());
+        let _ = writeln!(out, "owner_id = \"{owner}\"");
+        let _ = writeln!(out, "external_dns_version = \"{}\"", edns.version);
+        if let Some(p) = &edns.txt_prefix {
+            let _ = writeln!(out, "txt_prefix = \"{p}\"");
+        }
+        if let Some(s) = &edns.txt_suffix {
+            let _ = writeln!(out, "txt_suffix = \"{s}\"");
+        }
+        if let Some(p) = &edns.annotation_prefix {
+            let _ = writeln!(out, "annotation_prefix = \"{p}\"");
+        }
+        let _ = writeln!(out, "connect_to = \"{}\"\n", lb.addr());
+    }
+    for (name, from, to) in services {
+        let _ = writeln!(
+            out,
+            "[services.{name}]\nhostname = \"{name}.example.com\"\nfrom = \"{from}\"\nto = \"{to}\"\n"
+        );
+    }
+    out.push_str(rollout);
+    out
+}
+
+pub fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T12:00:00Z",
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cutover-tick"],
+        "detail": {}
+    })
+}
+
+pub fn sns_deploy(message_id: &str, service: &str, cluster: &str) -> Value {
+    let message = json!({
+        "type": "deployed", "service": service, "cluster": cluster,
+        "strategy": "canary", "version": "v42", "actor": "ci#812"
+    })
+    .to_string();
+    json!({ "Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": format!("{TOPIC_ARN}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": TOPIC_ARN,
+            "Subject": null,
+            "Message": message,
+            "Timestamp": "2026-11-25T12:00:00.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertUrl": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
+            "UnsubscribeUrl": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+            "MessageAttributes": {}
+        }
+    }]})
+}
+
+/// The per-service entries of a report (a single command's report, or each SNS record's).
+pub fn service_reports(report: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut collect = |r: &Value| {
+        if let Some(list) = r.get("services").and_then(Value::as_array) {
+            out.extend(list.iter().cloned());
+        }
+    };
+    match report.get("records").and_then(Value::as_array) {
+        Some(records) => records.iter().for_each(&mut collect),
+        None => collect(report),
+    }
+    out
+}
+
+/// The entry for `service`, if the report has one.
+pub fn service_report(report: &Value, service: &str) -> Option<Value> {
+    service_reports(report)
+        .into_iter()
+        .find(|s| s.get("service").and_then(Value::as_str) == Some(service))
+}
