@@ -629,7 +629,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
         let c = cfg.clone();
         let svc = c.service(&name("payments")).unwrap();
         let mut view = world(zone.clone()).view();
-        view.txt_encrypt_keys = vec![key.clone()];
+        let keys = vec![key.clone()];
         let cmd = cutover::command::Command {
             action: start(),
             service: None,
@@ -638,7 +638,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
             reason: None,
             id: None,
         };
-        let d = cutover::planner::decide(&c, svc, &view, &cmd, 0);
+        let d = cutover::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
         assert_eq!(d.kind, DecisionKind::Refused);
         assert!(
             d.summary.contains("is encrypted") && d.summary.contains("owner \"blue\""),
@@ -650,7 +650,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
         let mut zone3 = zone.clone();
         zone3[2].values = vec![sealed("red")];
         view.records = zone3;
-        let d = cutover::planner::decide(&c, svc, &view, &cmd, 0);
+        let d = cutover::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
         assert!(d.summary.contains("third owner"), "{}", d.summary);
     }
 }

@@ -108,6 +108,7 @@ pub(super) fn decide(
     view: &ServiceView,
     cmd: &Command,
     now: Millis,
+    txt_encrypt_keys: &[registry::EncryptionKey],
 ) -> Decision {
     let Some(state_name) = cfg.state_record_name(svc) else {
         return Decision::new(
@@ -126,7 +127,7 @@ pub(super) fn decide(
         state_name,
         facts: {
             let mut f = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
-            f.decrypt(&view.txt_encrypt_keys);
+            f.decrypt(txt_encrypt_keys);
             f
         },
         lease: cfg.lease_owner_id.as_str().to_string(),

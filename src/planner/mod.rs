@@ -49,10 +49,6 @@ pub struct ServiceView {
     pub health: BTreeMap<Name, ClusterHealth>,
     /// GetChange of the state's pending change, if any.
     pub change_status: Option<ChangeStatus>,
-    /// The `--txt-aes-encryption-key`s of the clusters that encrypt their registry entries,
-    /// read by the engine from the environment (never from the config file). With them the
-    /// planner reads encrypted owners; it never rewrites encrypted entries.
-    pub txt_encrypt_keys: Vec<registry::EncryptionKey>,
 }
 
 /// What the engine must observe for a service before `decide`.
@@ -210,7 +206,8 @@ pub fn needs(
     }
 }
 
-/// Decides what to do for one service. Pure: same inputs, same decision.
+/// Decides what to do for one service. Pure: same inputs, same decision. Encrypted TXT
+/// registry entries count as unreadable (see `decide_with_keys`).
 pub fn decide(
     cfg: &Config,
     svc: &ServiceConfig,
@@ -218,7 +215,22 @@ pub fn decide(
     cmd: &Command,
     now: Millis,
 ) -> Decision {
-    let mut d = canary::decide(cfg, svc, view, cmd, now);
+    decide_with_keys(cfg, svc, view, cmd, now, &[])
+}
+
+/// `decide`, reading the owners of encrypted TXT registry entries (`--txt-encrypt-enabled`) with
+/// `txt_encrypt_keys` — the clusters' AES keys, which the caller reads from the environment,
+/// never from the config file. Encrypted entries are still never rewritten (reference
+/// external-dns.md §1, "Encryption").
+pub fn decide_with_keys(
+    cfg: &Config,
+    svc: &ServiceConfig,
+    view: &ServiceView,
+    cmd: &Command,
+    now: Millis,
+    txt_encrypt_keys: &[registry::EncryptionKey],
+) -> Decision {
+    let mut d = canary::decide(cfg, svc, view, cmd, now, txt_encrypt_keys);
     d.health = view.health.clone();
     if let Some(batch) = &d.batch {
         let problems = invariants::check(cfg, svc, &view.records, batch);

@@ -209,7 +209,6 @@ impl World {
             ingresses,
             health: h,
             change_status: self.change_status,
-            txt_encrypt_keys: vec![],
         }
     }
 
