@@ -910,3 +910,27 @@ fn switch_to_v013_adds_old_format_and_rollback_removes_it() {
     validates(&before, &d);
     assert_eq!(traffic(&w.zone), traffic(&original));
 }
+
+#[test]
+fn needs_of_a_blue_green_migration() {
+    let (cfg, w) = switched();
+    let svc = cfg.service(&name("payments")).unwrap();
+    let cmd = |action: Action| cutover::command::Command {
+        action,
+        service: None,
+        dry_run: false,
+        actor: "alice".into(),
+        reason: None,
+        id: None,
+    };
+    // A tick in the verify window probes and lists Ingresses (a failure may roll back, and the
+    // rollback asks whether `from` still claims the name).
+    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Tick));
+    assert!(n.probe && n.ingresses);
+    assert_eq!(n.change_id.as_deref(), Some("C1"));
+    // A manual rollback needs no probe; the Ingress listing only decides flip-back vs park.
+    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Rollback));
+    assert!(!n.probe && n.ingresses);
+    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Pause));
+    assert!(!n.probe && !n.ingresses);
+}
