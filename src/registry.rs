@@ -255,6 +255,120 @@ fn looks_encrypted(text: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Encrypted entries (`--txt-encrypt-enabled`)
+// ---------------------------------------------------------------------------------------------
+
+/// AES-GCM nonce size external-dns uses (reference external-dns.md §1: "12-byte nonce").
+pub const NONCE_LEN: usize = 12;
+/// AES-GCM tag size.
+const TAG_LEN: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncryptionError {
+    #[error("TXT encryption key must be 32 raw bytes or the standard base64 of 32 bytes (got {0} bytes)")]
+    KeyLength(usize),
+    #[error("encrypted TXT value is not standard base64")]
+    NotBase64,
+    #[error("encrypted TXT value is too short ({0} bytes) to hold a 12-byte nonce and a tag")]
+    TooShort(usize),
+    #[error("encrypted TXT value does not open with this key (AES-256-GCM authentication failed)")]
+    WrongKey,
+    #[error("decrypted TXT value is not gzip: {0}")]
+    NotGzip(String),
+    #[error("decrypted TXT value is not an external-dns label set")]
+    NotLabels,
+}
+
+/// A `--txt-aes-encryption-key`: 32 bytes. Its `Debug` never shows the bytes (the key is never
+/// logged).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct EncryptionKey([u8; 32]);
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey(<redacted>)")
+    }
+}
+
+impl EncryptionKey {
+    /// "key 32 raw bytes or standard base64" (reference external-dns.md §1). Surrounding
+    /// whitespace (a trailing newline of an environment variable or file) is ignored.
+    pub fn parse(input: &str) -> Result<EncryptionKey, EncryptionError> {
+        let trimmed = input.trim();
+        if let Ok(raw) = <[u8; 32]>::try_from(trimmed.as_bytes()) {
+            return Ok(EncryptionKey(raw));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(trimmed)
+            .map_err(|_| EncryptionError::KeyLength(trimmed.len()))?;
+        <[u8; 32]>::try_from(decoded.as_slice())
+            .map(EncryptionKey)
+            .map_err(|_| EncryptionError::KeyLength(decoded.len()))
+    }
+
+    fn cipher(&self) -> aes_gcm::Aes256Gcm {
+        use aes_gcm::KeyInit as _;
+        aes_gcm::Aes256Gcm::new(&self.0.into())
+    }
+}
+
+/// Opens an encrypted registry value (the text inside the quotes): base64 → nonce ‖
+/// ciphertext+tag → AES-256-GCM → gunzip → label string (reference external-dns.md §1).
+pub fn decrypt_labels(text: &str, key: &EncryptionKey) -> Result<Labels, EncryptionError> {
+    use aes_gcm::aead::Aead as _;
+    use std::io::Read as _;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| EncryptionError::NotBase64)?;
+    if data.len() <= NONCE_LEN + TAG_LEN {
+        return Err(EncryptionError::TooShort(data.len()));
+    }
+    let (nonce, sealed) = data.split_at(NONCE_LEN);
+    let nonce = aes_gcm::Nonce::from_slice(nonce);
+    let zipped = key
+        .cipher()
+        .decrypt(nonce, sealed)
+        .map_err(|_| EncryptionError::WrongKey)?;
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(zipped.as_slice())
+        .read_to_string(&mut plain)
+        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
+    match parse_label_text(plain.trim()) {
+        TxtContent::Labels(l) => Ok(l),
+        _ => Err(EncryptionError::NotLabels),
+    }
+}
+
+/// Seals labels as external-dns does (for tests and the local sandbox only: cutover never
+/// writes encrypted entries, because its gzip bytes differ from Go's and external-dns's later
+/// exact DELETE would fail — reference external-dns.md §1). Returns the quoted TXT value.
+pub fn encrypt_labels(
+    labels: &Labels,
+    key: &EncryptionKey,
+    nonce: [u8; NONCE_LEN],
+) -> Result<String, EncryptionError> {
+    use aes_gcm::aead::Aead as _;
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(labels.render_text().as_bytes())
+        .and_then(|_| gz.flush())
+        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
+    let zipped = gz
+        .finish()
+        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
+    let sealed = key
+        .cipher()
+        .encrypt(aes_gcm::Nonce::from_slice(&nonce), zipped.as_slice())
+        .map_err(|_| EncryptionError::WrongKey)?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Ok(format!(
+        "\"{}\"",
+        base64::engine::general_purpose::STANDARD.encode(out)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
 // TXT names
 // ---------------------------------------------------------------------------------------------
 
@@ -450,14 +564,33 @@ pub fn all_txt_names(host: &DnsName, namings: &[TxtNaming]) -> Vec<DnsName> {
 pub struct RegistryEntry {
     pub record: RecordSet,
     pub content: TxtContent,
+    /// The labels of an encrypted entry, when a configured key opened it (read-only: cutover
+    /// never rewrites encrypted entries — reference external-dns.md §1, "Encryption").
+    pub decrypted: Option<Labels>,
 }
 
 impl RegistryEntry {
+    /// The owner label: of the plain labels, or of the decrypted labels of an encrypted entry.
     pub fn owner(&self) -> Option<&str> {
         match &self.content {
             TxtContent::Labels(l) => l.owner(),
-            _ => None,
+            TxtContent::Encrypted => self.decrypted.as_ref().and_then(Labels::owner),
+            TxtContent::Foreign => None,
         }
+    }
+
+    /// Opens an encrypted entry with the first key that fits (reference external-dns.md §1:
+    /// AES-256-GCM over gzip of the label string). Plain and foreign entries stay as they are.
+    pub fn decrypt_with(&mut self, keys: &[EncryptionKey]) {
+        if self.content != TxtContent::Encrypted || self.decrypted.is_some() {
+            return;
+        }
+        let Some(text) = self.record.values.first().and_then(|v| txt_text(v).ok()) else {
+            return;
+        };
+        self.decrypted = keys
+            .iter()
+            .find_map(|k| decrypt_labels(text.trim(), k).ok());
     }
 }
 
@@ -483,6 +616,7 @@ pub fn read_entry(record: &RecordSet) -> RegistryEntry {
     RegistryEntry {
         record: record.clone(),
         content,
+        decrypted: None,
     }
 }
 
@@ -744,6 +878,60 @@ mod tests {
         // Every variant present is found.
         let all = entries_for_record(&records, &h, &RecordType::A, Some(&set), &[v22]);
         assert_eq!(all.len(), 3);
+    }
+
+    fn key() -> EncryptionKey {
+        EncryptionKey::parse("0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn encryption_keys_are_32_raw_bytes_or_base64() {
+        let raw = key();
+        let b64 =
+            base64::engine::general_purpose::STANDARD.encode(b"0123456789abcdef0123456789abcdef");
+        assert_eq!(EncryptionKey::parse(&format!("{b64}\n")).unwrap(), raw);
+        assert_eq!(
+            EncryptionKey::parse("short"),
+            Err(EncryptionError::KeyLength(5))
+        );
+        let b64_short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
+        assert_eq!(
+            EncryptionKey::parse(&b64_short),
+            Err(EncryptionError::KeyLength(16))
+        );
+        assert_eq!(format!("{raw:?}"), "EncryptionKey(<redacted>)");
+    }
+
+    #[test]
+    fn encrypted_owner_is_read_with_the_key_and_only_with_it() {
+        let labels = Labels::new("blue", Some("ingress/default/app"));
+        let value = encrypt_labels(&labels, &key(), [9u8; NONCE_LEN]).unwrap();
+        // Detected as encrypted without a key.
+        assert_eq!(parse_txt_value(&value).unwrap(), TxtContent::Encrypted);
+        let text = txt_text(&value).unwrap();
+        assert_eq!(decrypt_labels(&text, &key()).unwrap(), labels);
+        let other = EncryptionKey::parse(&"x".repeat(32)).unwrap();
+        assert_eq!(
+            decrypt_labels(&text, &other),
+            Err(EncryptionError::WrongKey)
+        );
+        assert_eq!(
+            decrypt_labels("!!", &key()),
+            Err(EncryptionError::NotBase64)
+        );
+        let short = base64::engine::general_purpose::STANDARD.encode([0u8; 20]);
+        assert_eq!(
+            decrypt_labels(&short, &key()),
+            Err(EncryptionError::TooShort(20))
+        );
+        // A registry entry reads its owner once a key opens it.
+        let mut r = txt("a-app.example.com", None, "ignored");
+        r.values = vec![value];
+        let mut e = read_entry(&r);
+        assert_eq!(e.owner(), None);
+        e.decrypt_with(&[other, key()]);
+        assert_eq!(e.owner(), Some("blue"));
+        assert_eq!(e.content, TxtContent::Encrypted);
     }
 
     #[test]

@@ -53,8 +53,12 @@ pub enum Phase {
     RolledBack,
     /// At 100 % after the last bake: handing the records back to external-dns.
     Completing,
-    /// Done: `from` key deleted, `to` key handed to the `to` cluster.
+    /// Done: `from` key deleted, `to` key handed to the `to` cluster (canary), or the verify
+    /// window passed after the ownership flip (blue-green).
     Completed,
+    /// Blue-green: the TXT ownership flip is done and traffic is on `to`; each tick checks health
+    /// until the verify window has passed (PRODUCT.md §3.2 step 3).
+    Verifying,
 }
 
 impl Phase {
@@ -62,7 +66,12 @@ impl Phase {
     pub fn is_active(self) -> bool {
         matches!(
             self,
-            Phase::Canary | Phase::Paused | Phase::Holding | Phase::Completing | Phase::RolledBack
+            Phase::Canary
+                | Phase::Paused
+                | Phase::Holding
+                | Phase::Completing
+                | Phase::RolledBack
+                | Phase::Verifying
         )
     }
 }
@@ -113,6 +122,10 @@ pub struct State {
     /// Recent processed event ids (SNS MessageId, command id), oldest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
+    /// Blue-green: the key's records exactly as they were before the ownership flip (A/AAAA and
+    /// every TXT registry entry), so a rollback restores exactly them (PRODUCT.md §3.2 step 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prior: Vec<RecordSet>,
     pub actor: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -135,6 +148,7 @@ impl State {
             failures: 0,
             written: Written::default(),
             events: Vec::new(),
+            prior: Vec::new(),
             actor: String::new(),
             reason: None,
             at: now,
@@ -305,7 +319,7 @@ mod tests {
         assert_eq!(r.ttl, Some(STATE_TTL));
         let value = &r.values[0];
         assert!(value.starts_with("\"{\\\"v\\\":1,"), "{value}");
-        let back = find(&[r.clone()], &name()).unwrap();
+        let back = find(std::slice::from_ref(&r), &name()).unwrap();
         assert_eq!(back.state.unwrap(), s);
         assert_eq!(back.record, r);
     }

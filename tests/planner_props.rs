@@ -241,3 +241,164 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Blue-green (PRODUCT.md §3.2)
+// ---------------------------------------------------------------------------------------------
+
+/// blue at `blue_version`, green at `green_version`, blue-green by default.
+fn bg_config(blue_version: &str, green_version: &str) -> cutover::config::Config {
+    let text = CONFIG
+        .replacen(
+            "external_dns_version = \"0.22\"",
+            &format!("external_dns_version = \"{blue_version}\""),
+            1,
+        )
+        .replace(
+            "owner_id = \"green\"\nexternal_dns_version = \"0.22\"",
+            &format!("owner_id = \"green\"\nexternal_dns_version = \"{green_version}\""),
+        )
+        .replace(
+            "failure_threshold = 2",
+            "failure_threshold = 2\nstrategy = \"blue-green\"\nverify_window = \"5m\"",
+        );
+    cutover::config::Config::parse(&text).unwrap()
+}
+
+/// Simple zones as blue's external-dns of some version left them, sometimes with a leftover
+/// `cname-` entry or a third owner.
+fn bg_zone() -> impl Strategy<Value = (Vec<RecordSet>, &'static str, &'static str)> {
+    let entry = |n: &str, owner: &str| txt(n, None, None, owner, "ingress/default/payments");
+    prop_oneof![
+        Just((simple_zone(), "0.22", "0.22")),
+        Just((simple_zone(), "0.22", "0.21")),
+        Just((simple_zone(), "0.22", "0.13")),
+        Just({
+            let mut z = simple_zone();
+            z.push(entry("cname-payments.example.com", "blue"));
+            (z, "0.22", "0.22")
+        }),
+        Just({
+            let z = vec![
+                alias(RecordType::A, BLUE_LB, None, None),
+                alias(RecordType::Aaaa, BLUE_LB, None, None),
+                entry("cname-payments.example.com", "blue"),
+                entry("aaaa-payments.example.com", "blue"),
+            ];
+            (z, "0.21", "0.22")
+        }),
+        Just({
+            let z = vec![
+                alias(RecordType::A, BLUE_LB, None, None),
+                entry("payments.example.com", "blue"),
+                entry("cname-payments.example.com", "blue"),
+            ];
+            (z, "0.13", "0.13")
+        }),
+        Just({
+            let mut z = simple_zone();
+            z[3] = entry("aaaa-payments.example.com", "red");
+            (z, "0.22", "0.22")
+        }),
+    ]
+}
+
+/// Blue-green's own promises on the zone after a batch: every simple A/AAAA keeps a registry
+/// entry, every registry entry of the simple key names one owner (no split ownership between
+/// versions) among blue/green/lease, and A and AAAA point at one target.
+fn check_bg(after: &[RecordSet]) -> Result<(), String> {
+    let host = dns(HOST);
+    let records: Vec<&RecordSet> = after
+        .iter()
+        .filter(|r| r.name == host && matches!(r.rtype, RecordType::A | RecordType::Aaaa))
+        .collect();
+    let targets: BTreeSet<String> = records
+        .iter()
+        .filter_map(|r| r.alias.as_ref().map(|a| a.dns_name.to_string()))
+        .collect();
+    if targets.len() > 1 {
+        return Err(format!(
+            "A and AAAA point at different targets: {targets:?}"
+        ));
+    }
+    let names = [
+        "payments.example.com",
+        "a-payments.example.com",
+        "aaaa-payments.example.com",
+        "cname-payments.example.com",
+    ];
+    let mut owners = BTreeSet::new();
+    for r in after
+        .iter()
+        .filter(|r| r.rtype == RecordType::Txt && r.set_identifier.is_none())
+        .filter(|r| names.contains(&r.name.as_str()))
+    {
+        if let Some(TxtContent::Labels(l)) = r
+            .values
+            .first()
+            .and_then(|v| registry::parse_txt_value(v).ok())
+        {
+            owners.insert(l.owner().unwrap_or("").to_string());
+            if r.ttl != Some(300) {
+                return Err(format!("TXT {} TTL {:?}", r.name, r.ttl));
+            }
+        }
+    }
+    if !records.is_empty() && owners.is_empty() {
+        return Err("the simple records lost their registry entries".into());
+    }
+    owners.remove("red"); // a third owner's entry is never touched, so it stays
+    if owners.len() > 1 {
+        return Err(format!("split ownership: {owners:?}"));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #[test]
+    fn every_blue_green_batch_keeps_the_invariants(
+        (start_zone, blue_version, green_version) in bg_zone(),
+        ticks in prop::collection::vec(tick(), 1..25),
+    ) {
+        let cfg = bg_config(blue_version, green_version);
+        let mut w = World::simple();
+        w.zone = start_zone;
+        let mut now = 0i64;
+        for t in ticks {
+            now += t.advance_ms;
+            w.blue = t.blue;
+            w.green = t.green;
+            if t.insync { w.change_status = Some(ChangeStatus::Insync); }
+            w.blue_ingresses = if t.blue_ingress {
+                vec![ingress("default", "payments", Some(BLUE_LB), &[])]
+            } else {
+                vec![]
+            };
+            w.green_ingresses = if t.green_annotated {
+                vec![ingress("default", "payments", Some(GREEN_LB), &[
+                    ("external-dns.kubernetes.io/set-identifier", "payments-green"),
+                ])]
+            } else {
+                vec![ingress("default", "payments", Some(GREEN_LB), &[])]
+            };
+            let before = w.zone.clone();
+            let read_only = t.action.is_read_only();
+            let d = w.run_with(&cfg, t.action.clone(), None, now, false);
+            prop_assert!(!d.summary.contains("breaks cutover's invariants"), "{}", d.summary);
+            if let (Some(batch), false) = (&d.batch, read_only) {
+                let snapshot = ZoneSnapshot::from_listing(dns("example.com"), before.clone()).unwrap();
+                if let Err(v) = validate_batch(&snapshot, batch) {
+                    prop_assert!(false, "{:?}: Route53 would refuse: {:?}\nbatch: {:#?}", t.action, v, batch);
+                }
+                let after = apply(&before, batch);
+                if let Err(e) = check(&before, batch, &after) {
+                    prop_assert!(false, "{:?} broke an invariant: {}\nbatch: {:#?}", t.action, e, batch);
+                }
+                if let Err(e) = check_bg(&after) {
+                    prop_assert!(false, "{:?} broke a blue-green invariant: {}\nbatch: {:#?}", t.action, e, batch);
+                }
+            }
+        }
+    }
+}

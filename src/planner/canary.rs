@@ -9,13 +9,16 @@ use crate::config::{ClusterConfig, Config, ServiceConfig};
 use crate::health::Verdict;
 use crate::kubernetes::IngressInfo;
 use crate::registry::{self, Labels, TxtNaming};
-use crate::route53::model::{AliasTarget, ChangeStatus, RecordSet, RecordType};
+use crate::route53::model::{ChangeStatus, RecordSet, RecordType};
 use crate::state::{self, PendingChange, Phase, State, Stored};
 use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
 
 use super::build::{weighted_copy, BatchBuilder};
 use super::facts::{share, HostFacts, KeyRecords};
-use super::{all_namings, elb, handover, Decision, DecisionKind, Observed, ServiceView, Weights};
+use super::{
+    all_namings, bluegreen, handover, preflight, target, Decision, DecisionKind, Observed,
+    ServiceView, Weights,
+};
 
 /// When the engine could not record a change id, INSYNC is assumed this long after submission
 /// (Route53 is "usually" INSYNC within 60 s — reference route53.md, GetChange; doubled to be
@@ -105,6 +108,7 @@ pub(super) fn decide(
     view: &ServiceView,
     cmd: &Command,
     now: Millis,
+    txt_encrypt_keys: &[registry::EncryptionKey],
 ) -> Decision {
     let Some(state_name) = cfg.state_record_name(svc) else {
         return Decision::new(
@@ -121,7 +125,11 @@ pub(super) fn decide(
         now,
         stored: state::find(&view.records, &state_name),
         state_name,
-        facts: HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg)),
+        facts: {
+            let mut f = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
+            f.decrypt(txt_encrypt_keys);
+            f
+        },
         lease: cfg.lease_owner_id.as_str().to_string(),
     };
     let state = match &ctx.stored {
@@ -150,6 +158,9 @@ pub(super) fn decide(
             );
         }
     }
+    if is_blue_green(&ctx, state.as_ref()) {
+        return bluegreen::decide(&ctx, state);
+    }
     let d = match (&cmd.action, state) {
         (Action::Status, st) => status(&ctx, st.as_ref()),
         (Action::Plan, st) => {
@@ -169,6 +180,19 @@ pub(super) fn decide(
         (Action::Handover, Some(st)) => handover::handover_command(&ctx, st),
     };
     d
+}
+
+/// Whether the command belongs to a blue-green migration: an active one in the state record, or
+/// a start whose strategy (the event's, else the service's) is blue-green.
+fn is_blue_green(ctx: &Ctx, st: Option<&State>) -> bool {
+    let running = st.filter(|s| s.phase.is_active() && s.phase != Phase::RolledBack);
+    match (&ctx.cmd.action, running) {
+        (_, Some(s)) => s.strategy == Strategy::BlueGreen,
+        (Action::Start { strategy, .. }, None) => {
+            strategy.unwrap_or(ctx.svc.rollout.strategy) == Strategy::BlueGreen
+        }
+        (_, None) => st.is_some_and(|s| s.strategy == Strategy::BlueGreen),
+    }
 }
 
 /// Adds the current share to a decision.
@@ -279,22 +303,10 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
-    let strategy = strategy.unwrap_or(ctx.svc.rollout.strategy);
-    if strategy == Strategy::BlueGreen {
-        return ctx.refuse(
-            "the blue-green strategy (TXT ownership flip of simple records) is not implemented by this planner; use strategy canary (a canary with one step of 100 is a weighted blue-green)",
-        );
-    }
-    let (from, to) = match to {
-        None => (ctx.svc.from.clone(), ctx.svc.to.clone()),
-        Some(t) if *t == ctx.svc.to => (ctx.svc.from.clone(), ctx.svc.to.clone()),
-        Some(t) if *t == ctx.svc.from => (ctx.svc.to.clone(), ctx.svc.from.clone()),
-        Some(t) => {
-            return ctx.refuse(format!(
-                "cluster {t} is neither {} nor {} (services.{}.from/to)",
-                ctx.svc.from, ctx.svc.to, ctx.svc.name
-            ))
-        }
+    let _ = strategy;
+    let (from, to) = match direction(ctx, to) {
+        Ok(d) => d,
+        Err(why) => return ctx.refuse(why),
     };
     match plan_start(ctx, &from, &to) {
         Ok((b, mut new_state, summary)) => {
@@ -306,6 +318,20 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
             d.weights_before = current_weights(ctx, &from, &to);
             d
         }
+    }
+}
+
+/// The (from, to) pair of a start: the configured direction, or its reverse when the event names
+/// the configured `from` as destination.
+pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), String> {
+    match to {
+        None => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.to => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.from => Ok((ctx.svc.to.clone(), ctx.svc.from.clone())),
+        Some(t) => Err(format!(
+            "cluster {t} is neither {} nor {} (services.{}.from/to)",
+            ctx.svc.from, ctx.svc.to, ctx.svc.name
+        )),
     }
 }
 
@@ -354,10 +380,7 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
         }
     }
     let f = &ctx.facts;
-    if let Some(why) = f.unmanageable.first() {
-        return Err(why.clone());
-    }
-    check_owners(ctx, from, to)?;
+    preflight::common(ctx, from, to)?;
     let (from_sid, to_sid) = (sid(ctx, from)?, sid(ctx, to)?);
     let from_naming = ctx.naming(from).ok_or("from cluster not configured")?;
     let to_naming = ctx.naming(to).ok_or("to cluster not configured")?;
@@ -473,45 +496,6 @@ fn key_weight(k: &KeyRecords, sid: &SetIdentifier) -> Result<u8, String> {
     }
 }
 
-/// Every record of the hostname is owned by `from`, `to` or the lease owner id — nothing else
-/// (PRODUCT.md §3.1 preflight, §3.3, §7.3).
-fn check_owners(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
-    let allowed: BTreeSet<String> = [from, to]
-        .iter()
-        .filter_map(|c| ctx.cluster(c).map(|c| c.owner_id.as_str().to_string()))
-        .chain(std::iter::once(ctx.lease.clone()))
-        .collect();
-    let (from_sid, to_sid) = (sid(ctx, from)?, sid(ctx, to)?);
-    for (label, key) in ctx.facts.all_keys() {
-        if key.has_encrypted() {
-            return Err(format!(
-                "key {label} of {} has an encrypted TXT registry entry; cutover reads but never rewrites encrypted entries",
-                ctx.svc.hostname
-            ));
-        }
-        let owners = key.owners();
-        if owners.is_empty() {
-            return Err(format!(
-                "key {label} of {} has no external-dns TXT registry entry (not owned by {from}, {to} or {})",
-                ctx.svc.hostname, ctx.lease
-            ));
-        }
-        if let Some(other) = owners.iter().find(|o| !allowed.contains(*o)) {
-            return Err(format!(
-                "key {label} of {} is owned by {other:?}, a third owner (not {from}, {to} or {}); cutover never touches it",
-                ctx.svc.hostname, ctx.lease
-            ));
-        }
-        if label != "simple" && label != from_sid.as_str() && label != to_sid.as_str() {
-            return Err(format!(
-                "weighted key {label} of {} belongs to neither {from} ({from_sid}) nor {to} ({to_sid})",
-                ctx.svc.hostname
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// CREATEs the registry TXTs the owning cluster's version writes for `rec` (reference
 /// external-dns.md §1 table), same set identifier and weight, TTL 300.
 fn create_txts(
@@ -546,37 +530,13 @@ fn to_alias(
     rtype: RecordType,
     sid: &SetIdentifier,
 ) -> Result<RecordSet, String> {
-    let lb = ing
-        .load_balancer_hostnames
-        .first()
-        .ok_or("to Ingress has no load balancer")?;
-    let zone = elb::alias_zone_for(lb, cluster.lb_canonical_zone_id.as_deref()).ok_or_else(|| {
-        format!(
-            "cannot tell the canonical hosted zone id of load balancer {lb}; set clusters.{}.lb_canonical_zone_id",
-            cluster.key
-        )
-    })?;
-    let eth_key = format!("{}aws-evaluate-target-health", cluster.annotation_prefix);
-    let eth = match ing.annotations.get(&eth_key).map(String::as_str) {
-        Some("true") => true,
-        Some("false") => false,
-        _ => cluster.evaluate_target_health,
-    };
-    Ok(RecordSet {
-        name: ctx.svc.hostname.clone(),
+    target::alias_record(
+        &ctx.svc.hostname,
+        cluster,
+        ing,
         rtype,
-        set_identifier: Some(sid.clone()),
-        weight: Some(Weight::ZERO),
-        ttl: None,
-        values: Vec::new(),
-        alias: Some(AliasTarget {
-            hosted_zone_id: zone,
-            dns_name: DnsName::parse(lb).map_err(|e| e.to_string())?,
-            evaluate_target_health: eth,
-        }),
-        health_check_id: None,
-        other_policy: None,
-    })
+        Some((sid, Weight::ZERO)),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,7 +603,7 @@ pub(super) fn drift(ctx: &Ctx, st: &State) -> Vec<String> {
 
 /// The INSYNC gate: `Ok(t)` with the time INSYNC was first seen (recording it in `st` when seen
 /// now), `Err(why)` while the change is not INSYNC.
-fn insync(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
+pub(super) fn insync(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
     let Some(change) = st.change.as_mut() else {
         return Ok(st.at);
     };
@@ -699,7 +659,7 @@ fn next_step(ctx: &Ctx, p: Percent) -> Option<Percent> {
 }
 
 /// What health says for this tick.
-enum HealthCall {
+pub(super) enum HealthCall {
     Good,
     /// Hold without counting (inconclusive / not probed).
     Hold(String),
@@ -709,7 +669,7 @@ enum HealthCall {
     ToFailed,
 }
 
-fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
+pub(super) fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
     let (to, from) = (ctx.verdict(&st.to), ctx.verdict(&st.from));
     match (to, from) {
         (Some(Verdict::Good), _) => HealthCall::Good,
@@ -731,7 +691,7 @@ fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
 }
 
 /// Writes `st` if it differs from what is stored, else no batch.
-fn wait_or_record(
+pub(super) fn wait_or_record(
     ctx: &Ctx,
     st: State,
     original: &State,
@@ -775,6 +735,12 @@ pub(super) fn tick(ctx: &Ctx, st: Option<State>, _forced: bool) -> Decision {
             ),
         ),
         Phase::Canary | Phase::Paused | Phase::Holding | Phase::Completing => step(ctx, st, None),
+        // Only a blue-green migration verifies; `decide` routes those to `bluegreen`.
+        Phase::Verifying => with_weights(
+            ctx,
+            &st,
+            ctx.refuse("phase verifying belongs to a blue-green migration"),
+        ),
     }
 }
 

@@ -21,8 +21,8 @@ impl KeyRecords {
         self.records.is_empty()
     }
 
-    /// The distinct owners named by the key's registry entries (encrypted and foreign TXTs not
-    /// counted).
+    /// The distinct owners named by the key's registry entries (foreign TXTs and encrypted TXTs
+    /// no configured key opens are not counted).
     pub fn owners(&self) -> BTreeSet<String> {
         self.entries
             .iter()
@@ -149,6 +149,20 @@ impl HostFacts {
             }
         }
         facts
+    }
+
+    /// Opens encrypted registry entries with the configured keys, so their owners count
+    /// (reference external-dns.md §1: "cutover may *read* encrypted owners").
+    pub fn decrypt(&mut self, keys: &[registry::EncryptionKey]) {
+        if keys.is_empty() {
+            return;
+        }
+        let keys_of = std::iter::once(&mut self.simple).chain(self.weighted.values_mut());
+        for key in keys_of {
+            for e in key.entries.iter_mut() {
+                e.decrypt_with(keys);
+            }
+        }
     }
 
     pub fn is_weighted(&self) -> bool {

@@ -1,12 +1,15 @@
 //! cutover's own invariants (PRODUCT.md §7), checked on every batch the planner emits, against
 //! the zone as listed. A batch that breaks one is never handed to the engine. (The full Route53
-//! rule set is the pre-send validator's job; this checks what cutover promises on top.)
+//! rule set is the pre-send validator's job; the zone invariants both share come from
+//! `route53::validate::check_invariants`; this adds what only cutover promises.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::{Config, ServiceConfig};
 use crate::registry::{self, TxtContent};
 use crate::route53::model::{Action, ChangeBatch, RecordSet, RecordType, RrKey};
+use crate::route53::validate::{check_invariants, InvariantScope};
+use crate::route53::zone::ZoneSnapshot;
 
 use super::{all_namings, names_of_interest};
 
@@ -75,36 +78,61 @@ pub fn check(
         out.push("the state record is not written in the same batch".into());
     }
     let after_list: Vec<RecordSet> = after.values().cloned().collect();
+    // §7.1 (last record, all weights 0) and §7.4 (A/AAAA and their TXTs carry one weight, TXT
+    // TTL 300): the rules the pre-send validator also checks, from the one implementation.
+    let zone_name = cfg
+        .zone(&svc.zone_id)
+        .map(|z| z.name.clone())
+        .unwrap_or_else(|| host.clone());
+    let touches_host = batch.changes.iter().any(|c| {
+        &c.record.name == host
+            || interest.contains(&c.record.name) && Some(&c.record.name) != state_name.as_ref()
+    });
+    let mut scope = InvariantScope::default();
+    if touches_host {
+        let txt_names = registry::all_txt_names(host, &namings);
+        // A registry TXT name may lose its last entry with its record, or when a rollback
+        // removes a variant the switch added; §7.1 is about the hostname's answers (checked
+        // below for A/AAAA, since the old-format TXT name is the hostname itself), and a TXT
+        // without its record is checked below too.
+        scope.may_empty = txt_names.iter().cloned().collect();
+        scope.registry_names.insert(host.clone(), txt_names);
+    }
+    out.extend(
+        check_invariants(
+            &ZoneSnapshot {
+                zone_name: zone_name.clone(),
+                records: before.clone(),
+            },
+            &ZoneSnapshot {
+                zone_name,
+                records: after.clone(),
+            },
+            &scope,
+        )
+        .into_iter()
+        .map(|v| v.to_string()),
+    );
+    // Route53 refuses a simple and a weighted record at one name+type; cutover never leaves one.
     for rtype in [RecordType::A, RecordType::Aaaa] {
-        let at = |m: &BTreeMap<RrKey, RecordSet>| -> Vec<RecordSet> {
-            m.values()
-                .filter(|r| &r.name == host && r.rtype == rtype)
-                .cloned()
-                .collect()
-        };
-        let (b, a) = (at(&before), at(&after));
-        // §7.1: never the last record of a name/type.
-        if !b.is_empty() && a.is_empty() {
+        let at: Vec<&RecordSet> = after
+            .values()
+            .filter(|r| &r.name == host && r.rtype == rtype)
+            .collect();
+        // §7.1 for the hostname itself: `may_empty` above names the old-format registry TXT,
+        // which shares the hostname, so its answers are checked here.
+        let had = before.values().any(|r| &r.name == host && r.rtype == rtype);
+        if had && at.is_empty() {
             out.push(format!("{host} {rtype} would lose its last record"));
         }
-        let weighted: Vec<&RecordSet> = a.iter().filter(|r| r.weight.is_some()).collect();
-        if !weighted.is_empty()
-            && weighted
-                .iter()
-                .all(|r| r.weight.map(|w| w.get()) == Some(0))
-        {
-            out.push(format!(
-                "{host} {rtype}: every weight would be 0 (an even split, not off)"
-            ));
-        }
-        if !weighted.is_empty() && weighted.len() != a.len() {
+        let weighted = at.iter().filter(|r| r.weight.is_some()).count();
+        if weighted > 0 && weighted != at.len() {
             out.push(format!(
                 "{host} {rtype}: simple and weighted records together"
             ));
         }
     }
-    // §7.4: A, AAAA and every registry TXT of a touched key carry the same weight; TXT TTL 300;
-    // no record without its TXT and no TXT without its record.
+    // §7.4: no record without its TXT and no TXT without its record.
     for sid_opt in &touched_sids {
         let records: Vec<&RecordSet> = after_list
             .iter()
@@ -114,11 +142,6 @@ pub fn check(
             .filter(|r| r.set_identifier.as_ref().map(|s| s.to_string()) == *sid_opt)
             .collect();
         let sid = records.first().and_then(|r| r.set_identifier.clone());
-        let weights: BTreeSet<Option<u8>> =
-            records.iter().map(|r| r.weight.map(|w| w.get())).collect();
-        if weights.len() > 1 {
-            out.push(format!("key {sid_opt:?}: A and AAAA weights differ"));
-        }
         let txts: Vec<&RecordSet> = after_list
             .iter()
             .filter(|r| r.rtype == RecordType::Txt && Some(&r.name) != state_name.as_ref())
@@ -147,18 +170,6 @@ pub fn check(
                 .any(|e| matches!(e.content, TxtContent::Labels(_)))
             {
                 out.push(format!("{} has no TXT registry entry", r.key()));
-            }
-            for e in entries {
-                if e.record.weight != r.weight {
-                    out.push(format!(
-                        "TXT {} and its record {} differ in weight",
-                        e.record.key(),
-                        r.key()
-                    ));
-                }
-                if e.record.ttl != Some(registry::TXT_TTL) {
-                    out.push(format!("TXT {} is not TTL 300", e.record.key()));
-                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! Modules: `facts` reads the zone for a hostname, `build` makes compare-and-swap batches,
 //! `canary` is the state machine, `handover` the completion rules, `invariants` the self-check
-//! every emitted batch passes, `elb` the load balancers' canonical zone ids.
+//! every emitted batch passes, `target` the alias records to a cluster's load balancer.
 
 use std::collections::BTreeMap;
 
@@ -21,12 +21,14 @@ use crate::route53::model::{
 use crate::state::{self, Phase};
 use crate::types::{DnsName, Name, Percent};
 
+mod bluegreen;
 mod build;
 mod canary;
-pub mod elb;
 pub mod facts;
 mod handover;
 pub mod invariants;
+mod preflight;
+pub mod target;
 
 /// An observation that may have failed (the reason is reported).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,9 +176,15 @@ pub fn needs(
         .and_then(|c| c.id.clone());
     let moving = matches!(
         phase,
-        Phase::Canary | Phase::Holding | Phase::Paused | Phase::Completing
+        Phase::Canary | Phase::Holding | Phase::Paused | Phase::Completing | Phase::Verifying
     );
+    let blue_green = stored
+        .as_ref()
+        .is_some_and(|s| s.strategy == crate::command::Strategy::BlueGreen);
     let (probe, ingresses) = match &cmd.action {
+        // Blue-green rollback hands the key back to `from` only if its Ingress still claims it
+        // (PRODUCT.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
+        Action::Rollback if blue_green => (false, true),
         // Rollback needs Route53 only (PRODUCT.md §7.6).
         Action::Rollback | Action::Pause | Action::Resume | Action::SetWeight { .. } => {
             (false, false)
@@ -184,8 +192,12 @@ pub fn needs(
         Action::Start { .. } => (true, true),
         Action::Handover => (false, true),
         Action::Status | Action::Plan => (moving || phase == Phase::Idle, true),
-        Action::Promote | Action::PromoteFull => (true, false),
-        Action::Tick => (moving, phase == Phase::Completing || phase == Phase::Canary),
+        Action::Promote | Action::PromoteFull => (true, blue_green),
+        Action::Tick => (
+            moving,
+            matches!(phase, Phase::Completing | Phase::Canary | Phase::Verifying)
+                || (blue_green && moving),
+        ),
     };
     Needs {
         probe,
@@ -194,7 +206,8 @@ pub fn needs(
     }
 }
 
-/// Decides what to do for one service. Pure: same inputs, same decision.
+/// Decides what to do for one service. Pure: same inputs, same decision. Encrypted TXT
+/// registry entries count as unreadable (see `decide_with_keys`).
 pub fn decide(
     cfg: &Config,
     svc: &ServiceConfig,
@@ -202,7 +215,22 @@ pub fn decide(
     cmd: &Command,
     now: Millis,
 ) -> Decision {
-    let mut d = canary::decide(cfg, svc, view, cmd, now);
+    decide_with_keys(cfg, svc, view, cmd, now, &[])
+}
+
+/// `decide`, reading the owners of encrypted TXT registry entries (`--txt-encrypt-enabled`) with
+/// `txt_encrypt_keys` — the clusters' AES keys, which the caller reads from the environment,
+/// never from the config file. Encrypted entries are still never rewritten (reference
+/// external-dns.md §1, "Encryption").
+pub fn decide_with_keys(
+    cfg: &Config,
+    svc: &ServiceConfig,
+    view: &ServiceView,
+    cmd: &Command,
+    now: Millis,
+    txt_encrypt_keys: &[registry::EncryptionKey],
+) -> Decision {
+    let mut d = canary::decide(cfg, svc, view, cmd, now, txt_encrypt_keys);
     d.health = view.health.clone();
     if let Some(batch) = &d.batch {
         let problems = invariants::check(cfg, svc, &view.records, batch);

@@ -215,26 +215,38 @@ impl World {
     /// Decides, then applies the batch like Route53 would (asserting each DELETE is exact) and
     /// records the change id as the engine does.
     pub fn run(&mut self, action: Action, id: Option<&str>, now: i64) -> Decision {
-        let c = cfg();
+        self.run_with(&cfg(), action, id, now, false)
+    }
+
+    /// Like `run`, with a given config; a dry run decides but applies nothing (the engine sends
+    /// nothing).
+    pub fn run_with(
+        &mut self,
+        c: &Config,
+        action: Action,
+        id: Option<&str>,
+        now: i64,
+        dry_run: bool,
+    ) -> Decision {
         let svc = c.service(&name("payments")).unwrap().clone();
         let cmd = Command {
             action,
             service: Some(name("payments")),
-            dry_run: false,
+            dry_run,
             actor: "alice".into(),
             reason: Some("test".into()),
             id: id.map(str::to_string),
         };
-        let d = planner::decide(&c, &svc, &self.view(), &cmd, now);
+        let d = planner::decide(c, &svc, &self.view(), &cmd, now);
         if let Some(batch) = &d.batch {
-            if !cmd.action.is_read_only() {
+            if !cmd.action.is_read_only() && !cmd.dry_run {
                 self.zone = apply(&self.zone, batch);
                 let info = ChangeInfo {
                     id: format!("C{}", self.next_change),
                     status: ChangeStatus::Pending,
                 };
                 self.next_change += 1;
-                if let Some(follow) = planner::record_change(&c, &svc, &d, &info) {
+                if let Some(follow) = planner::record_change(c, &svc, &d, &info) {
                     self.zone = apply(&self.zone, &follow);
                 }
                 self.change_status = Some(ChangeStatus::Pending);

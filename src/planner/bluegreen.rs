@@ -1,0 +1,794 @@
+//! Blue-green by TXT ownership flip, for simple (non-weighted) records (PRODUCT.md §3.2):
+//! preflight, ONE switch batch (every TXT registry variant of the key → owner `to`, resource the
+//! `to` Ingress; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
+//! with health checks and automatic rollback to exactly the prior records, then completion.
+
+use crate::command::{Action, Strategy};
+use crate::config::ClusterConfig;
+use crate::kubernetes::IngressInfo;
+use crate::registry::{self, Labels, TxtContent};
+use crate::route53::model::{RecordSet, RecordType};
+use crate::state::{Phase, State};
+use crate::types::{Name, Percent};
+
+use super::build::{txt_like, BatchBuilder};
+use super::canary::{
+    commit, current_weights, direction, health_call, insync, wait_or_record, with_weights, Ctx,
+    HealthCall,
+};
+use super::{preflight, target, Decision, DecisionKind, Weights};
+
+/// The state record key under which the simple key's owner is remembered.
+const SIMPLE_KEY: &str = "simple";
+
+pub(super) fn decide(ctx: &Ctx, st: Option<State>) -> Decision {
+    let before = st.as_ref().map(|s| s.percent);
+    let mut d = decide_command(ctx, st);
+    // The share of a simple record is all-or-nothing: the state's percent (100 after the
+    // switch, 0 before it or after a rollback), not weights.
+    if let (Some(p), Some(_)) = (before, d.weights_before) {
+        d.weights_before = Some(shares(p));
+    }
+    if d.batch.is_none() {
+        d.weights_after = d.weights_before;
+    }
+    d
+}
+
+fn shares(p: Percent) -> Weights {
+    Weights {
+        from: p.complement(),
+        to: p,
+    }
+}
+
+fn decide_command(ctx: &Ctx, st: Option<State>) -> Decision {
+    match (&ctx.cmd.action, st) {
+        (Action::Status, st) => status(ctx, st.as_ref()),
+        (Action::Plan, None) => ctx.decision(DecisionKind::Noop, "plan: no migration (no state record)"),
+        (Action::Plan, Some(st)) => {
+            let mut d = tick(ctx, st);
+            d.summary = format!("plan: {}", d.summary);
+            d
+        }
+        (Action::Start { to, .. }, st) => start(ctx, st, to.as_ref()),
+        (_, None) => ctx.decision(DecisionKind::Noop, "no migration (no state record)"),
+        (Action::Tick, Some(st)) => tick(ctx, st),
+        (Action::Pause, Some(st)) => pause(ctx, st),
+        (Action::Resume, Some(st)) => resume(ctx, st),
+        (Action::Promote | Action::PromoteFull, Some(st)) => promote(ctx, st),
+        (Action::SetWeight { percent }, Some(st)) => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!(
+                "set-weight {percent}: a blue-green migration flips a simple record, which has no weight; use strategy canary to hold a share"
+            )),
+        ),
+        (Action::Rollback, Some(st)) => rollback(ctx, st, "manual rollback"),
+        (Action::Handover, Some(st)) => handover(ctx, st),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start: preflight and the switch
+// ---------------------------------------------------------------------------------------------
+
+fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
+    if let Some(st) = &st {
+        if st.phase.is_active() && st.phase != Phase::RolledBack {
+            let msg = format!("already migrating {} → {} ({:?})", st.from, st.to, st.phase);
+            return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
+        }
+    }
+    let (from, to) = match direction(ctx, to) {
+        Ok(d) => d,
+        Err(why) => return ctx.refuse(why),
+    };
+    match plan_switch(ctx, &from, &to) {
+        Ok((b, st, summary)) => {
+            let mut d = commit(ctx, b, st, DecisionKind::Start, summary);
+            d.waits_for = Some(format!(
+                "the verify window ({}s after the switch is INSYNC) with good health of {to}",
+                ctx.svc.rollout.verify_window.millis() / 1000
+            ));
+            d
+        }
+        Err(reason) => {
+            let mut d = ctx.refuse(reason);
+            d.weights_before = current_weights(ctx, &from, &to);
+            d
+        }
+    }
+}
+
+/// The `to` Ingress that asks for the simple key (hostname, no set identifier) with a
+/// load-balancer status (PRODUCT.md §3.2 step 1, §7.7).
+fn simple_key_ingress<'a>(
+    ctx: &Ctx<'a>,
+    cluster: &ClusterConfig,
+) -> Result<&'a IngressInfo, String> {
+    let c = &cluster.key;
+    let list = ctx.claiming(c)?;
+    let sid_key = format!("{}set-identifier", cluster.annotation_prefix);
+    let (simple, weighted): (Vec<&IngressInfo>, Vec<&IngressInfo>) = list
+        .into_iter()
+        .partition(|i| !i.annotations.contains_key(&sid_key));
+    match simple.as_slice() {
+        [] => match weighted.first() {
+            Some(i) => Err(format!(
+                "Ingress {}/{} in cluster {c} asks for a weighted key ({sid_key}={}), not the simple record {}; remove the annotation or use strategy canary",
+                i.namespace,
+                i.name,
+                i.annotations.get(&sid_key).map(String::as_str).unwrap_or(""),
+                ctx.svc.hostname
+            )),
+            None => Err(format!(
+                "no Ingress in cluster {c} asks for {}",
+                ctx.svc.hostname
+            )),
+        },
+        [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
+            "Ingress {}/{} in cluster {c} has no load-balancer status yet",
+            one.namespace, one.name
+        )),
+        [one] => Ok(one),
+        many => Err(format!(
+            "{} Ingresses in cluster {c} ask for {} ({}); set services.{}.ingress.{c}",
+            many.len(),
+            ctx.svc.hostname,
+            many.iter()
+                .map(|i| format!("{}/{}", i.namespace, i.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ctx.svc.name
+        )),
+    }
+}
+
+/// Preflight and the ONE switch batch (PRODUCT.md §3.2 steps 1–2).
+fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State, String), String> {
+    let to_cluster = ctx
+        .cluster(to)
+        .ok_or_else(|| format!("cluster {to} is not configured"))?;
+    let to_ing = simple_key_ingress(ctx, to_cluster)?;
+    match ctx.verdict(to) {
+        Some(crate::health::Verdict::Good) => {}
+        Some(v) => {
+            return Err(format!(
+            "cluster {to} is not healthy ({v:?}); the switch needs a good health verdict of `to`"
+        ))
+        }
+        None => {
+            return Err(format!(
+                "cluster {to} was not probed; the switch needs a good health verdict of `to`"
+            ))
+        }
+    }
+    preflight::common(ctx, from, to)?;
+    let f = &ctx.facts;
+    if f.is_weighted() {
+        return Err(format!(
+            "{} is weighted; blue-green flips the owner of a simple record: use strategy canary (a canary with one step of 100 is a weighted blue-green)",
+            ctx.svc.hostname
+        ));
+    }
+    if f.simple.is_empty() {
+        return Err(format!(
+            "{} has no A/AAAA record yet; wait until {from}'s external-dns publishes it",
+            ctx.svc.hostname
+        ));
+    }
+    let to_owner = to_cluster.owner_id.as_str();
+    let owners = f.simple.owners();
+    if owners.contains(to_owner) {
+        return Err(format!(
+            "{} is already owned by {to}'s owner id {to_owner:?}: nothing to flip (already migrated, or both clusters' external-dns use that owner id)",
+            ctx.svc.hostname
+        ));
+    }
+    let resource = format!("ingress/{}/{}", to_ing.namespace, to_ing.name);
+    let labels = |l: &Labels| l.with_owner(to_owner).with_resource(&resource);
+    let mut b = BatchBuilder::default();
+    let mut prior: Vec<RecordSet> = Vec::new();
+    // Every A/AAAA of the key → the `to` load balancer, as `to`'s external-dns would write it
+    // (reference external-dns.md §2), so the new owner finds nothing to change.
+    for r in &f.simple.records {
+        let new =
+            target::alias_record(&ctx.svc.hostname, to_cluster, to_ing, r.rtype.clone(), None)?;
+        prior.push(r.clone());
+        b.replace(r, new);
+    }
+    // Every TXT registry variant present (old format, `a-`, `cname-`, `aaaa-`, each naming's
+    // affixes) → owner `to`, resource the `to` Ingress, canonical value, TTL 300 (reference
+    // external-dns.md §1: "A flip must rewrite every TXT variant present for the key").
+    for e in &f.simple.entries {
+        let l = match &e.content {
+            TxtContent::Labels(l) => l,
+            // Refused by preflight; never rewritten (reference §1, "Encryption").
+            TxtContent::Encrypted => {
+                return Err(format!(
+                    "TXT {} is encrypted; cutover never rewrites it",
+                    e.record.name
+                ))
+            }
+            TxtContent::Foreign => continue,
+        };
+        let new = txt_like(&e.record, None, &labels(l)).map_err(|e| e.to_string())?;
+        prior.push(e.record.clone());
+        b.replace(&e.record, new);
+    }
+    // If `to`'s version reads none of the variants present (a v0.18–v0.21 `to` reads only
+    // `cname-` for an A alias; a v0.22 `from` wrote only `a-`), CREATE the variants `to` writes,
+    // or `to` would never see the record as its own (reference §1, lookup order).
+    let to_naming = registry::TxtNaming::of(to_cluster);
+    for r in &f.simple.records {
+        let is_alias = true;
+        if registry::owner_entry(
+            &ctx.view.records,
+            &ctx.svc.hostname,
+            &r.rtype,
+            is_alias,
+            None,
+            &to_naming,
+        )
+        .is_some()
+        {
+            continue;
+        }
+        for v in registry::written_variants(&r.rtype, is_alias, to_naming.version) {
+            let name = registry::txt_name(&ctx.svc.hostname, v, &to_naming).ok_or_else(|| {
+                format!(
+                    "the {v} TXT name of {} is not a valid DNS name",
+                    ctx.svc.hostname
+                )
+            })?;
+            if registry::find_txt(&ctx.view.records, &name, None).is_some() {
+                continue;
+            }
+            let txt = registry::txt_record(
+                name,
+                None,
+                None,
+                None,
+                &Labels::new(to_owner, Some(&resource)),
+            )
+            .map_err(|e| e.to_string())?;
+            b.create(txt);
+        }
+    }
+    let mut st = State::new(
+        Strategy::BlueGreen,
+        from.clone(),
+        to.clone(),
+        Percent::FULL,
+        ctx.now,
+    );
+    st.phase = Phase::Verifying;
+    st.target = Some(Percent::FULL);
+    st.prior = prior;
+    st.written
+        .owners
+        .insert(SIMPLE_KEY.to_string(), to_owner.to_string());
+    let lb = to_ing
+        .load_balancer_hostnames
+        .first()
+        .map(String::as_str)
+        .unwrap_or("");
+    let summary = format!(
+        "switch: {} flipped to {to} (owner {to_owner}, resource {resource}, alias {lb}); verifying",
+        ctx.svc.hostname
+    );
+    Ok((b, st, summary))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verify window
+// ---------------------------------------------------------------------------------------------
+
+/// Drift during the verify window (PRODUCT.md §7.9): the key is gone, or its owner is no longer
+/// the one cutover wrote.
+fn drift(ctx: &Ctx, st: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(expected) = st.written.owners.get(SIMPLE_KEY) else {
+        return out;
+    };
+    let f = &ctx.facts;
+    if f.is_weighted() {
+        out.push(format!("{} has weighted records now", ctx.svc.hostname));
+    }
+    if f.simple.is_empty() {
+        out.push(format!(
+            "{} has no A/AAAA record any more",
+            ctx.svc.hostname
+        ));
+        return out;
+    }
+    for e in &f.simple.entries {
+        match e.owner() {
+            Some(o) if o == expected => {}
+            Some(o) => out.push(format!(
+                "TXT {} is owned by {o:?}, cutover wrote {expected:?}",
+                e.record.name
+            )),
+            None if e.content == TxtContent::Foreign => {}
+            None => out.push(format!("TXT {} has no readable owner", e.record.name)),
+        }
+    }
+    out
+}
+
+fn tick(ctx: &Ctx, st: State) -> Decision {
+    match st.phase {
+        Phase::Verifying | Phase::Paused | Phase::Holding => verify(ctx, st, false),
+        Phase::RolledBack => with_weights(
+            ctx,
+            &st,
+            ctx.decision(
+                DecisionKind::Noop,
+                format!("rolled back to {}; `start` to try again", st.from),
+            ),
+        ),
+        other => with_weights(
+            ctx,
+            &st,
+            ctx.decision(
+                DecisionKind::Noop,
+                format!("no migration running ({other:?})"),
+            ),
+        ),
+    }
+}
+
+/// One verify tick (`promoting`: complete now instead of waiting for the window).
+fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
+    let original = st.clone();
+    let drifted = drift(ctx, &st);
+    if !drifted.is_empty() {
+        let mut held = st;
+        held.phase = Phase::Holding;
+        let mut alerts = drifted.clone();
+        alerts.push("someone else changed records cutover manages; cutover never overwrites them: fix by hand, then `resume` or `rollback`".into());
+        return wait_or_record(
+            ctx,
+            held,
+            &original,
+            DecisionKind::Hold,
+            format!("hold: drift — {}", drifted.join("; ")),
+            None,
+            alerts,
+        );
+    }
+    let mut st = st;
+    let insync_at = match insync(ctx, &mut st) {
+        Ok(t) => t,
+        Err(why) => {
+            return wait_or_record(
+                ctx,
+                st,
+                &original,
+                DecisionKind::Wait,
+                format!("waiting for {why}"),
+                Some(why),
+                vec![],
+            )
+        }
+    };
+    match health_call(ctx, &st) {
+        HealthCall::Good => st.failures = 0,
+        HealthCall::Hold(why) => {
+            return wait_or_record(
+                ctx,
+                st,
+                &original,
+                DecisionKind::Hold,
+                format!("hold: waiting for {why}"),
+                Some(why),
+                vec![],
+            )
+        }
+        HealthCall::Alert(why) => {
+            return wait_or_record(
+                ctx,
+                st,
+                &original,
+                DecisionKind::Hold,
+                format!("hold: {why}"),
+                None,
+                vec![why],
+            )
+        }
+        HealthCall::ToFailed => {
+            st.failures = st.failures.saturating_add(1);
+            let threshold = ctx.svc.rollout.failure_threshold;
+            if st.failures >= threshold {
+                return rollback(
+                    ctx,
+                    st,
+                    &format!(
+                        "{} failed {threshold} consecutive health checks in the verify window while {} is good",
+                        original.to, original.from
+                    ),
+                );
+            }
+            let why = format!(
+                "{} failed {} of {threshold} consecutive health checks",
+                st.to, st.failures
+            );
+            return wait_or_record(
+                ctx,
+                st,
+                &original,
+                DecisionKind::Hold,
+                format!("hold: {why}"),
+                None,
+                vec![why],
+            );
+        }
+    }
+    if !promoting {
+        match st.phase {
+            Phase::Paused => {
+                return wait_or_record(
+                    ctx,
+                    st,
+                    &original,
+                    DecisionKind::Hold,
+                    "paused in the verify window".into(),
+                    Some("`resume`".into()),
+                    vec![],
+                )
+            }
+            Phase::Holding => {
+                return wait_or_record(
+                    ctx,
+                    st,
+                    &original,
+                    DecisionKind::Hold,
+                    "hold: held by an operator; `resume` to continue".into(),
+                    Some("`resume`".into()),
+                    vec![],
+                )
+            }
+            _ => {}
+        }
+        let window = ctx.svc.rollout.verify_window.millis();
+        let elapsed = ctx.now.saturating_sub(insync_at);
+        if elapsed < window {
+            let left = (window - elapsed + 999) / 1000;
+            let why = format!("verify window: {left}s left of {}s", window / 1000);
+            return wait_or_record(
+                ctx,
+                st,
+                &original,
+                DecisionKind::Wait,
+                format!("waiting for {why}"),
+                Some(why),
+                vec![],
+            );
+        }
+    }
+    complete(
+        ctx,
+        st,
+        if promoting {
+            "promoted"
+        } else {
+            "verify window passed"
+        },
+    )
+}
+
+/// Completion (PRODUCT.md §3.2 step 4): the records already belong to `to`; only the state
+/// record changes.
+fn complete(ctx: &Ctx, mut st: State, why: &str) -> Decision {
+    st.phase = Phase::Completed;
+    st.failures = 0;
+    st.prior.clear();
+    let summary = format!(
+        "completed: {why}; {} is served by {}",
+        ctx.svc.hostname, st.to
+    );
+    commit(
+        ctx,
+        BatchBuilder::default(),
+        st,
+        DecisionKind::Complete,
+        summary,
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollback
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the `from` Ingress still asks for the simple key with a load-balancer status (the
+/// condition to hand the key back to `from` — PRODUCT.md §3.2 step 3, §7.7). `Err`: why not.
+fn from_still_claims(ctx: &Ctx, from: &Name) -> Result<(), String> {
+    let cluster = ctx
+        .cluster(from)
+        .ok_or_else(|| format!("cluster {from} is not configured"))?;
+    simple_key_ingress(ctx, cluster).map(|_| ())
+}
+
+/// Rollback: flip everything back to `from` — exactly the records before the switch — if its
+/// Ingress still claims the key, else park those records under the lease owner id on `from`'s
+/// load balancer and alert. Needs Route53 only; without an Ingress listing it parks
+/// (PRODUCT.md §3.2 step 3, §7.6).
+fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
+    if !matches!(st.phase, Phase::Verifying | Phase::Paused | Phase::Holding) {
+        return with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!(
+                "nothing to roll back (phase {:?}); a completed blue-green migration is reversed by starting one back to {}",
+                st.phase, st.from
+            )),
+        );
+    }
+    if st.prior.is_empty() {
+        return with_weights(
+            ctx,
+            &st,
+            ctx.refuse("the state record holds no prior records to restore; roll back by hand"),
+        );
+    }
+    let mut alerts = Vec::new();
+    if matches!(ctx.cmd.action, Action::Rollback) {
+        alerts.extend(
+            drift(ctx, &st)
+                .into_iter()
+                .map(|d| format!("rolling back over drift: {d}")),
+        );
+    }
+    let (target, owner, how) = match from_still_claims(ctx, &st.from) {
+        Ok(()) => {
+            let owner = st
+                .prior
+                .iter()
+                .find_map(|r| match registry::read_entry(r).content {
+                    TxtContent::Labels(l) if r.rtype == RecordType::Txt => {
+                        l.owner().map(str::to_string)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            (
+                st.prior.clone(),
+                owner,
+                format!("flipped back to {}", st.from),
+            )
+        }
+        Err(reason) => {
+            let parked = match park(&st.prior, &ctx.lease) {
+                Ok(p) => p,
+                Err(e) => return with_weights(ctx, &st, ctx.refuse(e)),
+            };
+            alerts.push(format!(
+                "{} cannot take {} back ({reason}); the records point at {}'s load balancer again, parked under owner {}: both external-dns instances leave them alone until the team fixes {} and runs `start`",
+                st.from, ctx.svc.hostname, st.from, ctx.lease, st.from
+            ));
+            (
+                parked,
+                ctx.lease.clone(),
+                format!(
+                    "parked on {}'s load balancer under owner {}",
+                    st.from, ctx.lease
+                ),
+            )
+        }
+    };
+    let b = match restore(ctx, &target) {
+        Ok(b) => b,
+        Err(e) => return with_weights(ctx, &st, ctx.refuse(e)),
+    };
+    let (from, to) = (st.from.clone(), st.to.clone());
+    st.phase = Phase::RolledBack;
+    st.percent = Percent::ZERO;
+    st.target = Some(Percent::ZERO);
+    st.failures = 0;
+    st.prior.clear();
+    st.written.owners.insert(SIMPLE_KEY.to_string(), owner);
+    let mut d = commit(
+        ctx,
+        b,
+        st,
+        DecisionKind::Rollback,
+        format!("rollback: {why}; {how}"),
+    );
+    if d.kind == DecisionKind::Rollback {
+        d.alerts.push(format!("rolled back {to} → {from}: {why}"));
+        d.alerts.extend(alerts);
+    }
+    d
+}
+
+/// The prior records with every TXT registry entry's owner := the lease owner id (parking).
+fn park(prior: &[RecordSet], lease: &str) -> Result<Vec<RecordSet>, String> {
+    prior
+        .iter()
+        .map(|r| match registry::read_entry(r).content {
+            TxtContent::Labels(l) if r.rtype == RecordType::Txt => {
+                txt_like(r, None, &l.with_owner(lease)).map_err(|e| e.to_string())
+            }
+            _ => Ok(r.clone()),
+        })
+        .collect()
+}
+
+/// The batch that makes the key's records exactly `target`: DELETE every current record of the
+/// key (A/AAAA and registry TXTs, exactly as listed) that `target` does not hold as is, CREATE
+/// every target record not present as is (compare-and-swap — PRODUCT.md §7.5).
+fn restore(ctx: &Ctx, target: &[RecordSet]) -> Result<BatchBuilder, String> {
+    let f = &ctx.facts;
+    if let Some(e) = f
+        .simple
+        .entries
+        .iter()
+        .find(|e| e.content == TxtContent::Encrypted)
+    {
+        return Err(format!(
+            "TXT {} is encrypted; cutover never rewrites encrypted entries: restore by hand",
+            e.record.name
+        ));
+    }
+    let current: Vec<&RecordSet> = f
+        .simple
+        .records
+        .iter()
+        .chain(f.simple.label_entries().map(|e| &e.record))
+        .collect();
+    let mut b = BatchBuilder::default();
+    for r in &current {
+        if !target.contains(r) {
+            b.delete(r);
+        }
+    }
+    for t in target {
+        if current.contains(&t) {
+            continue;
+        }
+        let occupied = ctx
+            .view
+            .records
+            .iter()
+            .any(|r| r.key() == t.key() && !current.contains(&r));
+        if occupied {
+            return Err(format!(
+                "{} is held by a record cutover does not manage; restore by hand",
+                t.key()
+            ));
+        }
+        b.create(t.clone());
+    }
+    Ok(b)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator commands
+// ---------------------------------------------------------------------------------------------
+
+fn pause(ctx: &Ctx, mut st: State) -> Decision {
+    match st.phase {
+        Phase::Paused => with_weights(ctx, &st, ctx.decision(DecisionKind::Noop, "already paused")),
+        Phase::Verifying | Phase::Holding => {
+            st.phase = Phase::Paused;
+            let mut d = commit(
+                ctx,
+                BatchBuilder::default(),
+                st,
+                DecisionKind::Paused,
+                "paused in the verify window (health still rolls back)".into(),
+            );
+            d.waits_for = Some("`resume`".into());
+            d
+        }
+        other => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!("nothing to pause (phase {other:?})")),
+        ),
+    }
+}
+
+fn resume(ctx: &Ctx, mut st: State) -> Decision {
+    match st.phase {
+        Phase::Paused | Phase::Holding => {
+            st.phase = Phase::Verifying;
+            st.failures = 0;
+            commit(
+                ctx,
+                BatchBuilder::default(),
+                st,
+                DecisionKind::Resumed,
+                "resumed the verify window".into(),
+            )
+        }
+        Phase::Verifying => with_weights(ctx, &st, ctx.decision(DecisionKind::Noop, "not paused")),
+        other => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!("nothing to resume (phase {other:?})")),
+        ),
+    }
+}
+
+/// `promote` / `promote-full`: end the verify window now (the next and last step), still gated
+/// by INSYNC, no drift and a good health verdict.
+fn promote(ctx: &Ctx, st: State) -> Decision {
+    match st.phase {
+        Phase::Verifying | Phase::Paused | Phase::Holding => verify(ctx, st, true),
+        other => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!("nothing to promote (phase {other:?})")),
+        ),
+    }
+}
+
+/// `handover`: complete now if the preconditions hold — the `to` Ingress asks for exactly the
+/// simple key with a load-balancer status (PRODUCT.md §7.7) and nothing drifted.
+fn handover(ctx: &Ctx, st: State) -> Decision {
+    match st.phase {
+        Phase::Verifying | Phase::Paused | Phase::Holding => {}
+        Phase::Completed => {
+            return with_weights(
+                ctx,
+                &st,
+                ctx.decision(DecisionKind::Noop, "already completed"),
+            )
+        }
+        other => {
+            return with_weights(
+                ctx,
+                &st,
+                ctx.refuse(format!("nothing to hand over (phase {other:?})")),
+            )
+        }
+    }
+    let drifted = drift(ctx, &st);
+    if !drifted.is_empty() {
+        let mut d = with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!("drift: {}", drifted.join("; "))),
+        );
+        d.alerts = drifted;
+        return d;
+    }
+    let Some(cluster) = ctx.cluster(&st.to) else {
+        return ctx.refuse(format!("cluster {} is not configured", st.to));
+    };
+    if let Err(why) = simple_key_ingress(ctx, cluster) {
+        return with_weights(ctx, &st, ctx.refuse(why));
+    }
+    complete(ctx, st, "handed over by an operator")
+}
+
+/// Status: phase, owners, live target, drift.
+fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
+    let summary = match st {
+        None => "no migration (no state record)".to_string(),
+        Some(s) => format!(
+            "{:?} (blue-green): {} → {} (failures {}), last by {}{}",
+            s.phase,
+            s.from,
+            s.to,
+            s.failures,
+            s.actor,
+            s.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+    };
+    let mut d = ctx.decision(DecisionKind::Status, summary);
+    if let Some(s) = st {
+        d = with_weights(ctx, s, d);
+        if s.phase == Phase::Verifying {
+            d.waits_for = Some("the verify window with good health".into());
+        }
+        d.alerts
+            .extend(drift(ctx, s).into_iter().map(|x| format!("drift: {x}")));
+    }
+    d
+}
