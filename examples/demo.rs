@@ -187,9 +187,12 @@ fn print_entries(minute: u64, report: &Value, progress: &mut BTreeMap<&str, Prog
         if entry["applied"] == true {
             p.changes += 1;
         }
-        if matches!(kind.as_str(), "complete" | "rollback") {
-            p.outcome = kind.clone();
-        } else if p.outcome.is_empty() || kind != "wait" {
+        let finished = matches!(p.outcome.as_str(), "complete" | "rollback");
+        if kind == "noop" && finished {
+            // Nothing left to do for this one.
+            continue;
+        }
+        if !finished && kind != "wait" {
             p.outcome = kind.clone();
         }
         let summary = entry["summary"].as_str().unwrap_or("").to_string();
