@@ -159,7 +159,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
                     pending.push(svc);
                 }
                 Outcome::Conflict(d, messages) => {
-                    let mut r = unapplied(d, attempt);
+                    let mut r = unapplied(*d, attempt);
                     r.error = Some(format!(
                         "the zone kept changing under cutover; gave up after {attempt} attempts: {}",
                         messages.join("; ")
@@ -454,7 +454,7 @@ fn probe_target(
 enum Outcome {
     Done(Box<ServiceReport>),
     /// The compare-and-swap lost: re-observe and re-plan.
-    Conflict(Decision, Vec<String>),
+    Conflict(Box<Decision>, Vec<String>),
 }
 
 /// Validates every batch before sending, packs per zone, sends, splits per service on failure.
@@ -636,7 +636,9 @@ async fn record_change_ids(ctx: &Context, outcomes: &mut [(&ServiceConfig, Outco
 fn failure(decision: Decision, error: Route53Error, attempt: u32) -> Outcome {
     match error {
         // A DELETE whose values no longer match: the zone changed since the listing.
-        Route53Error::InvalidChangeBatch { messages } => Outcome::Conflict(decision, messages),
+        Route53Error::InvalidChangeBatch { messages } => {
+            Outcome::Conflict(Box::new(decision), messages)
+        }
         other => {
             let mut r = unapplied(decision, attempt);
             r.error = Some(format!("Route53 refused the change: {other}"));
