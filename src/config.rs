@@ -560,20 +560,7 @@ impl Config {
     /// Every zone external-dns writes `name` into: all matching private zones and the most
     /// specific public zone (reference external-dns.md §5, "Mirror edits").
     pub fn zones_for(&self, name: &DnsName) -> Vec<&ZoneConfig> {
-        let mut out: Vec<&ZoneConfig> = self
-            .zones
-            .iter()
-            .filter(|z| z.private && name.is_within(&z.name))
-            .collect();
-        if let Some(public) = self
-            .zones
-            .iter()
-            .filter(|z| !z.private && name.is_within(&z.name))
-            .max_by_key(|z| z.name.as_str().len())
-        {
-            out.push(public);
-        }
-        out
+        external_dns_zones(&self.zones, name)
     }
     /// The cluster whose external-dns uses `owner`, if any.
     pub fn cluster_by_owner(&self, owner: &str) -> Option<&ClusterConfig> {
@@ -588,6 +575,21 @@ impl Config {
     pub fn sns_topic_accepted(&self, arn: &str) -> bool {
         self.sns_topic_arns.iter().any(|a| a == arn)
     }
+}
+
+fn external_dns_zones<'z>(zones: &'z [ZoneConfig], name: &DnsName) -> Vec<&'z ZoneConfig> {
+    let mut out: Vec<&ZoneConfig> = zones
+        .iter()
+        .filter(|z| z.private && name.is_within(&z.name))
+        .collect();
+    if let Some(public) = zones
+        .iter()
+        .filter(|z| !z.private && name.is_within(&z.name))
+        .max_by_key(|z| z.name.as_str().len())
+    {
+        out.push(public);
+    }
+    out
 }
 
 fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
@@ -957,6 +959,26 @@ fn validate_service(
                 format!("{hostname} lies outside every configured zone"),
             )
         })?;
+    // external-dns writes a name into every matching private zone and the most specific public
+    // one (reference external-dns.md §5). cutover changes one zone per service, atomically; until
+    // it mirrors edits, a name that external-dns would write into several zones is refused
+    // rather than migrated in one of them only.
+    let writers = external_dns_zones(zones, &hostname);
+    if writers.len() > 1 {
+        return Err(ConfigError::at(
+            p("hostname"),
+            format!(
+                "{hostname} is written by external-dns into {} zones ({}); cutover migrates a \
+                 name in one zone only, so configure just the zone to migrate",
+                writers.len(),
+                writers
+                    .iter()
+                    .map(|z| z.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if DnsName::parse(&format!("{state_prefix}{hostname}")).is_err() {
         return Err(ConfigError::at(
             p("hostname"),
@@ -1291,6 +1313,19 @@ failure_threshold = 5
         let (path, reason) = err(&EXAMPLE.replace("Payments.Example.com.", "payments.example.org"));
         assert_eq!(path, "services.payments.hostname");
         assert!(reason.contains("outside every configured zone"));
+    }
+
+    #[test]
+    fn a_name_external_dns_writes_into_two_zones_is_refused() {
+        let private =
+            "[[zones]]\nid = \"ZPRIVATE\"\nname = \"example.com\"\nprivate = true\n\n[[zones]]";
+        let (path, reason) = err(&EXAMPLE.replacen("[[zones]]", private, 1));
+        assert_eq!(path, "services.payments.hostname");
+        assert!(reason.contains("2 zones (ZPRIVATE, Z0EXAMPLE)"), "{reason}");
+        // A more specific public zone alone is fine: external-dns writes only that one.
+        let sub = "[[zones]]\nid = \"ZSUB\"\nname = \"payments.example.com\"\n\n[[zones]]";
+        let c = Config::parse(&EXAMPLE.replacen("[[zones]]", sub, 1)).unwrap();
+        assert_eq!(c.services().next().unwrap().zone_id, "ZSUB");
     }
 
     #[test]
