@@ -13,8 +13,7 @@ use crate::types::{Name, Percent};
 
 use super::build::{txt_like, BatchBuilder};
 use super::canary::{
-    commit, current_weights, direction, health_call, insync, wait_or_record, with_weights, Ctx,
-    HealthCall,
+    commit, current_weights, direction, health_gate, insync, wait_or_record, with_weights, Ctx,
 };
 use super::{preflight, target, Decision, DecisionKind, Weights};
 
@@ -373,58 +372,10 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
             )
         }
     };
-    match health_call(ctx, &st) {
-        HealthCall::Good => st.failures = 0,
-        HealthCall::Hold(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: waiting for {why}"),
-                Some(why),
-                vec![],
-            )
-        }
-        HealthCall::Alert(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            )
-        }
-        HealthCall::ToFailed => {
-            st.failures = st.failures.saturating_add(1);
-            let threshold = ctx.svc.rollout.failure_threshold;
-            if st.failures >= threshold {
-                return rollback(
-                    ctx,
-                    st,
-                    &format!(
-                        "{} failed {threshold} consecutive health checks in the verify window while {} is good",
-                        original.to, original.from
-                    ),
-                );
-            }
-            let why = format!(
-                "{} failed {} of {threshold} consecutive health checks",
-                st.to, st.failures
-            );
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            );
-        }
-    }
+    let st = match health_gate(ctx, st, &original, true, " in the verify window", rollback) {
+        Ok(st) => st,
+        Err(decision) => return decision,
+    };
     if !promoting {
         match st.phase {
             Phase::Paused => {
