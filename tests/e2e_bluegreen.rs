@@ -52,7 +52,12 @@ allowed_failures = 0
 /// Two clusters with external-dns at the given versions; `payments` has an Ingress in both,
 /// asking for the simple record, each with a load-balancer status.
 fn world(blue_version: &str, green_version: &str) -> World {
-    let text = format!(
+    let text = world_text(blue_version, green_version);
+    World::from_toml(&text).unwrap_or_else(|e| panic!("world: {e}\n{text}"))
+}
+
+fn world_text(blue_version: &str, green_version: &str) -> String {
+    format!(
         r#"
 [[zones]]
 name = "example.com"
@@ -89,8 +94,7 @@ name = "payments"
 hosts = ["payments.example.com"]
 load_balancer = "k8s-green-ingress"
 "#
-    );
-    World::from_toml(&text).unwrap_or_else(|e| panic!("world: {e}\n{text}"))
+    )
 }
 
 fn bare(name: &str) -> String {
@@ -492,4 +496,228 @@ async fn blue_green_v021_to_v022() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_green_v022_to_v021() {
     blue_green_completes("v0.22", "v0.21").await;
+}
+
+/// The records of the host and its registry TXTs, compared one by one (name, type, set
+/// identifier, weight, TTL, values, alias target, health check).
+fn assert_same_records(expected: &[Rrset], actual: &[Rrset], context: &str) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{context}: record count\nexpected {expected:#?}\nactual {actual:#?}"
+    );
+    for (e, a) in expected.iter().zip(actual) {
+        assert_eq!(a.name, e.name, "{context}: name");
+        assert_eq!(a.rtype, e.rtype, "{context}: {} type", e.name);
+        assert_eq!(a.set_identifier, e.set_identifier, "{context}: {}", e.name);
+        assert_eq!(a.weight, e.weight, "{context}: {} weight", e.name);
+        assert_eq!(a.ttl, e.ttl, "{context}: {} TTL", e.name);
+        assert_eq!(a.records, e.records, "{context}: {} values", e.name);
+        assert_eq!(
+            a.alias_target, e.alias_target,
+            "{context}: {} alias",
+            e.name
+        );
+        assert_eq!(
+            a.health_check_id, e.health_check_id,
+            "{context}: {}",
+            e.name
+        );
+    }
+}
+
+/// Green's load balancer answers 503 after the switch: the verify window fails and the zone
+/// goes back to exactly the records before the start; blue's external-dns then owns the key
+/// again and its next loop changes nothing (PRODUCT.md §3.2 step 3).
+async fn failed_verify_rolls_back(blue_version: &str, green_version: &str) {
+    let h = published(blue_version, green_version).await;
+    let history_start = h.sandbox.route53().history().len();
+    let before = service_records(&h.sandbox.route53().records(&h.zone_id()));
+    switch(&h, "msg-rollback").await;
+    h.set_lb_behaviour(
+        "green",
+        HOST,
+        sandbox::lb::Behaviour::Status { status: 503 },
+    );
+    let rolled = tick_until(&h, "rollback", "green", "blue").await;
+    assert_eq!(rolled["applied"], true, "{rolled:#}");
+    assert!(
+        rolled["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("flipped back to blue")),
+        "{rolled:#}"
+    );
+    let after = service_records(&h.sandbox.route53().records(&h.zone_id()));
+    assert_same_records(&before, &after, "after the rollback");
+    check_history(&h, history_start);
+    // blue's external-dns owns and keeps the key; green's skips it.
+    h.advance(Duration::from_secs(60));
+    assert_external_dns_settled(&h, "blue", "green", "after the rollback").await;
+    h.advance(Duration::from_secs(60));
+    let history_len = h.sandbox.route53().history().len();
+    let report = h.tick().await;
+    if let Some(entry) = service_report(&report, SERVICE) {
+        assert_ne!(entry.get("applied"), Some(&Value::Bool(true)), "{entry:#}");
+    }
+    assert_eq!(h.sandbox.route53().history().len(), history_len);
+    assert_same_records(
+        &before,
+        &service_records(&h.sandbox.route53().records(&h.zone_id())),
+        "after the next loops",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verify_rolls_back_v022() {
+    failed_verify_rolls_back("v0.22", "v0.22").await;
+}
+
+/// The switch added the `cname-` entry a v0.21 `to` reads; the rollback removes it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verify_rolls_back_v022_to_v021() {
+    failed_verify_rolls_back("v0.22", "v0.21").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_verify_rolls_back_v013() {
+    failed_verify_rolls_back("v0.13", "v0.13").await;
+}
+
+/// A second delivery of the same SNS message (same MessageId) changes nothing (PRODUCT.md
+/// §7.8), right after the switch and again later in the verify window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_sns_delivery_changes_nothing() {
+    let h = published("v0.22", "v0.22").await;
+    switch(&h, "msg-dup").await;
+    for round in 0..2 {
+        let history_len = h.sandbox.route53().history().len();
+        let zone = h.sandbox.route53().records(&h.zone_id());
+        let replay = h
+            .deploy_event_with_strategy("msg-dup", SERVICE, "green", "blue-green")
+            .await;
+        assert_eq!(
+            h.sandbox.route53().history().len(),
+            history_len,
+            "round {round}: {replay:#}"
+        );
+        assert_eq!(h.sandbox.route53().records(&h.zone_id()), zone);
+        if let Some(entry) = service_report(&replay, SERVICE) {
+            assert_ne!(entry.get("applied"), Some(&Value::Bool(true)), "{entry:#}");
+        }
+        h.advance(Duration::from_secs(60));
+        let report = h.tick().await;
+        let entry = service_report(&report, SERVICE).unwrap_or_else(|| panic!("{report:#}"));
+        assert!(entry.get("error").is_none(), "{entry:#}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encrypted registry entries (--txt-encrypt-enabled)
+// ---------------------------------------------------------------------------------------------
+
+const KEY_ENV: &str = "BLUE_TXT_AES_KEY";
+const RAW_KEY: &str = "0123456789abcdef0123456789abcdef";
+
+/// payments published by a v0.22 blue with `--txt-encrypt-enabled`: A/AAAA aliases to blue's
+/// load balancer, `a-` and `aaaa-` entries sealed with the key (reference external-dns.md §1).
+fn encrypted_world() -> World {
+    let key = EncryptionKey::parse(RAW_KEY).expect("test key");
+    let sealed = encrypt_labels(&Labels::new("blue", Some(RESOURCE)), &key, [7u8; 12])
+        .expect("sealed labels");
+    let mut text = world_text("v0.22", "v0.22");
+    for rtype in ["A", "AAAA"] {
+        text.push_str(&format!(
+            "\n[[records]]\nzone = \"example.com\"\nname = \"{HOST}\"\ntype = \"{rtype}\"\nalias = {{ load_balancer = \"k8s-blue-ingress\" }}\n"
+        ));
+    }
+    for txt in ["a-payments.example.com", "aaaa-payments.example.com"] {
+        text.push_str(&format!(
+            "\n[[records]]\nzone = \"example.com\"\nname = \"{txt}\"\ntype = \"TXT\"\nttl = 300\nvalues = ['{sealed}']\n"
+        ));
+    }
+    World::from_toml(&text).unwrap_or_else(|e| panic!("world: {e}\n{text}"))
+}
+
+fn with_key_setting(config: String) -> String {
+    config.replace(
+        "[clusters.blue]\n",
+        &format!("[clusters.blue]\ntxt_encrypt_key_env = \"{KEY_ENV}\"\n"),
+    )
+}
+
+fn key_env(name: &str) -> Option<String> {
+    (name == KEY_ENV).then(|| RAW_KEY.to_string())
+}
+
+async fn status_owner(h: &Harness) -> String {
+    let report = h.command("status", SERVICE).await;
+    let entry = service_report(&report, SERVICE).unwrap_or_else(|| panic!("{report:#}"));
+    entry["owners"]["simple"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{entry:#}"))
+        .to_string()
+}
+
+/// Both strategies' starts are refused and nothing is written.
+async fn starts_refused(h: &Harness, needle: &str) {
+    for (i, strategy) in ["blue-green", "canary"].into_iter().enumerate() {
+        let history_len = h.sandbox.route53().history().len();
+        let report = h
+            .deploy_event_with_strategy(&format!("msg-enc-{i}"), SERVICE, "green", strategy)
+            .await;
+        let entry = service_report(&report, SERVICE).unwrap_or_else(|| panic!("{report:#}"));
+        assert_eq!(kind(&entry), "refused", "{strategy}: {entry:#}");
+        assert_eq!(entry["applied"], false, "{entry:#}");
+        let summary = entry["summary"].as_str().unwrap_or("");
+        assert!(summary.contains("is encrypted"), "{strategy}: {summary}");
+        assert!(summary.contains(needle), "{strategy}: {summary}");
+        assert_eq!(h.sandbox.route53().history().len(), history_len);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_owner_is_read_with_the_key_and_start_is_refused() {
+    let h = Harness::start_with_config(
+        encrypted_world(),
+        &[(SERVICE, "blue", "green")],
+        BG_ROLLOUT,
+        with_key_setting,
+        &key_env,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("config loads: {e}"));
+    assert!(h.config_toml.contains(KEY_ENV));
+    assert!(
+        !h.config_toml.contains(RAW_KEY),
+        "the key is never in the file"
+    );
+    assert_eq!(status_owner(&h).await, "blue");
+    starts_refused(&h, "owner \"blue\"").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_owner_without_the_key_is_unknown_and_start_is_refused() {
+    let h = Harness::start(encrypted_world(), &[(SERVICE, "blue", "green")], BG_ROLLOUT).await;
+    assert_eq!(status_owner(&h).await, "(encrypted)");
+    starts_refused(&h, "no configured key opens it").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_key_variable_fails_the_config_naming_the_key() {
+    let result = Harness::start_with_config(
+        encrypted_world(),
+        &[(SERVICE, "blue", "green")],
+        BG_ROLLOUT,
+        with_key_setting,
+        &|_| None,
+    )
+    .await;
+    let Err(error) = result else {
+        panic!("the config loaded without its key variable")
+    };
+    assert_eq!(error.path(), Some("clusters.blue.txt_encrypt_key_env"));
+    assert!(
+        error.to_string().contains(KEY_ENV) && error.to_string().contains("is not set"),
+        "{error}"
+    );
 }
