@@ -447,12 +447,16 @@ async fn tick_until(h: &Harness, wanted: &str, owner: &str, other: &str) -> Valu
 async fn blue_green_completes(blue_version: &str, green_version: &str) {
     let h = published(blue_version, green_version).await;
     let history_start = h.sandbox.route53().history().len();
+    let switched_at = h.sandbox.clock().now_millis();
     switch(&h, "msg-switch").await;
     // The `to` simulator finds its desired state; the `from` simulator skips the key.
     h.advance(Duration::from_secs(60));
     assert_external_dns_settled(&h, "green", "blue", "after the switch").await;
     let done = tick_until(&h, "complete", "green", "blue").await;
     assert_eq!(done["applied"], true, "{done:#}");
+    // Completion only after the verify window (5 m of simulated time, after INSYNC).
+    let waited = h.sandbox.clock().now_millis() - switched_at;
+    assert!(waited >= 5 * 60_000, "completed after {waited} ms");
     check_history(&h, history_start);
     // After completion both loops still leave the key as it is.
     h.advance(Duration::from_secs(60));
