@@ -130,11 +130,16 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
                 break;
             }
         };
+        // The clusters' TXT encryption keys, read from the environment at config load: the
+        // planner reads encrypted owners with them, never rewrites encrypted entries (reference
+        // external-dns.md §1, "Encryption").
+        let keys = ctx.config.txt_encrypt_keys();
         let decisions: Vec<(Decision, &ServiceConfig)> = pending
             .iter()
             .map(|svc| {
                 let view = observed.view_of(svc);
-                (planner::decide(&ctx.config, svc, &view, cmd, now), *svc)
+                let d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
+                (d, *svc)
             })
             .collect();
         for (d, _) in &decisions {

@@ -76,6 +76,35 @@ impl Harness {
         }
     }
 
+    /// `start`, with the generated cutover.toml passed through `edit` and environment variables
+    /// (e.g. `txt_encrypt_key_env`) looked up with `env` instead of the process environment.
+    /// Returns the config error if the edited config does not load.
+    pub async fn start_with_config(
+        world: World,
+        services: &[ServiceSpec<'_>],
+        rollout: &str,
+        edit: impl FnOnce(String) -> String,
+        env: &cutover::config::EnvLookup<'_>,
+    ) -> Result<Harness, cutover::config::ConfigError> {
+        let options = SandboxOptions {
+            run_external_dns_loops: false,
+            ..SandboxOptions::default()
+        };
+        let sandbox = Sandbox::start(world.clone(), options)
+            .await
+            .expect("sandbox starts");
+        let config_toml = edit(cutover_toml(&sandbox, &world, services, rollout));
+        let config = Arc::new(Config::parse_with_env(&config_toml, env)?);
+        let (ctx, route53) = context(&sandbox, config).await;
+        Ok(Harness {
+            sandbox,
+            world,
+            ctx,
+            route53,
+            config_toml,
+        })
+    }
+
     /// Invokes the handler with a raw event, exactly as Lambda would.
     pub async fn invoke(&self, payload: Value) -> Value {
         engine::handle(&self.ctx, payload).await
@@ -97,6 +126,30 @@ impl Harness {
     /// An SNS deploy event for `service` on `cluster`.
     pub async fn deploy_event(&self, message_id: &str, service: &str, cluster: &str) -> Value {
         self.invoke(sns_deploy(message_id, service, cluster)).await
+    }
+
+    /// An SNS deploy event for `service` on `cluster` naming its `strategy` (`canary` or
+    /// `blue-green`).
+    pub async fn deploy_event_with_strategy(
+        &self,
+        message_id: &str,
+        service: &str,
+        cluster: &str,
+        strategy: &str,
+    ) -> Value {
+        self.invoke(sns_deploy_with_strategy(
+            message_id, service, cluster, strategy,
+        ))
+        .await
+    }
+
+    /// One cluster's external-dns runs one loop.
+    pub async fn external_dns_of(&self, cluster: &str) -> sandbox::external_dns::ReconcileReport {
+        self.sandbox
+            .external_dns(cluster)
+            .expect("cluster runs external-dns")
+            .run_once()
+            .await
     }
 
     /// Moves simulated time forward (Route53 INSYNC, bake times, external-dns intervals).
@@ -272,9 +325,19 @@ pub fn scheduled_event() -> Value {
 }
 
 pub fn sns_deploy(message_id: &str, service: &str, cluster: &str) -> Value {
+    sns_deploy_with_strategy(message_id, service, cluster, "canary")
+}
+
+/// An SNS delivery of CI's deploy message naming `strategy`.
+pub fn sns_deploy_with_strategy(
+    message_id: &str,
+    service: &str,
+    cluster: &str,
+    strategy: &str,
+) -> Value {
     let message = json!({
         "type": "deployed", "service": service, "cluster": cluster,
-        "strategy": "canary", "version": "v42", "actor": "ci#812"
+        "strategy": strategy, "version": "v42", "actor": "ci#812"
     })
     .to_string();
     json!({ "Records": [{
