@@ -492,7 +492,6 @@ async fn blue_green_v022() {
 /// creates `a-`) on its first loop after the switch (reference external-dns.md §1,
 /// "Self-healing"). The switch must also CREATE `to`'s expected typed TXT when it is missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "planner: the switch does not add the a- entry a v0.22 `to` expects; its external-dns self-heals"]
 async fn blue_green_v021_to_v022() {
     blue_green_completes("v0.21", "v0.22").await;
 }

@@ -218,11 +218,14 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     }
     // If `to`'s version reads none of the variants present (a v0.18–v0.21 `to` reads only
     // `cname-` for an A alias; a v0.22 `from` wrote only `a-`), CREATE the variants `to` writes,
-    // or `to` would never see the record as its own (reference §1, lookup order).
+    // or `to` would never see the record as its own (reference §1, lookup order). If it reads
+    // one but its own typed entry is missing (a v0.22 `to` after a v0.21 `from`: it reads
+    // `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its first loop and
+    // writes to the zone right after the switch (reference §1, "Self-healing").
     let to_naming = registry::TxtNaming::of(to_cluster);
     for r in &f.simple.records {
         let is_alias = true;
-        if registry::owner_entry(
+        let reads_one = registry::owner_entry(
             &ctx.view.records,
             &ctx.svc.hostname,
             &r.rtype,
@@ -230,11 +233,14 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
             None,
             &to_naming,
         )
-        .is_some()
-        {
-            continue;
-        }
-        for v in registry::written_variants(&r.rtype, is_alias, to_naming.version) {
+        .is_some();
+        let expected = registry::typed_variant(&r.rtype, is_alias, to_naming.version);
+        let wanted: Vec<registry::TxtVariant> = if reads_one {
+            expected.into_iter().collect()
+        } else {
+            registry::written_variants(&r.rtype, is_alias, to_naming.version)
+        };
+        for v in wanted {
             let name = registry::txt_name(&ctx.svc.hostname, v, &to_naming).ok_or_else(|| {
                 format!(
                     "the {v} TXT name of {} is not a valid DNS name",
