@@ -57,6 +57,8 @@ const ANNOTATION: &str = "external-dns.kubernetes.io/";
 /// "INSYNC seen, bake starts" and "advance one step".
 const TICK_EVERY_SECONDS: f64 = 150.0;
 const UNLIMITED_RATE: f64 = 1_000_000.0;
+/// Probes in flight at once (the config's `probe_concurrency`; default 8).
+const PROBE_CONCURRENCY: u32 = 32;
 
 /// What a child measured.
 #[derive(Debug, Serialize, Deserialize)]
@@ -65,6 +67,8 @@ struct Measured {
     rate: f64,
     start_ms: f64,
     start_requests: u64,
+    /// Services whose start was applied (the rest were refused, e.g. a probe timed out).
+    started_services: usize,
     ticks: Vec<TickMeasure>,
     vm_hwm_kib: u64,
 }
@@ -149,7 +153,10 @@ async fn run_size(n: usize, rate: f64, ticks: usize) -> anyhow::Result<Measured>
             .unwrap_or(0),
         started.elapsed().as_secs_f64()
     );
-    let config_toml = support::cutover_toml(&sandbox, &world, &specs, ROLLOUT);
+    let config_toml = format!(
+        "probe_concurrency = {PROBE_CONCURRENCY}\n{}",
+        support::cutover_toml(&sandbox, &world, &specs, ROLLOUT)
+    );
     let dir = std::env::temp_dir().join(format!("cutover-fleet-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let config_path = dir.join("cutover.toml");
@@ -278,7 +285,11 @@ fn print_table(rows: &[Measured]) {
         };
         println!(
             "{:>6} {:>10} {:>9.2} {:>9} {:>14} {:>14} {:>11.0} {:>10.0} {:>9} {:>9.1}{}",
-            m.services,
+            if m.started_services == m.services {
+                m.services.to_string()
+            } else {
+                format!("{}/{}", m.started_services, m.services)
+            },
             limit,
             m.start_ms / 1000.0,
             m.start_requests,
@@ -341,16 +352,16 @@ async fn measure() -> anyhow::Result<Measured> {
     )
     .await;
     let start_ms = started.elapsed().as_secs_f64() * 1000.0;
+    eprintln!("fleet:   start of {n} services: {start_ms:.0} ms");
     let start_requests = route53.request_count();
     let entries = support::service_reports(&report);
-    let applied = entries.iter().filter(|e| e["applied"] == true).count();
-    if applied != n {
-        let sample: Vec<&Value> = entries
-            .iter()
-            .filter(|e| e["applied"] != true)
-            .take(3)
-            .collect();
-        bail!("start applied to {applied} of {n} services; e.g. {sample:#?}");
+    let started_services = entries.iter().filter(|e| e["applied"] == true).count();
+    if started_services == 0 {
+        bail!("start applied to none of the {n} services: {report:#}");
+    }
+    if started_services < n {
+        // Under CPU starvation some start probes time out (a start needs a good verdict).
+        eprintln!("fleet:   start applied to {started_services} of {n} services");
     }
 
     let mut measures = Vec::new();
@@ -376,6 +387,10 @@ async fn measure() -> anyhow::Result<Measured> {
         if let Some(e) = report.get("errors") {
             eprintln!("tick errors: {e}");
         }
+        eprintln!(
+            "fleet:   tick {}: {wall_ms:.0} ms, {cutover_requests} requests, {kinds:?}",
+            measures.len() + 1
+        );
         measures.push(TickMeasure {
             wall_ms,
             cutover_requests,
@@ -389,6 +404,7 @@ async fn measure() -> anyhow::Result<Measured> {
         rate,
         start_ms,
         start_requests,
+        started_services,
         ticks: measures,
         vm_hwm_kib: vm_hwm_kib()?,
     })
