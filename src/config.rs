@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Millis;
 use crate::command::Strategy;
+use crate::registry::EncryptionKey;
 use crate::types::{DnsName, Name, OwnerId, Percent, SetIdentifier, TypeError};
 
 /// A configuration error: the key path (`services.payments.to`) and the reason.
@@ -322,6 +323,7 @@ struct RawCluster {
     api_ca_pem: Option<String>,
     connect_to: Option<String>,
     lb_canonical_zone_id: Option<String>,
+    txt_encrypt_key_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -401,6 +403,13 @@ pub struct ClusterConfig {
     pub api_ca_pem: Option<String>,
     pub connect_to: Option<SocketAddr>,
     pub lb_canonical_zone_id: Option<String>,
+    /// The NAME of the environment variable that holds this cluster's
+    /// `--txt-aes-encryption-key` (never the key itself).
+    pub txt_encrypt_key_env: Option<String>,
+    /// The key read from that variable at config load. Never serialized, never logged
+    /// (`EncryptionKey`'s `Debug` is redacted).
+    #[serde(skip)]
+    pub txt_encrypt_key: Option<EncryptionKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -521,10 +530,16 @@ pub struct Config {
 }
 
 impl Config {
-    /// Parses and validates a whole `cutover.toml`.
+    /// Parses and validates a whole `cutover.toml`; `txt_encrypt_key_env` variables are read
+    /// from the process environment.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_with_env(text, &|name| std::env::var(name).ok())
+    }
+
+    /// `parse`, reading environment variables through `env` (tests pass their own lookup).
+    pub fn parse_with_env(text: &str, env: &EnvLookup<'_>) -> Result<Config, ConfigError> {
         let raw = parse_raw(text)?;
-        validate(raw)
+        validate(raw, env)
     }
 
     /// Reads and parses the file at `path`.
@@ -560,20 +575,7 @@ impl Config {
     /// Every zone external-dns writes `name` into: all matching private zones and the most
     /// specific public zone (reference external-dns.md §5, "Mirror edits").
     pub fn zones_for(&self, name: &DnsName) -> Vec<&ZoneConfig> {
-        let mut out: Vec<&ZoneConfig> = self
-            .zones
-            .iter()
-            .filter(|z| z.private && name.is_within(&z.name))
-            .collect();
-        if let Some(public) = self
-            .zones
-            .iter()
-            .filter(|z| !z.private && name.is_within(&z.name))
-            .max_by_key(|z| z.name.as_str().len())
-        {
-            out.push(public);
-        }
-        out
+        external_dns_zones(&self.zones, name)
     }
     /// The cluster whose external-dns uses `owner`, if any.
     pub fn cluster_by_owner(&self, owner: &str) -> Option<&ClusterConfig> {
@@ -588,7 +590,33 @@ impl Config {
     pub fn sns_topic_accepted(&self, arn: &str) -> bool {
         self.sns_topic_arns.iter().any(|a| a == arn)
     }
+    /// Every configured cluster's TXT encryption key (reference external-dns.md §1,
+    /// "Encryption": cutover may read encrypted owners).
+    pub fn txt_encrypt_keys(&self) -> Vec<EncryptionKey> {
+        self.clusters
+            .values()
+            .filter_map(|c| c.txt_encrypt_key.clone())
+            .collect()
+    }
 }
+
+fn external_dns_zones<'z>(zones: &'z [ZoneConfig], name: &DnsName) -> Vec<&'z ZoneConfig> {
+    let mut out: Vec<&ZoneConfig> = zones
+        .iter()
+        .filter(|z| z.private && name.is_within(&z.name))
+        .collect();
+    if let Some(public) = zones
+        .iter()
+        .filter(|z| !z.private && name.is_within(&z.name))
+        .max_by_key(|z| z.name.as_str().len())
+    {
+        out.push(public);
+    }
+    out
+}
+
+/// Looks an environment variable up by name (`None`: not set or not unicode).
+pub type EnvLookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
     let de = toml::de::Deserializer::parse(text)
@@ -604,7 +632,7 @@ fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
     })
 }
 
-fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, ConfigError> {
     let zones = validate_zones(&raw.zones)?;
     let lease_owner_id = OwnerId::new(
         raw.lease_owner_id
@@ -612,7 +640,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             .unwrap_or(DEFAULT_LEASE_OWNER_ID),
     )
     .map_err(|e| ConfigError::at("lease_owner_id", e.to_string()))?;
-    let clusters = validate_clusters(&raw.clusters, &lease_owner_id)?;
+    let clusters = validate_clusters(&raw.clusters, &lease_owner_id, env)?;
     let state_record_prefix = validate_state_prefix(raw.state_record_prefix.as_deref())?;
     let defaults = merge_rollout("defaults", &Rollout::default(), &raw.defaults)?;
     let mut services = BTreeMap::new();
@@ -697,10 +725,11 @@ fn validate_zones(raw: &[RawZone]) -> Result<Vec<ZoneConfig>, ConfigError> {
 fn validate_clusters(
     raw: &BTreeMap<String, RawCluster>,
     lease: &OwnerId,
+    env: &EnvLookup<'_>,
 ) -> Result<BTreeMap<Name, ClusterConfig>, ConfigError> {
     let mut out: BTreeMap<Name, ClusterConfig> = BTreeMap::new();
     for (key, rc) in raw {
-        let cluster = validate_cluster(key, rc)?;
+        let cluster = validate_cluster(key, rc, env)?;
         let p = |field: &str| format!("clusters.{key}.{field}");
         // Same owner id in two clusters: they overwrite and delete each other (reference
         // external-dns.md §3) — refused.
@@ -730,7 +759,11 @@ fn validate_clusters(
     Ok(out)
 }
 
-fn validate_cluster(key: &str, rc: &RawCluster) -> Result<ClusterConfig, ConfigError> {
+fn validate_cluster(
+    key: &str,
+    rc: &RawCluster,
+    env: &EnvLookup<'_>,
+) -> Result<ClusterConfig, ConfigError> {
     let p = |field: &str| format!("clusters.{key}.{field}");
     let name =
         Name::new(key).map_err(|e| ConfigError::at(format!("clusters.{key}"), e.to_string()))?;
@@ -819,6 +852,10 @@ fn validate_cluster(key: &str, rc: &RawCluster) -> Result<ClusterConfig, ConfigE
             ))
         }
     };
+    let txt_encrypt_key = match &rc.txt_encrypt_key_env {
+        None => None,
+        Some(var) => Some(read_encrypt_key(&p("txt_encrypt_key_env"), var, env)?),
+    };
     Ok(ClusterConfig {
         key: name,
         eks_name: rc.eks_name.clone(),
@@ -834,6 +871,42 @@ fn validate_cluster(key: &str, rc: &RawCluster) -> Result<ClusterConfig, ConfigE
         api_ca_pem,
         connect_to,
         lb_canonical_zone_id,
+        txt_encrypt_key_env: rc.txt_encrypt_key_env.clone(),
+        txt_encrypt_key,
+    })
+}
+
+/// Reads a cluster's `--txt-aes-encryption-key` from the environment variable `var` (reference
+/// external-dns.md §1: "key 32 raw bytes or standard base64"). Errors name the key path and the
+/// variable, never the variable's value.
+fn read_encrypt_key(
+    path: &str,
+    var: &str,
+    env: &EnvLookup<'_>,
+) -> Result<EncryptionKey, ConfigError> {
+    let valid_name = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        return Err(ConfigError::at(
+            path,
+            // The value is not echoed: it may be a key pasted into the file by mistake.
+            "bad environment variable name: expected the NAME of the variable that holds the key (A–Z, a–z, 0–9, '_', not starting with a digit, e.g. \"BLUE_TXT_AES_KEY\"), never the key itself",
+        ));
+    }
+    let value = env(var).ok_or_else(|| {
+        ConfigError::at(
+            path,
+            format!("environment variable {var} is not set (it must hold the cluster's --txt-aes-encryption-key)"),
+        )
+    })?;
+    EncryptionKey::parse(&value).map_err(|e| {
+        ConfigError::at(
+            path,
+            format!("environment variable {var} does not hold a valid key: {e}"),
+        )
     })
 }
 
@@ -957,6 +1030,26 @@ fn validate_service(
                 format!("{hostname} lies outside every configured zone"),
             )
         })?;
+    // external-dns writes a name into every matching private zone and the most specific public
+    // one (reference external-dns.md §5). cutover changes one zone per service, atomically; until
+    // it mirrors edits, a name that external-dns would write into several zones is refused
+    // rather than migrated in one of them only.
+    let writers = external_dns_zones(zones, &hostname);
+    if writers.len() > 1 {
+        return Err(ConfigError::at(
+            p("hostname"),
+            format!(
+                "{hostname} is written by external-dns into {} zones ({}); cutover migrates a \
+                 name in one zone only, so configure just the zone to migrate",
+                writers.len(),
+                writers
+                    .iter()
+                    .map(|z| z.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     if DnsName::parse(&format!("{state_prefix}{hostname}")).is_err() {
         return Err(ConfigError::at(
             p("hostname"),
@@ -1237,6 +1330,86 @@ failure_threshold = 5
         assert_eq!(c.zone_for(&svc.hostname).unwrap().id, "Z0EXAMPLE");
     }
 
+    /// EXAMPLE with `txt_encrypt_key_env = "<var>"` on the blue cluster.
+    fn with_key_env(var: &str) -> String {
+        EXAMPLE.replace(
+            "external_dns_version = \"v0.14.2\"",
+            &format!("external_dns_version = \"v0.14.2\"\ntxt_encrypt_key_env = \"{var}\""),
+        )
+    }
+
+    fn env_err(text: &str, env: &EnvLookup<'_>) -> (String, String) {
+        match Config::parse_with_env(text, env) {
+            Err(ConfigError::Invalid { path, reason }) => (path, reason),
+            other => panic!("expected an Invalid error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn txt_encrypt_key_is_read_from_the_named_variable() {
+        let raw = "0123456789abcdef0123456789abcdef";
+        let text = with_key_env("BLUE_TXT_KEY");
+        let env = |name: &str| (name == "BLUE_TXT_KEY").then(|| format!("{raw}\n"));
+        let c = Config::parse_with_env(&text, &env).unwrap();
+        let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+        assert_eq!(blue.txt_encrypt_key_env.as_deref(), Some("BLUE_TXT_KEY"));
+        assert_eq!(
+            blue.txt_encrypt_key,
+            Some(EncryptionKey::parse(raw).unwrap())
+        );
+        let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+        assert_eq!(green.txt_encrypt_key, None);
+        assert_eq!(
+            c.txt_encrypt_keys(),
+            vec![EncryptionKey::parse(raw).unwrap()]
+        );
+        // The key never reaches the serialized config nor its Debug form.
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains(raw), "{json}");
+        assert!(json.contains("BLUE_TXT_KEY"));
+        assert!(!format!("{c:?}").contains(raw));
+        // Standard base64 of 32 bytes works as well (reference external-dns.md §1).
+        let b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let env64 = |name: &str| (name == "BLUE_TXT_KEY").then(|| b64.to_string());
+        let c64 = Config::parse_with_env(&text, &env64).unwrap();
+        assert_eq!(c64.txt_encrypt_keys(), c.txt_encrypt_keys());
+    }
+
+    #[test]
+    fn txt_encrypt_key_errors_name_the_key_and_the_variable_never_the_value() {
+        let text = with_key_env("BLUE_TXT_KEY");
+        let (path, reason) = env_err(&text, &|_| None);
+        assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+        assert_eq!(
+            reason,
+            "environment variable BLUE_TXT_KEY is not set (it must hold the cluster's --txt-aes-encryption-key)"
+        );
+        let secret = "not-a-key-sekrit";
+        let (path, reason) = env_err(&text, &|_| Some(secret.to_string()));
+        assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+        assert!(
+            reason.starts_with("environment variable BLUE_TXT_KEY does not hold a valid key: TXT encryption key must be 32 raw bytes"),
+            "{reason}"
+        );
+        assert!(!reason.contains(secret), "{reason}");
+        // The setting is a variable's name; a key pasted into the file is refused.
+        let (path, reason) = env_err(
+            &with_key_env("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+            &|_| None,
+        );
+        assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+        assert!(
+            reason.starts_with("bad environment variable name"),
+            "{reason}"
+        );
+        assert!(!reason.contains("MDEy"), "{reason}");
+        let (_, reason) = env_err(&with_key_env(""), &|_| None);
+        assert!(
+            reason.starts_with("bad environment variable name"),
+            "{reason}"
+        );
+    }
+
     #[test]
     fn unknown_keys_are_refused_with_their_path() {
         let (path, reason) = err(&EXAMPLE.replace("failure_threshold = 5", "failure_treshold = 5"));
@@ -1291,6 +1464,19 @@ failure_threshold = 5
         let (path, reason) = err(&EXAMPLE.replace("Payments.Example.com.", "payments.example.org"));
         assert_eq!(path, "services.payments.hostname");
         assert!(reason.contains("outside every configured zone"));
+    }
+
+    #[test]
+    fn a_name_external_dns_writes_into_two_zones_is_refused() {
+        let private =
+            "[[zones]]\nid = \"ZPRIVATE\"\nname = \"example.com\"\nprivate = true\n\n[[zones]]";
+        let (path, reason) = err(&EXAMPLE.replacen("[[zones]]", private, 1));
+        assert_eq!(path, "services.payments.hostname");
+        assert!(reason.contains("2 zones (ZPRIVATE, Z0EXAMPLE)"), "{reason}");
+        // A more specific public zone alone is fine: external-dns writes only that one.
+        let sub = "[[zones]]\nid = \"ZSUB\"\nname = \"payments.example.com\"\n\n[[zones]]";
+        let c = Config::parse(&EXAMPLE.replacen("[[zones]]", sub, 1)).unwrap();
+        assert_eq!(c.services().next().unwrap().zone_id, "ZSUB");
     }
 
     #[test]

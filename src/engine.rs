@@ -130,11 +130,16 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
                 break;
             }
         };
+        // The clusters' TXT encryption keys, read from the environment at config load: the
+        // planner reads encrypted owners with them, never rewrites encrypted entries (reference
+        // external-dns.md §1, "Encryption").
+        let keys = ctx.config.txt_encrypt_keys();
         let decisions: Vec<(Decision, &ServiceConfig)> = pending
             .iter()
             .map(|svc| {
                 let view = observed.view_of(svc);
-                (planner::decide(&ctx.config, svc, &view, cmd, now), *svc)
+                let d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
+                (d, *svc)
             })
             .collect();
         for (d, _) in &decisions {
@@ -159,7 +164,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
                     pending.push(svc);
                 }
                 Outcome::Conflict(d, messages) => {
-                    let mut r = unapplied(d, attempt);
+                    let mut r = unapplied(*d, attempt);
                     r.error = Some(format!(
                         "the zone kept changing under cutover; gave up after {attempt} attempts: {}",
                         messages.join("; ")
@@ -205,7 +210,7 @@ fn select_services<'c>(cfg: &'c Config, cmd: &Command) -> Result<Vec<&'c Service
 /// Everything read from the world for one attempt.
 struct Observations {
     /// zone id → its records, as listed.
-    zones: BTreeMap<String, Vec<RecordSet>>,
+    zones: BTreeMap<String, ZoneView>,
     /// cluster key → its Ingresses.
     ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
     /// change id → status.
@@ -221,6 +226,27 @@ struct Scope {
     change_id: Option<String>,
 }
 
+/// One zone's listing, indexed once per attempt: by name for the services' views, and as a
+/// snapshot for the pre-send validator (a fleet tick must not copy the zone per service).
+struct ZoneView {
+    by_name: BTreeMap<DnsName, Vec<RecordSet>>,
+    snapshot: Result<ZoneSnapshot, String>,
+}
+
+impl ZoneView {
+    fn new(zone_name: Option<DnsName>, records: Vec<RecordSet>) -> ZoneView {
+        let mut by_name: BTreeMap<DnsName, Vec<RecordSet>> = BTreeMap::new();
+        for r in &records {
+            by_name.entry(r.name.clone()).or_default().push(r.clone());
+        }
+        let snapshot = match zone_name {
+            Some(name) => ZoneSnapshot::from_listing(name, records).map_err(|e| e.to_string()),
+            None => Err("the zone is not configured".to_string()),
+        };
+        ZoneView { by_name, snapshot }
+    }
+}
+
 impl Observations {
     fn records_of(&self, svc: &ServiceConfig) -> Vec<RecordSet> {
         let (Some(scope), Some(records)) =
@@ -228,9 +254,11 @@ impl Observations {
         else {
             return Vec::new();
         };
-        records
+        scope
+            .names
             .iter()
-            .filter(|r| scope.names.contains(&r.name))
+            .filter_map(|name| records.by_name.get(name))
+            .flatten()
             .cloned()
             .collect()
     }
@@ -241,7 +269,13 @@ impl Observations {
             records: self.records_of(svc),
             ingresses: clusters
                 .iter()
-                .filter_map(|c| self.ingresses.get(*c).map(|i| ((*c).clone(), i.clone())))
+                .filter_map(|c| {
+                    let observed = match self.ingresses.get(*c)? {
+                        Observed::Known(list) => Observed::Known(claiming(list, &svc.hostname)),
+                        Observed::Unavailable(why) => Observed::Unavailable(why.clone()),
+                    };
+                    Some(((*c).clone(), observed))
+                })
                 .collect(),
             health: clusters
                 .iter()
@@ -260,6 +294,15 @@ impl Observations {
     }
 }
 
+/// The Ingresses that carry `host`: all the planner looks at (a fleet tick must not copy every
+/// Ingress of a cluster for every service).
+fn claiming(list: &[IngressInfo], host: &DnsName) -> Vec<IngressInfo> {
+    list.iter()
+        .filter(|i| i.hosts.contains(host))
+        .cloned()
+        .collect()
+}
+
 /// One listing per zone, then — only as the planner needs them — one Ingress list per cluster,
 /// the pending changes' statuses and the probes.
 async fn observe(
@@ -276,7 +319,8 @@ async fn observe(
             .list_records(zone_id)
             .await
             .map_err(|e| format!("listing zone {zone_id}: {e}"))?;
-        zones.insert(zone_id.to_string(), records);
+        let zone_name = cfg.zone(zone_id).map(|z| z.name.clone());
+        zones.insert(zone_id.to_string(), ZoneView::new(zone_name, records));
     }
     let mut obs = Observations {
         zones,
@@ -454,7 +498,7 @@ fn probe_target(
 enum Outcome {
     Done(Box<ServiceReport>),
     /// The compare-and-swap lost: re-observe and re-plan.
-    Conflict(Decision, Vec<String>),
+    Conflict(Box<Decision>, Vec<String>),
 }
 
 /// Validates every batch before sending, packs per zone, sends, splits per service on failure.
@@ -472,7 +516,7 @@ async fn apply<'c>(
             continue;
         };
         // Invariant 2: every batch sent is valid under every rule, checked before sending.
-        if let Err(reason) = prevalidate(ctx, svc, obs, batch) {
+        if let Err(reason) = prevalidate(svc, obs, batch) {
             let mut r = unapplied(decision, attempt);
             tracing::error!(service = %svc.name, %reason, "pre-send validation failed");
             r.error = Some(format!(
@@ -542,20 +586,13 @@ async fn apply<'c>(
     outcomes
 }
 
-fn prevalidate(
-    ctx: &Context,
-    svc: &ServiceConfig,
-    obs: &Observations,
-    batch: &ChangeBatch,
-) -> Result<(), String> {
-    let zone_name = ctx
-        .config
-        .zone(&svc.zone_id)
-        .map(|z| z.name.clone())
-        .ok_or_else(|| format!("zone {} is not configured", svc.zone_id))?;
-    let listing = obs.zones.get(&svc.zone_id).cloned().unwrap_or_default();
-    let snapshot = ZoneSnapshot::from_listing(zone_name, listing).map_err(|e| e.to_string())?;
-    validate_batch(&snapshot, batch).map_err(|violations| {
+fn prevalidate(svc: &ServiceConfig, obs: &Observations, batch: &ChangeBatch) -> Result<(), String> {
+    let snapshot = match obs.zones.get(&svc.zone_id).map(|z| &z.snapshot) {
+        Some(Ok(snapshot)) => snapshot,
+        Some(Err(e)) => return Err(format!("zone {}: {e}", svc.zone_id)),
+        None => return Err(format!("zone {} was not listed", svc.zone_id)),
+    };
+    validate_batch(snapshot, batch).map_err(|violations| {
         violations
             .iter()
             .map(|v| v.to_string())
@@ -636,7 +673,9 @@ async fn record_change_ids(ctx: &Context, outcomes: &mut [(&ServiceConfig, Outco
 fn failure(decision: Decision, error: Route53Error, attempt: u32) -> Outcome {
     match error {
         // A DELETE whose values no longer match: the zone changed since the listing.
-        Route53Error::InvalidChangeBatch { messages } => Outcome::Conflict(decision, messages),
+        Route53Error::InvalidChangeBatch { messages } => {
+            Outcome::Conflict(Box::new(decision), messages)
+        }
         other => {
             let mut r = unapplied(decision, attempt);
             r.error = Some(format!("Route53 refused the change: {other}"));

@@ -269,8 +269,9 @@ fn switch_v022_rewrites_a_leftover_cname_entry_too() {
 }
 
 #[test]
-fn switch_mixed_v021_to_v022_rewrites_only_what_is_present() {
-    // blue v0.21 wrote `cname-`; green v0.22 reads `a-` then `cname-`: nothing to add.
+fn switch_mixed_v021_to_v022_adds_the_typed_entry_green_expects() {
+    // blue v0.21 wrote `cname-`; green v0.22 reads it, but expects `a-` and would self-heal
+    // (rewrite the record and create `a-`) on its first loop: the switch adds `a-` itself.
     let zone = vec![
         alias(RecordType::A, BLUE_LB, None, None),
         alias(RecordType::Aaaa, BLUE_LB, None, None),
@@ -282,7 +283,7 @@ fn switch_mixed_v021_to_v022_rewrites_only_what_is_present() {
         &cfg,
         zone,
         &["cname-payments.example.com", "aaaa-payments.example.com"],
-        &[],
+        &["a-payments.example.com"],
     );
 }
 

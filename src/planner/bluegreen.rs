@@ -13,8 +13,7 @@ use crate::types::{Name, Percent};
 
 use super::build::{txt_like, BatchBuilder};
 use super::canary::{
-    commit, current_weights, direction, health_call, insync, wait_or_record, with_weights, Ctx,
-    HealthCall,
+    commit, current_weights, direction, health_gate, insync, wait_or_record, with_weights, Ctx,
 };
 use super::{preflight, target, Decision, DecisionKind, Weights};
 
@@ -219,11 +218,14 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     }
     // If `to`'s version reads none of the variants present (a v0.18–v0.21 `to` reads only
     // `cname-` for an A alias; a v0.22 `from` wrote only `a-`), CREATE the variants `to` writes,
-    // or `to` would never see the record as its own (reference §1, lookup order).
+    // or `to` would never see the record as its own (reference §1, lookup order). If it reads
+    // one but its own typed entry is missing (a v0.22 `to` after a v0.21 `from`: it reads
+    // `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its first loop and
+    // writes to the zone right after the switch (reference §1, "Self-healing").
     let to_naming = registry::TxtNaming::of(to_cluster);
     for r in &f.simple.records {
         let is_alias = true;
-        if registry::owner_entry(
+        let reads_one = registry::owner_entry(
             &ctx.view.records,
             &ctx.svc.hostname,
             &r.rtype,
@@ -231,11 +233,14 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
             None,
             &to_naming,
         )
-        .is_some()
-        {
-            continue;
-        }
-        for v in registry::written_variants(&r.rtype, is_alias, to_naming.version) {
+        .is_some();
+        let expected = registry::typed_variant(&r.rtype, is_alias, to_naming.version);
+        let wanted: Vec<registry::TxtVariant> = if reads_one {
+            expected.into_iter().collect()
+        } else {
+            registry::written_variants(&r.rtype, is_alias, to_naming.version)
+        };
+        for v in wanted {
             let name = registry::txt_name(&ctx.svc.hostname, v, &to_naming).ok_or_else(|| {
                 format!(
                     "the {v} TXT name of {} is not a valid DNS name",
@@ -373,58 +378,10 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
             )
         }
     };
-    match health_call(ctx, &st) {
-        HealthCall::Good => st.failures = 0,
-        HealthCall::Hold(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: waiting for {why}"),
-                Some(why),
-                vec![],
-            )
-        }
-        HealthCall::Alert(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            )
-        }
-        HealthCall::ToFailed => {
-            st.failures = st.failures.saturating_add(1);
-            let threshold = ctx.svc.rollout.failure_threshold;
-            if st.failures >= threshold {
-                return rollback(
-                    ctx,
-                    st,
-                    &format!(
-                        "{} failed {threshold} consecutive health checks in the verify window while {} is good",
-                        original.to, original.from
-                    ),
-                );
-            }
-            let why = format!(
-                "{} failed {} of {threshold} consecutive health checks",
-                st.to, st.failures
-            );
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            );
-        }
-    }
+    let st = match health_gate(ctx, st, &original, true, " in the verify window", rollback) {
+        Ok(st) => st,
+        Err(decision) => return decision,
+    };
     if !promoting {
         match st.phase {
             Phase::Paused => {

@@ -691,6 +691,68 @@ pub(super) fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
 }
 
 /// Writes `st` if it differs from what is stored, else no batch.
+/// The health gate both strategies share (PRODUCT.md §4): a good verdict resets the failure
+/// count; inconclusive or both-sides-bad holds (and alerts), never counting a failure; `to`
+/// failing while `from` is good counts, and at `failure_threshold` consecutive failures calls
+/// the strategy's `roll_back` (when `may_roll_back`). `Ok`: go on with the updated state.
+pub(super) fn health_gate(
+    ctx: &Ctx,
+    mut st: State,
+    original: &State,
+    may_roll_back: bool,
+    during: &str,
+    roll_back: fn(&Ctx, State, &str) -> Decision,
+) -> Result<State, Decision> {
+    match health_call(ctx, &st) {
+        HealthCall::Good => {
+            st.failures = 0;
+            Ok(st)
+        }
+        HealthCall::Hold(why) => Err(wait_or_record(
+            ctx,
+            st,
+            original,
+            DecisionKind::Hold,
+            format!("hold: waiting for {why}"),
+            Some(why),
+            vec![],
+        )),
+        HealthCall::Alert(why) => Err(wait_or_record(
+            ctx,
+            st,
+            original,
+            DecisionKind::Hold,
+            format!("hold: {why}"),
+            None,
+            vec![why],
+        )),
+        HealthCall::ToFailed => {
+            st.failures = st.failures.saturating_add(1);
+            let threshold = ctx.svc.rollout.failure_threshold;
+            if st.failures >= threshold && may_roll_back {
+                let why = format!(
+                    "{} failed {threshold} consecutive health checks{during} while {} is good",
+                    original.to, original.from
+                );
+                return Err(roll_back(ctx, st, &why));
+            }
+            let why = format!(
+                "{} failed {} of {threshold} consecutive health checks",
+                st.to, st.failures
+            );
+            Err(wait_or_record(
+                ctx,
+                st,
+                original,
+                DecisionKind::Hold,
+                format!("hold: {why}"),
+                None,
+                vec![why],
+            ))
+        }
+    }
+}
+
 pub(super) fn wait_or_record(
     ctx: &Ctx,
     st: State,
@@ -787,58 +849,11 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
             .unwrap_or_default()
             .as_str(),
     ) != Some(&ctx.lease);
-    match health_call(ctx, &st) {
-        HealthCall::Good => st.failures = 0,
-        HealthCall::Hold(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: waiting for {why}"),
-                Some(why),
-                vec![],
-            );
-        }
-        HealthCall::Alert(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            );
-        }
-        HealthCall::ToFailed => {
-            st.failures = st.failures.saturating_add(1);
-            let threshold = ctx.svc.rollout.failure_threshold;
-            if st.failures >= threshold && !handed && st.percent > Percent::ZERO {
-                return rollback(
-                    ctx,
-                    st,
-                    &format!(
-                        "{} failed {} consecutive health checks while {} is good",
-                        original.to, threshold, original.from
-                    ),
-                );
-            }
-            let why = format!(
-                "{} failed {} of {} consecutive health checks",
-                st.to, st.failures, threshold
-            );
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            );
-        }
-    }
+    let may_roll_back = !handed && st.percent > Percent::ZERO;
+    let mut st = match health_gate(ctx, st, &original, may_roll_back, "", rollback) {
+        Ok(st) => st,
+        Err(decision) => return decision,
+    };
     match st.phase {
         Phase::Paused if !promoting => {
             return wait_or_record(

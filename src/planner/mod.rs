@@ -43,7 +43,8 @@ pub enum Observed<T> {
 pub struct ServiceView {
     /// Every rrset of the service's zone whose name is in `names_of_interest()`.
     pub records: Vec<RecordSet>,
-    /// All Ingresses of each cluster (the planner filters by host); absent: not listed.
+    /// The Ingresses of each cluster that carry the service's hostname (the engine filters; the
+    /// planner filters again, so passing all is harmless); absent: not listed.
     pub ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
     /// Health per cluster; absent: not probed.
     pub health: BTreeMap<Name, ClusterHealth>,

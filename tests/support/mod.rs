@@ -12,10 +12,11 @@ use aws_credential_types::Credentials;
 use cutover::clock::Clock;
 use cutover::config::Config;
 use cutover::engine::{self, Context};
-use cutover::health::HttpProber;
+use cutover::health::{HttpProber, Prober};
 use cutover::kubernetes::EksIngressSource;
 use cutover::route53::client::SdkRoute53;
 use sandbox::cluster::Ingress;
+use sandbox::route53::Rrset;
 use sandbox::world::World;
 use sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
@@ -76,6 +77,35 @@ impl Harness {
         }
     }
 
+    /// `start`, with the generated cutover.toml passed through `edit` and environment variables
+    /// (e.g. `txt_encrypt_key_env`) looked up with `env` instead of the process environment.
+    /// Returns the config error if the edited config does not load.
+    pub async fn start_with_config(
+        world: World,
+        services: &[ServiceSpec<'_>],
+        rollout: &str,
+        edit: impl FnOnce(String) -> String,
+        env: &cutover::config::EnvLookup<'_>,
+    ) -> Result<Harness, cutover::config::ConfigError> {
+        let options = SandboxOptions {
+            run_external_dns_loops: false,
+            ..SandboxOptions::default()
+        };
+        let sandbox = Sandbox::start(world.clone(), options)
+            .await
+            .expect("sandbox starts");
+        let config_toml = edit(cutover_toml(&sandbox, &world, services, rollout));
+        let config = Arc::new(Config::parse_with_env(&config_toml, env)?);
+        let (ctx, route53) = context(&sandbox, config).await;
+        Ok(Harness {
+            sandbox,
+            world,
+            ctx,
+            route53,
+            config_toml,
+        })
+    }
+
     /// Invokes the handler with a raw event, exactly as Lambda would.
     pub async fn invoke(&self, payload: Value) -> Value {
         engine::handle(&self.ctx, payload).await
@@ -97,6 +127,30 @@ impl Harness {
     /// An SNS deploy event for `service` on `cluster`.
     pub async fn deploy_event(&self, message_id: &str, service: &str, cluster: &str) -> Value {
         self.invoke(sns_deploy(message_id, service, cluster)).await
+    }
+
+    /// An SNS deploy event for `service` on `cluster` naming its `strategy` (`canary` or
+    /// `blue-green`).
+    pub async fn deploy_event_with_strategy(
+        &self,
+        message_id: &str,
+        service: &str,
+        cluster: &str,
+        strategy: &str,
+    ) -> Value {
+        self.invoke(sns_deploy_with_strategy(
+            message_id, service, cluster, strategy,
+        ))
+        .await
+    }
+
+    /// One cluster's external-dns runs one loop.
+    pub async fn external_dns_of(&self, cluster: &str) -> sandbox::external_dns::ReconcileReport {
+        self.sandbox
+            .external_dns(cluster)
+            .expect("cluster runs external-dns")
+            .run_once()
+            .await
     }
 
     /// Moves simulated time forward (Route53 INSYNC, bake times, external-dns intervals).
@@ -272,9 +326,19 @@ pub fn scheduled_event() -> Value {
 }
 
 pub fn sns_deploy(message_id: &str, service: &str, cluster: &str) -> Value {
+    sns_deploy_with_strategy(message_id, service, cluster, "canary")
+}
+
+/// An SNS delivery of CI's deploy message naming `strategy`.
+pub fn sns_deploy_with_strategy(
+    message_id: &str,
+    service: &str,
+    cluster: &str,
+    strategy: &str,
+) -> Value {
     let message = json!({
         "type": "deployed", "service": service, "cluster": cluster,
-        "strategy": "canary", "version": "v42", "actor": "ci#812"
+        "strategy": strategy, "version": "v42", "actor": "ci#812"
     })
     .to_string();
     json!({ "Records": [{
@@ -317,4 +381,141 @@ pub fn service_report(report: &Value, service: &str) -> Option<Value> {
     service_reports(report)
         .into_iter()
         .find(|s| s.get("service").and_then(Value::as_str) == Some(service))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts that differ from the default one (rate limit, EKS endpoint, prober, config)
+
+/// What to change when building another cutover context on the same sandbox. Unset fields keep
+/// the harness's defaults.
+#[derive(Default, Clone)]
+pub struct ContextOptions {
+    /// The config (TOML) instead of the harness's.
+    pub config_toml: Option<String>,
+    /// The EKS endpoint instead of the sandbox's (e.g. a closed port: clusters unreachable).
+    pub eks_endpoint: Option<String>,
+    /// The prober instead of the real HTTP prober.
+    pub prober: Option<Arc<dyn Prober>>,
+    /// The client-side Route53 rate limit (requests/second) instead of the config's.
+    pub route53_rate: Option<f64>,
+}
+
+impl Harness {
+    /// Another cutover context on this sandbox (same simulated clock), built as the Lambda
+    /// would, with the given differences.
+    pub async fn context_with(&self, options: ContextOptions) -> (Context, Arc<SdkRoute53>) {
+        let toml = options
+            .config_toml
+            .clone()
+            .unwrap_or_else(|| self.config_toml.clone());
+        let config = Arc::new(
+            Config::parse(&toml).unwrap_or_else(|e| panic!("config is valid: {e}\n{toml}")),
+        );
+        let endpoints = self.sandbox.endpoints();
+        let eks_endpoint = options
+            .eks_endpoint
+            .clone()
+            .unwrap_or_else(|| endpoints.eks.clone());
+        let sim = self.sandbox.clock().clone();
+        let clock: Arc<dyn Clock> = Arc::new(move || sim.now_millis());
+        context_at(
+            &endpoints.route53,
+            &eks_endpoint,
+            config,
+            clock,
+            options.route53_rate,
+            options.prober,
+        )
+        .await
+    }
+
+    /// The records of the zone `example.com`, as the sandbox holds them now.
+    pub fn zone(&self) -> Vec<Rrset> {
+        self.sandbox.route53().records(&self.zone_id())
+    }
+}
+
+/// A cutover context against Route53 and EKS at the given loopback endpoints, on `clock`.
+/// `route53_rate`: the client-side limit (default: the config's); `prober`: default the real one.
+pub async fn context_at(
+    route53_endpoint: &str,
+    eks_endpoint: &str,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    route53_rate: Option<f64>,
+    prober: Option<Arc<dyn Prober>>,
+) -> (Context, Arc<SdkRoute53>) {
+    let route53_sdk = sdk_config(route53_endpoint).await;
+    let eks_sdk = sdk_config(eks_endpoint).await;
+    let route53 = Arc::new(SdkRoute53::new(
+        aws_sdk_route53::Client::new(&route53_sdk),
+        route53_rate.unwrap_or(config.rate_limit),
+    ));
+    let ingresses =
+        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let ctx = Context {
+        config,
+        route53: route53.clone(),
+        ingresses: Arc::new(ingresses),
+        prober: prober.unwrap_or_else(|| Arc::new(HttpProber::default())),
+        clock,
+    };
+    (ctx, route53)
+}
+
+/// A loopback URL where nothing listens (a port bound, then released).
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the zone
+
+/// The rrsets at `name` (with or without the trailing dot).
+pub fn records_at<'a>(records: &'a [Rrset], name: &str) -> Vec<&'a Rrset> {
+    records
+        .iter()
+        .filter(|r| r.name.trim_end_matches('.') == name.trim_end_matches('.'))
+        .collect()
+}
+
+/// The weight of the `rtype` record of key `set_identifier` at `name`.
+pub fn key_weight(records: &[Rrset], name: &str, rtype: &str, set_identifier: &str) -> Option<i64> {
+    records_at(records, name)
+        .into_iter()
+        .find(|r| r.rtype == rtype && r.set_identifier.as_deref() == Some(set_identifier))
+        .and_then(|r| r.weight)
+}
+
+/// The weights of the A records of `{service}-{from}` and `{service}-{to}` at
+/// `{service}.example.com`.
+pub fn a_weights(
+    records: &[Rrset],
+    service: &str,
+    from: &str,
+    to: &str,
+) -> (Option<i64>, Option<i64>) {
+    let host = format!("{service}.example.com");
+    (
+        key_weight(records, &host, "A", &format!("{service}-{from}")),
+        key_weight(records, &host, "A", &format!("{service}-{to}")),
+    )
+}
+
+/// The state record of `service` as cutover wrote it, decoded with cutover's own reader; the
+/// error says why it is missing or unreadable.
+pub fn state_of(records: &[Rrset], service: &str) -> Result<cutover::state::State, String> {
+    let name = format!("_cutover.{service}.example.com");
+    let rrset = records_at(records, &name)
+        .into_iter()
+        .find(|r| r.rtype == "TXT")
+        .ok_or_else(|| format!("no state record at {name}"))?;
+    let dns_name = cutover::types::DnsName::parse(&name).map_err(|e| e.to_string())?;
+    match rrset.records.as_slice() {
+        [value] => cutover::state::State::decode(&dns_name, value).map_err(|e| e.to_string()),
+        other => Err(format!("{name}: {} values, expected one", other.len())),
+    }
 }

@@ -311,7 +311,7 @@ mod tests {
     fn annotation_prefix_follows_the_version() {
         let old = ExternalDnsSettings::new("blue", Version::V0_18);
         let ing = ingress(&[("external-dns.kubernetes.io/aws-weight", "5")], Some(LB));
-        let (endpoints, _) = desired_endpoints(&[ing.clone()], &old);
+        let (endpoints, _) = desired_endpoints(std::slice::from_ref(&ing), &old);
         assert_eq!(
             endpoints[0].record.weight, None,
             "v0.18 reads the alpha prefix"
