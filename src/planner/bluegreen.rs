@@ -13,7 +13,8 @@ use crate::types::{Name, Percent};
 
 use super::build::{txt_like, BatchBuilder};
 use super::canary::{
-    commit, current_weights, direction, health_gate, insync, wait_or_record, with_weights, Ctx,
+    commit, current_weights, direction, health_gate, insync, the_one_with_status, wait_or_record,
+    with_weights, Ctx,
 };
 use super::{preflight, target, Decision, DecisionKind, Weights};
 
@@ -112,36 +113,18 @@ fn simple_key_ingress<'a>(
     let (simple, weighted): (Vec<&IngressInfo>, Vec<&IngressInfo>) = list
         .into_iter()
         .partition(|i| !i.annotations.contains_key(&sid_key));
-    match simple.as_slice() {
-        [] => match weighted.first() {
-            Some(i) => Err(format!(
-                "Ingress {}/{} in cluster {c} asks for a weighted key ({sid_key}={}), not the simple record {}; remove the annotation or use strategy canary",
-                i.namespace,
-                i.name,
-                i.annotations.get(&sid_key).map(String::as_str).unwrap_or(""),
-                ctx.svc.hostname
-            )),
-            None => Err(format!(
-                "no Ingress in cluster {c} asks for {}",
-                ctx.svc.hostname
-            )),
-        },
-        [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
-            "Ingress {}/{} in cluster {c} has no load-balancer status yet",
-            one.namespace, one.name
-        )),
-        [one] => Ok(one),
-        many => Err(format!(
-            "{} Ingresses in cluster {c} ask for {} ({}); set services.{}.ingress.{c}",
-            many.len(),
-            ctx.svc.hostname,
-            many.iter()
-                .map(|i| format!("{}/{}", i.namespace, i.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ctx.svc.name
-        )),
+    the_one_with_status(ctx, c, &simple, || {
+        match weighted.first() {
+        Some(i) => format!(
+            "Ingress {}/{} in cluster {c} asks for a weighted key ({sid_key}={}), not the simple record {}; remove the annotation or use strategy canary",
+            i.namespace,
+            i.name,
+            i.annotations.get(&sid_key).map(String::as_str).unwrap_or(""),
+            ctx.svc.hostname
+        ),
+        None => format!("no Ingress in cluster {c} asks for {}", ctx.svc.hostname),
     }
+    })
 }
 
 /// Preflight and the ONE switch batch (PRODUCT.md §3.2 steps 1–2).

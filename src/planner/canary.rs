@@ -338,11 +338,24 @@ pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), St
 /// The ingress of a cluster that serves the host, with a load-balancer status (preflight).
 fn serving_ingress<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a IngressInfo, String> {
     let list = ctx.claiming(cluster)?;
-    match list.as_slice() {
-        [] => Err(format!(
+    the_one_with_status(ctx, cluster, &list, || {
+        format!(
             "no Ingress in cluster {cluster} claims {}",
             ctx.svc.hostname
-        )),
+        )
+    })
+}
+
+/// Exactly one of `list` (the Ingresses of `cluster` that ask for the key), and it has a
+/// load-balancer status: several are ambiguous (the config must name one), none is `none()`.
+pub(super) fn the_one_with_status<'a>(
+    ctx: &Ctx,
+    cluster: &Name,
+    list: &[&'a IngressInfo],
+    none: impl FnOnce() -> String,
+) -> Result<&'a IngressInfo, String> {
+    match list {
+        [] => Err(none()),
         [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
             "Ingress {}/{} in cluster {cluster} has no load-balancer status yet",
             one.namespace, one.name
