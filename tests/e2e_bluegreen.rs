@@ -44,7 +44,7 @@ propagation_allowance = "30s"
 [defaults.health_check]
 scheme = "http"
 path = "/healthz"
-timeout = "1s"
+timeout = "5s"
 samples = 3
 allowed_failures = 0
 "#;
