@@ -78,41 +78,20 @@ fn parse_quoted(bytes: &[u8], mut i: usize) -> Result<(String, usize), TxtError>
             None => return Err(TxtError::Unterminated),
             Some(b'"') => return Ok((String::from_utf8_lossy(&buf).into_owned(), i + 1)),
             Some(b'\\') => {
-                let digits = bytes.get(i + 1..i + 4);
-                match digits {
-                    Some(d) if d.iter().all(|c| c.is_ascii_digit()) => {
-                        let v = d
-                            .iter()
-                            .try_fold(0u32, |acc, c| {
-                                (*c <= b'7').then(|| acc * 8 + u32::from(c - b'0'))
-                            })
-                            .and_then(|v| u8::try_from(v).ok())
-                            .ok_or(TxtError::BadEscape(i))?;
-                        buf.push(v);
-                        i += 4;
-                    }
-                    _ => {
-                        let c = bytes.get(i + 1).ok_or(TxtError::Unterminated)?;
-                        buf.push(*c);
-                        i += 2;
-                    }
-                }
+                // The same escape rules as the pre-send validator's parser.
+                let (byte, next) = crate::route53::validate::txt::parse_escape(bytes, i + 1)
+                    .map_err(|_| match bytes.get(i + 1) {
+                        None => TxtError::Unterminated,
+                        Some(_) => TxtError::BadEscape(i),
+                    })?;
+                buf.push(byte);
+                i = next;
             }
             Some(c) => {
                 buf.push(*c);
                 i += 1;
             }
         }
-    }
-}
-
-/// The escaped form of one byte inside a quoted string.
-fn escape_byte(b: u8, out: &mut String) {
-    match b {
-        b'"' => out.push_str("\\\""),
-        b'\\' => out.push_str("\\\\"),
-        0x20..=0x7e => out.push(b as char),
-        _ => out.push_str(&format!("\\{b:03o}")),
     }
 }
 
@@ -124,7 +103,7 @@ pub fn render_character_strings(text: &str) -> Result<String, TxtError> {
     let mut current = String::new();
     for b in text.bytes() {
         let mut piece = String::new();
-        escape_byte(b, &mut piece);
+        crate::route53::validate::txt::push_escaped(b, &mut piece);
         if current.len() + piece.len() > MAX_STRING_CHARS {
             strings.push(std::mem::take(&mut current));
         }

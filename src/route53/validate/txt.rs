@@ -71,7 +71,7 @@ fn parse_quoted(bytes: &[u8], start: usize) -> Result<(Vec<u8>, usize), TxtError
 }
 
 /// Reads the escape after a backslash: `\ooo` (a byte, 000–377 octal) or `\X` (X itself).
-fn parse_escape(bytes: &[u8], at: usize) -> Result<(u8, usize), TxtError> {
+pub(crate) fn parse_escape(bytes: &[u8], at: usize) -> Result<(u8, usize), TxtError> {
     let first = *bytes.get(at).ok_or(TxtError::NotQuoted)?;
     if !first.is_ascii_digit() {
         return Ok((first, at + 1));
@@ -94,15 +94,21 @@ pub fn quote_txt_string(content: &[u8]) -> String {
     let mut out = String::with_capacity(content.len() + 2);
     out.push('"');
     for &b in content {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(char::from(b)),
-            other => out.push_str(&format!("\\{other:03o}")),
-        }
+        push_escaped(b, &mut out);
     }
     out.push('"');
     out
+}
+
+/// One byte as it stands inside a quoted character-string: `"` and `\` escaped with a
+/// backslash, bytes outside printable ASCII as `\ooo`.
+pub(crate) fn push_escaped(b: u8, out: &mut String) {
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        0x20..=0x7e => out.push(char::from(b)),
+        other => out.push_str(&format!("\\{other:03o}")),
+    }
 }
 
 #[cfg(test)]
