@@ -14,7 +14,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use sandbox::cluster::Ingress;
 use sandbox::lb::Behaviour;
 use sandbox::world::World;
 use serde_json::Value;
@@ -22,7 +21,6 @@ use support::{service_report, Harness, FAST_ROLLOUT};
 
 const SERVICES: [&str; 3] = ["payments", "checkout", "search"];
 const FAILING: &str = "search";
-const ANNOTATION: &str = "external-dns.kubernetes.io/";
 
 #[derive(Default, Clone)]
 struct Progress {
@@ -59,16 +57,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // payments gets deployed on green too (same simple key: green's external-dns leaves it to blue).
-    h.add_ingress(
-        "green",
-        Ingress {
-            namespace: "default".into(),
-            name: "payments".into(),
-            hosts: vec!["payments.example.com".into()],
-            annotations: BTreeMap::new(),
-            load_balancer: Some(h.lb_hostname("green")),
-        },
-    );
+    h.deploy_ingress("green", "payments");
     h.external_dns().await;
 
     let mut progress: BTreeMap<&str, Progress> =
@@ -84,22 +73,7 @@ async fn main() -> anyhow::Result<()> {
         print_entries(0, &report, &mut progress);
     }
     // As the start report says for payments: name the weighted keys on both clusters.
-    h.edit_ingress("blue", "payments", |i| {
-        i.annotations.insert(
-            format!("{ANNOTATION}set-identifier"),
-            "payments-blue".into(),
-        );
-        i.annotations
-            .insert(format!("{ANNOTATION}aws-weight"), "100".into());
-    });
-    h.edit_ingress("green", "payments", |i| {
-        i.annotations.insert(
-            format!("{ANNOTATION}set-identifier"),
-            "payments-green".into(),
-        );
-        i.annotations
-            .insert(format!("{ANNOTATION}aws-weight"), "0".into());
-    });
+    h.name_weighted_keys("payments", "blue", "green");
 
     let mut broke = false;
     let mut handed_over = false;
@@ -129,10 +103,7 @@ async fn main() -> anyhow::Result<()> {
         if !handed_over && ready.len() == SERVICES.len() - 1 {
             println!("{:>7}  the team follows the reports: green annotates weight 100, blue's Ingresses are deleted", clock(minute));
             for service in ready {
-                h.edit_ingress("green", service, |i| {
-                    i.annotations
-                        .insert(format!("{ANNOTATION}aws-weight"), "100".into());
-                });
+                h.annotate("green", service, &[("aws-weight", "100")]);
                 h.remove_ingress("blue", service);
             }
             handed_over = true;

@@ -7,14 +7,12 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use sandbox::cluster::Ingress;
 use sandbox::route53::Rrset;
 use sandbox::world::World;
 use serde_json::Value;
 use support::{service_report, Harness, FAST_ROLLOUT};
 
 const SERVICES: [&str; 3] = ["payments", "checkout", "search"];
-const ANNOTATION: &str = "external-dns.kubernetes.io/";
 
 async fn three_services() -> Harness {
     let h = Harness::start(
@@ -29,17 +27,7 @@ async fn three_services() -> Harness {
     .await;
     // payments is deployed on green too, asking for the same (simple) key: green's external-dns
     // sees blue owns it and skips it.
-    let lb = h.lb_hostname("green");
-    h.add_ingress(
-        "green",
-        Ingress {
-            namespace: "default".into(),
-            name: "payments".into(),
-            hosts: vec!["payments.example.com".into()],
-            annotations: BTreeMap::new(),
-            load_balancer: Some(lb),
-        },
-    );
+    h.deploy_ingress("green", "payments");
     let reports = h.external_dns().await;
     for (cluster, r) in &reports {
         assert!(r.failed.is_empty(), "{cluster}: {:?}", r.failed);
@@ -159,22 +147,7 @@ async fn three_services_go_to_100_percent_and_hand_over() {
 
     // The team follows status's advice for the simple record: both Ingresses name their
     // weighted key (parked keys are skipped by both external-dns instances).
-    h.edit_ingress("blue", "payments", |i| {
-        i.annotations.insert(
-            format!("{ANNOTATION}set-identifier"),
-            "payments-blue".into(),
-        );
-        i.annotations
-            .insert(format!("{ANNOTATION}aws-weight"), "100".into());
-    });
-    h.edit_ingress("green", "payments", |i| {
-        i.annotations.insert(
-            format!("{ANNOTATION}set-identifier"),
-            "payments-green".into(),
-        );
-        i.annotations
-            .insert(format!("{ANNOTATION}aws-weight"), "0".into());
-    });
+    h.name_weighted_keys("payments", "blue", "green");
 
     let mut seen: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
     let mut completed: BTreeSet<&str> = BTreeSet::new();
@@ -218,10 +191,7 @@ async fn three_services_go_to_100_percent_and_hand_over() {
             // The team finishes as cutover's report says: green asks for its key with a weight,
             // blue's Ingress goes away.
             for service in SERVICES {
-                h.edit_ingress("green", service, |i| {
-                    i.annotations
-                        .insert(format!("{ANNOTATION}aws-weight"), "100".into());
-                });
+                h.annotate("green", service, &[("aws-weight", "100")]);
                 h.remove_ingress("blue", service);
             }
             team_acted = true;

@@ -7,7 +7,6 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sandbox::cluster::Ingress;
 use sandbox::world::World;
 use serde_json::Value;
 use support::{service_reports, Harness, FAST_ROLLOUT, TOPIC_ARN};
@@ -63,16 +62,7 @@ async fn every_sample_event_is_answered_by_the_handler() {
     )
     .await
     .expect("config loads");
-    h.add_ingress(
-        "green",
-        Ingress {
-            namespace: "default".into(),
-            name: "payments".into(),
-            hosts: vec!["payments.example.com".into()],
-            annotations: BTreeMap::new(),
-            load_balancer: Some(h.lb_hostname("green")),
-        },
-    );
+    h.deploy_ingress("green", "payments");
     let samples = samples();
     assert!(
         samples.len() >= 14,

@@ -201,6 +201,50 @@ impl Harness {
             .remove_ingress("default", name);
     }
 
+    /// The team deploys `service` on `cluster` too, asking for the same simple key (that
+    /// cluster's external-dns sees another owner and skips it).
+    pub fn deploy_ingress(&self, cluster: &str, service: &str) {
+        self.add_ingress(
+            cluster,
+            Ingress {
+                namespace: "default".into(),
+                name: service.into(),
+                hosts: vec![format!("{service}.example.com")],
+                annotations: BTreeMap::new(),
+                load_balancer: Some(self.lb_hostname(cluster)),
+            },
+        );
+    }
+
+    /// Sets external-dns annotations (v0.22 prefix) on a cluster's Ingress, as a team would.
+    pub fn annotate(&self, cluster: &str, service: &str, pairs: &[(&str, &str)]) {
+        self.edit_ingress(cluster, service, |i| {
+            for (key, value) in pairs {
+                i.annotations.insert(
+                    format!("external-dns.kubernetes.io/{key}"),
+                    (*value).to_string(),
+                );
+            }
+        });
+    }
+
+    /// What start's report asks of a team moving a simple record: both Ingresses name their
+    /// weighted key (`<service>-<cluster>`), `from` at 100 and `to` at 0.
+    pub fn name_weighted_keys(&self, service: &str, from: &str, to: &str) {
+        let from_id = format!("{service}-{from}");
+        let to_id = format!("{service}-{to}");
+        self.annotate(
+            from,
+            service,
+            &[("set-identifier", &from_id), ("aws-weight", "100")],
+        );
+        self.annotate(
+            to,
+            service,
+            &[("set-identifier", &to_id), ("aws-weight", "0")],
+        );
+    }
+
     /// The ELB host name of a cluster's (only) load balancer.
     pub fn lb_hostname(&self, cluster: &str) -> String {
         let c = self.sandbox.cluster(cluster).expect("cluster");
