@@ -10,7 +10,7 @@ use std::time::Duration;
 use sandbox::route53::Rrset;
 use sandbox::world::World;
 use serde_json::Value;
-use support::{service_report, Harness, FAST_ROLLOUT};
+use support::{records_at, service_report, Harness, FAST_ROLLOUT};
 
 const SERVICES: [&str; 3] = ["payments", "checkout", "search"];
 
@@ -45,13 +45,6 @@ fn kind(report: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string()
-}
-
-fn records_at<'a>(records: &'a [Rrset], name: &str) -> Vec<&'a Rrset> {
-    records
-        .iter()
-        .filter(|r| r.name.trim_end_matches('.') == name)
-        .collect()
 }
 
 fn txt_owner(r: &Rrset) -> Option<String> {
