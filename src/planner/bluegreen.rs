@@ -363,7 +363,7 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
     };
     let st = match health_gate(ctx, st, &original, true, " in the verify window", rollback) {
         Ok(st) => st,
-        Err(decision) => return decision,
+        Err(decision) => return *decision,
     };
     if !promoting {
         match st.phase {

@@ -715,13 +715,13 @@ pub(super) fn health_gate(
     may_roll_back: bool,
     during: &str,
     roll_back: fn(&Ctx, State, &str) -> Decision,
-) -> Result<State, Decision> {
+) -> Result<State, Box<Decision>> {
     match health_call(ctx, &st) {
         HealthCall::Good => {
             st.failures = 0;
             Ok(st)
         }
-        HealthCall::Hold(why) => Err(wait_or_record(
+        HealthCall::Hold(why) => Err(Box::new(wait_or_record(
             ctx,
             st,
             original,
@@ -729,8 +729,8 @@ pub(super) fn health_gate(
             format!("hold: waiting for {why}"),
             Some(why),
             vec![],
-        )),
-        HealthCall::Alert(why) => Err(wait_or_record(
+        ))),
+        HealthCall::Alert(why) => Err(Box::new(wait_or_record(
             ctx,
             st,
             original,
@@ -738,7 +738,7 @@ pub(super) fn health_gate(
             format!("hold: {why}"),
             None,
             vec![why],
-        )),
+        ))),
         HealthCall::ToFailed => {
             st.failures = st.failures.saturating_add(1);
             let threshold = ctx.svc.rollout.failure_threshold;
@@ -747,13 +747,13 @@ pub(super) fn health_gate(
                     "{} failed {threshold} consecutive health checks{during} while {} is good",
                     original.to, original.from
                 );
-                return Err(roll_back(ctx, st, &why));
+                return Err(Box::new(roll_back(ctx, st, &why)));
             }
             let why = format!(
                 "{} failed {} of {threshold} consecutive health checks",
                 st.to, st.failures
             );
-            Err(wait_or_record(
+            Err(Box::new(wait_or_record(
                 ctx,
                 st,
                 original,
@@ -761,7 +761,7 @@ pub(super) fn health_gate(
                 format!("hold: {why}"),
                 None,
                 vec![why],
-            ))
+            )))
         }
     }
 }
@@ -865,7 +865,7 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
     let may_roll_back = !handed && st.percent > Percent::ZERO;
     let mut st = match health_gate(ctx, st, &original, may_roll_back, "", rollback) {
         Ok(st) => st,
-        Err(decision) => return decision,
+        Err(decision) => return *decision,
     };
     match st.phase {
         Phase::Paused if !promoting => {
