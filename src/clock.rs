@@ -3,8 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+pub use cutover_core::types::Millis;
 
 pub trait Clock: Send + Sync {
     fn now_millis(&self) -> Millis;

@@ -6,64 +6,13 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use crate::types::DnsName;
-
-/// The verdict of one check of one cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Good,
-    Bad,
-    /// The probe could not run for a reason on cutover's side: hold, never advance, never count
-    /// as a failure.
-    Inconclusive,
-}
-
-/// One probe request and what came back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sample {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    pub latency_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub ok: bool,
-}
-
-/// The verdict for one cluster with the samples and numbers behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterHealth {
-    pub verdict: Verdict,
-    pub reason: String,
-    pub samples: Vec<Sample>,
-}
+pub use cutover_core::config::Scheme;
+pub use cutover_core::observation::{ClusterHealth, Sample, Verdict};
 
 // ---------------------------------------------------------------------------------------------
 // HTTP probes straight to a load balancer (PRODUCT.md §4)
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
-    Http,
-    Https,
-}
-
-impl Scheme {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        }
-    }
-    pub fn default_port(self) -> u16 {
-        match self {
-            Scheme::Http => 80,
-            Scheme::Https => 443,
-        }
-    }
-}
 
 /// How to check one service: the same for both clusters.
 #[derive(Debug, Clone, PartialEq, Eq)]

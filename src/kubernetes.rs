@@ -15,23 +15,10 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use futures::future::BoxFuture;
 use k8s_openapi::api::networking::v1::Ingress;
-use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock};
 use crate::types::DnsName;
-
-/// What cutover needs to know of one Ingress.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngressInfo {
-    pub namespace: String,
-    pub name: String,
-    /// Hosts from `spec.rules[].host`, `spec.tls[].hosts` and the external-dns `hostname`
-    /// annotation, normalised.
-    pub hosts: Vec<DnsName>,
-    pub annotations: BTreeMap<String, String>,
-    /// `status.loadBalancer.ingress[].hostname` (empty: no load balancer yet).
-    pub load_balancer_hostnames: Vec<String>,
-}
+pub use cutover_core::observation::IngressInfo;
 
 /// Why listing a cluster's Ingresses failed. Every variant names the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,14 +4,10 @@
 //! Route53 batch per service) → report. See docs/architecture.md.
 pub mod cli;
 pub mod clock;
-pub mod command;
-pub mod config;
 pub mod engine;
 pub mod events;
 pub mod health;
 pub mod kubernetes;
-pub mod planner;
-pub mod registry;
 pub mod route53;
-pub mod state;
-pub mod types;
+
+pub use cutover_core::{command, config, planner, registry, state, types};

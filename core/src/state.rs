@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
 use crate::command::Strategy;
 use crate::registry::{self, TxtError};
 use crate::route53::model::{RecordSet, RecordType};
+use crate::types::Millis;
 use crate::types::{DnsName, Name, Percent};
 
 /// The format version written into `"v"`.

@@ -9,16 +9,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
 use crate::command::{Action, Command};
 use crate::config::{Config, ServiceConfig};
-use crate::health::ClusterHealth;
-use crate::kubernetes::IngressInfo;
+use crate::observation::ClusterHealth;
+use crate::observation::IngressInfo;
 use crate::registry::{self, TxtNaming};
 use crate::route53::model::{
     Action as ChangeAction, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet,
 };
 use crate::state::{self, Phase};
+use crate::types::Millis;
 use crate::types::{DnsName, Name, Percent};
 
 mod bluegreen;

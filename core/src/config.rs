@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
 use crate::command::Strategy;
 use crate::registry::EncryptionKey;
+use crate::types::Millis;
 use crate::types::{DnsName, Name, OwnerId, Percent, SetIdentifier, TypeError};
 
 /// A configuration error: the key path (`services.payments.to`) and the reason.
@@ -228,8 +228,28 @@ impl<'de> Deserialize<'de> for StatusRange {
     }
 }
 
-/// The probe scheme is the health module's own type.
-pub use crate::health::Scheme;
+/// The scheme of a health probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
 
 /// An Ingress reference `namespace/name`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

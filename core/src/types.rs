@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// Milliseconds since the Unix epoch: time as the planner sees it, always passed in, never read
+/// inside the core, so that decisions are reproducible.
+pub type Millis = i64;
+
 /// Why a value was refused. The caller adds the field name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TypeError {

@@ -5,7 +5,7 @@
 
 use crate::command::{Action, Strategy};
 use crate::config::ClusterConfig;
-use crate::kubernetes::IngressInfo;
+use crate::observation::IngressInfo;
 use crate::registry::{self, Labels, TxtContent};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::state::{Phase, State};
@@ -134,7 +134,7 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
         .ok_or_else(|| format!("cluster {to} is not configured"))?;
     let to_ing = simple_key_ingress(ctx, to_cluster)?;
     match ctx.verdict(to) {
-        Some(crate::health::Verdict::Good) => {}
+        Some(crate::observation::Verdict::Good) => {}
         Some(v) => {
             return Err(format!(
             "cluster {to} is not healthy ({v:?}); the switch needs a good health verdict of `to`"

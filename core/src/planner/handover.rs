@@ -2,7 +2,7 @@
 //! §3.1 step 4, §7.7; reference external-dns.md §3 "After an owner flip", §5).
 
 use crate::config::ClusterConfig;
-use crate::kubernetes::IngressInfo;
+use crate::observation::IngressInfo;
 use crate::state::{Phase, State};
 use crate::types::{Name, Percent, SetIdentifier};
 

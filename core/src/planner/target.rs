@@ -3,7 +3,7 @@
 //! true unless annotated, HostedZoneId from the load balancers' canonical zone table).
 
 use crate::config::ClusterConfig;
-use crate::kubernetes::IngressInfo;
+use crate::observation::IngressInfo;
 use crate::route53::model::{AliasTarget, RecordSet, RecordType};
 use crate::route53::zone::elb::{canonical_zone_id, elb_region_and_kind};
 use crate::types::{DnsName, SetIdentifier, Weight};

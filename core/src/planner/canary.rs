@@ -3,14 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::clock::Millis;
 use crate::command::{Action, Command, Strategy};
 use crate::config::{ClusterConfig, Config, ServiceConfig};
-use crate::health::Verdict;
-use crate::kubernetes::IngressInfo;
+use crate::observation::IngressInfo;
+use crate::observation::Verdict;
 use crate::registry::{self, Labels, TxtNaming};
 use crate::route53::model::{ChangeStatus, RecordSet, RecordType};
 use crate::state::{self, PendingChange, Phase, State, Stored};
+use crate::types::Millis;
 use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
 
 use super::build::{weighted_copy, BatchBuilder};

@@ -1,0 +1,6 @@
+//! Route53 as cutover reasons about it: the record model, a zone snapshot, the pre-send
+//! validator of every rule in the reference, and the packer of change batches.
+pub mod model;
+pub mod pack;
+pub mod validate;
+pub mod zone;
