@@ -11,6 +11,7 @@
 //! memory. Each size runs with the client-side rate limit raised (cutover's own cost); sizes up
 //! to `FLEET_LIMITED_MAX` (default 100) also run with the default 2 requests/second, where the
 //! tick time is dominated by the limit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 #[path = "../tests/support/mod.rs"]
 mod support;

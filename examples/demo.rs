@@ -7,6 +7,7 @@
 //! payments starts as a simple record (converted to weighted in one atomic batch); checkout and
 //! search are already weighted, as teams set them up by hand. search's new version starts
 //! failing its health checks at 25 % and is rolled back automatically.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 #[path = "../tests/support/mod.rs"]
 mod support;

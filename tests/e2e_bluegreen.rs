@@ -6,6 +6,7 @@
 //! the key alone; the verify window passes and the migration completes — or green fails and the
 //! zone goes back to exactly what it was. The zone is checked against PRODUCT.md §7 at every
 //! committed state.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! End to end on the sandbox, both external-dns simulators running with `--policy=sync`:
 //! three services — one simple record, two already weighted by hand — go 0 → 5 → 25 → 50 → 100 %
 //! and complete, with the zone checked against PRODUCT.md §7 at every committed state.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! the sandbox, `dry_run` showing the exact batch and writing nothing, actor and reason in the
 //! batch comment and the state record, replays by command id, and bad input refused with the
 //! field named and nothing changed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

@@ -4,6 +4,7 @@
 //!   planned step, and no two changes advance the same service from the same share;
 //! - no state is lost: after every round the state record parses and agrees with the records;
 //! - the rollback either wins (the share goes to 0 and stays there) or its report says why not.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

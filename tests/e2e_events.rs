@@ -1,6 +1,7 @@
 //! Every sample in `events/` through the real handler on the sandbox: each trigger and each
 //! manual command is accepted and answered with a report (a decision per service), none with an
 //! error. The deploy event goes first so that the commands after it have a migration to act on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

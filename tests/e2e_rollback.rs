@@ -5,6 +5,7 @@
 //! - both sides fail → hold and alert, never roll back into an equally broken side;
 //! - inconclusive (cutover cannot resolve `to`'s load balancer) → hold, never counted;
 //! - a manual rollback with both clusters' APIs unreachable works on Route53 alone (§7.6).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
 

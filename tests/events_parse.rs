@@ -1,4 +1,5 @@
 //! Every trigger shape (the samples in `events/`) and every bad-input path, with the field named.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! HTTP probes against a tiny server on 127.0.0.1:0: good, 5xx, slow (timeout), refused, the Host
 //! header, unresolvable load balancers (inconclusive), bounded parallel checks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,5 @@
 //! Probes against the sandbox's load balancers, which route by Host header as an ALB does.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;
 

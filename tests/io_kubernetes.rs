@@ -1,5 +1,6 @@
 //! EKS token byte-identical to botocore's, CA handling, DescribeCluster against a scripted EKS
 //! server on loopback, the API override, and Ingress → IngressInfo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod io_support;
 

@@ -1,5 +1,6 @@
 //! The binary as a Lambda: a fake Lambda Runtime API on loopback hands it one event and receives
 //! its JSON answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
 //! The SDK Route53 client against a scripted REST-XML server on loopback: paging (a page ending
 //! inside a weighted group, the non-moving-token guard), conversion, error mapping.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod io_support;
 

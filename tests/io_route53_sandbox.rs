@@ -1,6 +1,7 @@
 //! The SDK Route53 client against the sandbox's Route53 (an independent implementation of the
 //! reference): paging through weighted groups, the atomic simple→weighted switch, compare-and-swap
 //! DELETE failures as InvalidChangeBatch, GetChange PENDING → INSYNC.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Packing many services' batches into few requests: limits are never exceeded, a service's
 //! batch is never split, and a batch too large alone is refused for that service.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use cutover::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType};
 use cutover::route53::pack::{join_comments, pack, PackError, ServiceTag};

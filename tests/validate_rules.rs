@@ -1,4 +1,5 @@
 //! One test per rule of reference route53.md, positive and negative, with Route53's messages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use cutover::route53::model::{
     Action, AliasTarget, Change, ChangeBatch, RecordSet, RecordType, RrKey,

@@ -1267,7 +1267,6 @@ fn merge_health(
     })
 }
 
-#[allow(clippy::unwrap_used)]
 #[cfg(test)]
 mod tests {
     use super::*;

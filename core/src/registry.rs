@@ -668,7 +668,6 @@ pub fn txt_record(
     })
 }
 
-#[allow(clippy::unwrap_used)]
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -276,7 +276,6 @@ fn cut(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-#[allow(clippy::unwrap_used)]
 #[cfg(test)]
 mod tests {
     use super::*;

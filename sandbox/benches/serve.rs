@@ -1,5 +1,6 @@
 //! Prints the time from spawning `sandbox serve` until its first line (the endpoints) is ready.
 //! Target: under 2 s.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,5 +1,6 @@
 //! Load balancers observed as a health probe sees them: reqwest straight to the load balancer's
 //! address with the service's Host header.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;
 

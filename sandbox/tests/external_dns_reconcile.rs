@@ -1,5 +1,6 @@
 //! The external-dns simulator against the real local Route53, through the SDK over HTTP:
 //! each behaviour of reference external-dns.md that cutover relies on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! kubectl (a subprocess) reads a simulated cluster's Ingresses through a kubeconfig made by
 //! `kube_api::kubeconfig`, with an EKS-style token. kubectl must be installed: missing, the tests
 //! fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

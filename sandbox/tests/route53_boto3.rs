@@ -1,4 +1,5 @@
 //! Runs `boto3_route53.py` (boto3) against the sandbox Route53; fails if the script fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use sandbox::clock::SimClock;
 use sandbox::route53::{Route53, Route53Options};

@@ -1,4 +1,5 @@
 //! Paging a full 10,000-record zone over HTTP with the SDK is correct and complete.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::collections::HashSet;
 

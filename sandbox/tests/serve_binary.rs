@@ -1,4 +1,5 @@
 //! `sandbox serve` as a process: its first stdout line names every endpoint, and each answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,4 +1,5 @@
 //! The assembled sandbox and its control API, in-process.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;
 
