@@ -49,3 +49,11 @@ pub struct ClusterHealth {
     pub reason: String,
     pub samples: Vec<Sample>,
 }
+
+/// An observation that may have failed (the reason is reported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Observed<T> {
+    Known(T),
+    Unavailable(String),
+}

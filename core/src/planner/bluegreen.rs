@@ -3,6 +3,8 @@
 //! `to` Ingress; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
 //! with health checks and automatic rollback to exactly the prior records, then completion.
 
+use std::ops::ControlFlow;
+
 use crate::command::{Action, Strategy};
 use crate::config::ClusterConfig;
 use crate::observation::IngressInfo;
@@ -12,14 +14,13 @@ use crate::state::{Phase, State};
 use crate::types::{Name, Percent};
 
 use super::build::{txt_like, BatchBuilder};
-use super::canary::{
-    commit, current_weights, direction, health_gate, insync, the_one_with_status, wait_or_record,
-    with_weights, Ctx,
+use super::context::{
+    commit, current_weights, direction, the_one_with_status, wait_or_record, with_weights, Ctx,
 };
-use super::{preflight, target, Decision, DecisionKind, Weights};
-
-/// The state record key under which the simple key's owner is remembered.
-const SIMPLE_KEY: &str = "simple";
+use super::decision::{Decision, DecisionKind, Weights};
+use super::drift::{self, SIMPLE_KEY};
+use super::gates::{self, settle};
+use super::{preflight, target};
 
 pub(super) fn decide(ctx: &Ctx, st: Option<State>) -> Decision {
     let before = st.as_ref().map(|s| s.percent);
@@ -27,19 +28,12 @@ pub(super) fn decide(ctx: &Ctx, st: Option<State>) -> Decision {
     // The share of a simple record is all-or-nothing: the state's percent (100 after the
     // switch, 0 before it or after a rollback), not weights.
     if let (Some(p), Some(_)) = (before, d.weights_before) {
-        d.weights_before = Some(shares(p));
+        d.weights_before = Some(Weights::of(p));
     }
     if d.batch.is_none() {
         d.weights_after = d.weights_before;
     }
     d
-}
-
-fn shares(p: Percent) -> Weights {
-    Weights {
-        from: p.complement(),
-        to: p,
-    }
 }
 
 fn decide_command(ctx: &Ctx, st: Option<State>) -> Decision {
@@ -273,38 +267,6 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
 // Verify window
 // ---------------------------------------------------------------------------------------------
 
-/// Drift during the verify window (PRODUCT.md §7.9): the key is gone, or its owner is no longer
-/// the one cutover wrote.
-fn drift(ctx: &Ctx, st: &State) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(expected) = st.written.owners.get(SIMPLE_KEY) else {
-        return out;
-    };
-    let f = &ctx.facts;
-    if f.is_weighted() {
-        out.push(format!("{} has weighted records now", ctx.svc.hostname));
-    }
-    if f.simple.is_empty() {
-        out.push(format!(
-            "{} has no A/AAAA record any more",
-            ctx.svc.hostname
-        ));
-        return out;
-    }
-    for e in &f.simple.entries {
-        match e.owner() {
-            Some(o) if o == expected => {}
-            Some(o) => out.push(format!(
-                "TXT {} is owned by {o:?}, cutover wrote {expected:?}",
-                e.record.name
-            )),
-            None if e.content == TxtContent::Foreign => {}
-            None => out.push(format!("TXT {} has no readable owner", e.record.name)),
-        }
-    }
-    out
-}
-
 fn tick(ctx: &Ctx, st: State) -> Decision {
     match st.phase {
         Phase::Verifying | Phase::Paused | Phase::Holding => verify(ctx, st, false),
@@ -329,46 +291,21 @@ fn tick(ctx: &Ctx, st: State) -> Decision {
 
 /// One verify tick (`promoting`: complete now instead of waiting for the window).
 fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
+    settle(gated_verify(ctx, st, promoting))
+}
+
+/// The gates in order (drift, INSYNC, health, operator holds, the verify window), then
+/// completion.
+fn gated_verify(ctx: &Ctx, st: State, promoting: bool) -> ControlFlow<Decision, Decision> {
     let original = st.clone();
-    let drifted = drift(ctx, &st);
-    if !drifted.is_empty() {
-        let mut held = st;
-        held.phase = Phase::Holding;
-        let mut alerts = drifted.clone();
-        alerts.push("someone else changed records cutover manages; cutover never overwrites them: fix by hand, then `resume` or `rollback`".into());
-        return wait_or_record(
-            ctx,
-            held,
-            &original,
-            DecisionKind::Hold,
-            format!("hold: drift — {}", drifted.join("; ")),
-            None,
-            alerts,
-        );
-    }
+    gates::no_drift(ctx, &st, &original, drift::simple_key(ctx, &st))?;
     let mut st = st;
-    let insync_at = match insync(ctx, &mut st) {
-        Ok(t) => t,
-        Err(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Wait,
-                format!("waiting for {why}"),
-                Some(why),
-                vec![],
-            )
-        }
-    };
-    let st = match health_gate(ctx, st, &original, true, " in the verify window", rollback) {
-        Ok(st) => st,
-        Err(decision) => return *decision,
-    };
+    let insync_at = gates::insync(ctx, &mut st, &original)?;
+    let st = gates::health_gate(ctx, st, &original, true, " in the verify window", rollback)?;
     if !promoting {
         match st.phase {
             Phase::Paused => {
-                return wait_or_record(
+                return ControlFlow::Break(wait_or_record(
                     ctx,
                     st,
                     &original,
@@ -376,10 +313,10 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
                     "paused in the verify window".into(),
                     Some("`resume`".into()),
                     vec![],
-                )
+                ))
             }
             Phase::Holding => {
-                return wait_or_record(
+                return ControlFlow::Break(wait_or_record(
                     ctx,
                     st,
                     &original,
@@ -387,27 +324,14 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
                     "hold: held by an operator; `resume` to continue".into(),
                     Some("`resume`".into()),
                     vec![],
-                )
+                ))
             }
             _ => {}
         }
         let window = ctx.svc.rollout.verify_window.millis();
-        let elapsed = ctx.now.saturating_sub(insync_at);
-        if elapsed < window {
-            let left = (window - elapsed + 999) / 1000;
-            let why = format!("verify window: {left}s left of {}s", window / 1000);
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Wait,
-                format!("waiting for {why}"),
-                Some(why),
-                vec![],
-            );
-        }
+        gates::baked(ctx, &st, &original, insync_at, window, "verify window", "")?;
     }
-    complete(
+    ControlFlow::Continue(complete(
         ctx,
         st,
         if promoting {
@@ -415,7 +339,7 @@ fn verify(ctx: &Ctx, st: State, promoting: bool) -> Decision {
         } else {
             "verify window passed"
         },
-    )
+    ))
 }
 
 /// Completion (PRODUCT.md §3.2 step 4): the records already belong to `to`; only the state
@@ -475,7 +399,7 @@ fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     let mut alerts = Vec::new();
     if matches!(ctx.cmd.action, Action::Rollback) {
         alerts.extend(
-            drift(ctx, &st)
+            drift::simple_key(ctx, &st)
                 .into_iter()
                 .map(|d| format!("rolling back over drift: {d}")),
         );
@@ -685,7 +609,7 @@ fn handover(ctx: &Ctx, st: State) -> Decision {
             )
         }
     }
-    let drifted = drift(ctx, &st);
+    let drifted = drift::simple_key(ctx, &st);
     if !drifted.is_empty() {
         let mut d = with_weights(
             ctx,
@@ -727,8 +651,11 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
         if s.phase == Phase::Verifying {
             d.waits_for = Some("the verify window with good health".into());
         }
-        d.alerts
-            .extend(drift(ctx, s).into_iter().map(|x| format!("drift: {x}")));
+        d.alerts.extend(
+            drift::simple_key(ctx, s)
+                .into_iter()
+                .map(|x| format!("drift: {x}")),
+        );
     }
     d
 }

@@ -1,299 +1,54 @@
-//! The canary state machine (PRODUCT.md §3.1): start, steps gated by INSYNC + bake + health,
-//! rollback, operator commands, drift detection.
+//! The canary strategy (docs/design.md §3.1): start (simple → weighted in one batch, or adopting
+//! the weights already set), steps gated by drift, INSYNC, bake and health, rollback, and the
+//! operator commands.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
-use crate::command::{Action, Command, Strategy};
-use crate::config::{ClusterConfig, Config, ServiceConfig};
-use crate::observation::IngressInfo;
-use crate::observation::Verdict;
+use crate::command::{Action, Strategy};
+use crate::config::ClusterConfig;
+use crate::observation::{IngressInfo, Verdict};
 use crate::registry::{self, Labels, TxtNaming};
-use crate::route53::model::{ChangeStatus, RecordSet, RecordType};
-use crate::state::{self, PendingChange, Phase, State, Stored};
-use crate::types::Millis;
-use crate::types::{DnsName, Name, Percent, SetIdentifier, Weight};
+use crate::route53::model::{RecordSet, RecordType};
+use crate::state::{Phase, State};
+use crate::types::{Name, Percent, SetIdentifier, Weight};
 
 use super::build::{weighted_copy, BatchBuilder};
-use super::facts::{share, HostFacts, KeyRecords};
-use super::{
-    all_namings, bluegreen, handover, preflight, target, Decision, DecisionKind, Observed,
-    ServiceView, Weights,
+use super::context::{
+    commit, current_weights, direction, the_one_with_status, wait_or_record, with_weights, Ctx,
 };
+use super::decision::{Decision, DecisionKind};
+use super::facts::{share, KeyRecords};
+use super::gates::{self, settle};
+use super::{drift, handover, preflight, target};
 
-/// When the engine could not record a change id, INSYNC is assumed this long after submission
-/// (Route53 is "usually" INSYNC within 60 s — reference route53.md, GetChange; doubled to be
-/// safe).
-pub const INSYNC_FALLBACK_MS: Millis = 120_000;
-
-/// Everything one decision needs, read once.
-pub(super) struct Ctx<'a> {
-    pub cfg: &'a Config,
-    pub svc: &'a ServiceConfig,
-    pub view: &'a ServiceView,
-    pub cmd: &'a Command,
-    pub now: Millis,
-    pub state_name: DnsName,
-    pub stored: Option<Stored>,
-    pub facts: HostFacts,
-    pub lease: String,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn cluster(&self, key: &Name) -> Option<&'a ClusterConfig> {
-        self.cfg.cluster(key)
-    }
-    pub fn sid(&self, cluster: &Name) -> Option<SetIdentifier> {
-        self.svc.set_identifier(cluster)
-    }
-    pub fn verdict(&self, cluster: &Name) -> Option<Verdict> {
-        self.view.health.get(cluster).map(|h| h.verdict)
-    }
-    pub fn decision(&self, kind: DecisionKind, summary: impl Into<String>) -> Decision {
-        let mut d = Decision::new(self.svc, kind, summary);
-        d.owners = owners_report(&self.facts);
-        d
-    }
-    pub fn refuse(&self, reason: impl Into<String>) -> Decision {
-        self.decision(DecisionKind::Refused, format!("refused: {}", reason.into()))
-    }
-    /// The Ingresses of `cluster` that claim the service's hostname (the configured one only,
-    /// when configured).
-    pub fn claiming(&self, cluster: &Name) -> Result<Vec<&'a IngressInfo>, String> {
-        match self.view.ingresses.get(cluster) {
-            None => Err(format!(
-                "the Ingresses of cluster {cluster} were not listed"
-            )),
-            Some(Observed::Unavailable(why)) => Err(format!(
-                "the Ingresses of cluster {cluster} are unavailable: {why}"
-            )),
-            Some(Observed::Known(list)) => Ok(list
-                .iter()
-                .filter(|i| i.hosts.contains(&self.svc.hostname))
-                .filter(|i| match self.svc.ingress_of(cluster) {
-                    Some(r) => r.namespace == i.namespace && r.name == i.name,
-                    None => true,
-                })
-                .collect()),
-        }
-    }
-    pub fn naming(&self, cluster: &Name) -> Option<TxtNaming> {
-        self.cluster(cluster).map(TxtNaming::of)
-    }
-}
-
-/// The owners of every key, for the report: `simple` / set identifier → owner(s).
-fn owners_report(facts: &HostFacts) -> std::collections::BTreeMap<String, String> {
-    facts
-        .all_keys()
-        .into_iter()
-        .map(|(label, k)| {
-            let owners: Vec<String> = k.owners().into_iter().collect();
-            let owner = if owners.is_empty() {
-                if k.has_encrypted() {
-                    "(encrypted)".to_string()
-                } else {
-                    "(none)".to_string()
-                }
-            } else {
-                owners.join(",")
-            };
-            (label, owner)
-        })
-        .collect()
-}
-
-pub(super) fn decide(
-    cfg: &Config,
-    svc: &ServiceConfig,
-    view: &ServiceView,
-    cmd: &Command,
-    now: Millis,
-    txt_encrypt_keys: &[registry::EncryptionKey],
-) -> Decision {
-    let Some(state_name) = cfg.state_record_name(svc) else {
-        return Decision::new(
-            svc,
-            DecisionKind::Refused,
-            "refused: the state record name is not a valid DNS name",
-        );
-    };
-    let ctx = Ctx {
-        cfg,
-        svc,
-        view,
-        cmd,
-        now,
-        stored: state::find(&view.records, &state_name),
-        state_name,
-        facts: {
-            let mut f = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
-            f.decrypt(txt_encrypt_keys);
-            f
-        },
-        lease: cfg.lease_owner_id.as_str().to_string(),
-    };
-    let state = match &ctx.stored {
-        None => None,
-        Some(s) => {
-            match &s.state {
-                Ok(st) => Some(st.clone()),
-                Err(e) => {
-                    let mut d = ctx.decision(DecisionKind::Hold, format!("hold: {e}"));
-                    d.alerts.push(format!("{e}; fix or delete the state record by hand, cutover will not overwrite it"));
-                    return d;
-                }
-            }
-        }
-    };
-    // Replaying an event changes nothing (PRODUCT.md §7.8).
-    if let (Some(id), Some(st)) = (&cmd.id, &state) {
-        if st.has_seen(id) {
-            return with_weights(
-                &ctx,
-                st,
-                ctx.decision(
-                    DecisionKind::Noop,
-                    format!("event {id} was already processed"),
-                ),
-            );
-        }
-    }
-    if is_blue_green(&ctx, state.as_ref()) {
-        return bluegreen::decide(&ctx, state);
-    }
-    let d = match (&cmd.action, state) {
-        (Action::Status, st) => status(&ctx, st.as_ref()),
+/// The canary's answer to a command.
+pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
+    match (&ctx.cmd.action, state) {
+        (Action::Status, st) => status(ctx, st.as_ref()),
         (Action::Plan, st) => {
-            let mut d = tick(&ctx, st, false);
+            let mut d = tick(ctx, st);
             d.summary = format!("plan: {}", d.summary);
             d
         }
-        (Action::Start { to, strategy, .. }, st) => start(&ctx, st, to.as_ref(), *strategy),
+        (Action::Start { to, .. }, st) => start(ctx, st, to.as_ref()),
         (_, None) => ctx.decision(DecisionKind::Noop, "no migration (no state record)"),
-        (Action::Tick, st) => tick(&ctx, st, false),
-        (Action::Pause, Some(st)) => pause(&ctx, st),
-        (Action::Resume, Some(st)) => resume(&ctx, st),
-        (Action::Promote, Some(st)) => promote(&ctx, st, None),
-        (Action::PromoteFull, Some(st)) => promote(&ctx, st, Some(Percent::FULL)),
-        (Action::SetWeight { percent }, Some(st)) => set_weight(&ctx, st, *percent),
-        (Action::Rollback, Some(st)) => rollback(&ctx, st, "manual rollback"),
-        (Action::Handover, Some(st)) => handover::handover_command(&ctx, st),
-    };
-    d
-}
-
-/// Whether the command belongs to a blue-green migration: an active one in the state record, or
-/// a start whose strategy (the event's, else the service's) is blue-green.
-fn is_blue_green(ctx: &Ctx, st: Option<&State>) -> bool {
-    let running = st.filter(|s| s.phase.is_active() && s.phase != Phase::RolledBack);
-    match (&ctx.cmd.action, running) {
-        (_, Some(s)) => s.strategy == Strategy::BlueGreen,
-        (Action::Start { strategy, .. }, None) => {
-            strategy.unwrap_or(ctx.svc.rollout.strategy) == Strategy::BlueGreen
-        }
-        (_, None) => st.is_some_and(|s| s.strategy == Strategy::BlueGreen),
+        (Action::Tick, st) => tick(ctx, st),
+        (Action::Pause, Some(st)) => pause(ctx, st),
+        (Action::Resume, Some(st)) => resume(ctx, st),
+        (Action::Promote, Some(st)) => promote(ctx, st, None),
+        (Action::PromoteFull, Some(st)) => promote(ctx, st, Some(Percent::FULL)),
+        (Action::SetWeight { percent }, Some(st)) => set_weight(ctx, st, *percent),
+        (Action::Rollback, Some(st)) => rollback(ctx, st, "manual rollback"),
+        (Action::Handover, Some(st)) => handover::handover_command(ctx, st),
     }
-}
-
-/// Adds the current share to a decision.
-pub(super) fn with_weights(ctx: &Ctx, st: &State, mut d: Decision) -> Decision {
-    d.weights_before = current_weights(ctx, &st.from, &st.to);
-    if d.weights_after.is_none() {
-        d.weights_after = d.weights_before;
-    }
-    d
-}
-
-/// The live share from the zone: both keys' weights (whoever set them — PRODUCT.md §3.3).
-pub(super) fn current_weights(ctx: &Ctx, from: &Name, to: &Name) -> Option<Weights> {
-    let f = &ctx.facts;
-    if !f.is_weighted() {
-        return (!f.simple.is_empty()).then_some(Weights {
-            from: Percent::FULL,
-            to: Percent::ZERO,
-        });
-    }
-    let w = |c: &Name| {
-        ctx.sid(c)
-            .and_then(|s| f.key(&s).and_then(|k| k.weight().ok().flatten()))
-            .unwrap_or(0)
-    };
-    let p = share(w(from), w(to));
-    Some(Weights {
-        from: p.complement(),
-        to: p,
-    })
-}
-
-fn weights_of(p: Percent) -> Weights {
-    Weights {
-        from: p.complement(),
-        to: p,
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing: the state record travels in the same batch (PRODUCT.md §7.5)
-// ---------------------------------------------------------------------------------------------
-
-/// Finishes a decision that writes: stamps actor/reason, remembers the event id, marks the change
-/// pending when traffic records change, adds the state record CAS, sets the batch comment.
-pub(super) fn commit(
-    ctx: &Ctx,
-    mut b: BatchBuilder,
-    mut st: State,
-    kind: DecisionKind,
-    summary: String,
-) -> Decision {
-    st.stamp(&ctx.cmd.actor, ctx.cmd.reason.as_deref(), ctx.now);
-    if let Some(id) = &ctx.cmd.id {
-        st.remember_event(id);
-    }
-    if b.touches_traffic(&ctx.state_name) {
-        st.change = Some(PendingChange {
-            id: None,
-            submitted_at: ctx.now,
-            insync_at: None,
-        });
-    }
-    let new_record = match st.to_record(&ctx.state_name) {
-        Ok(r) => r,
-        Err(e) => return ctx.refuse(e.to_string()),
-    };
-    match &ctx.stored {
-        Some(old) => b.replace(&old.record, new_record),
-        None => b.create(new_record),
-    }
-    let comment = format!(
-        "cutover {} {} by {}{}",
-        kind_name(kind),
-        ctx.svc.name,
-        ctx.cmd.actor,
-        ctx.cmd
-            .reason
-            .as_deref()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default()
-    );
-    let mut d = ctx.decision(kind, summary);
-    d.batch = Some(b.finish(&comment));
-    d.weights_before = current_weights(ctx, &st.from, &st.to);
-    d.weights_after = Some(weights_of(st.percent));
-    d
-}
-
-fn kind_name(kind: DecisionKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Start
 // ---------------------------------------------------------------------------------------------
 
-fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strategy>) -> Decision {
+fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
     if let Some(st) = &st {
         if st.phase.is_active() && st.phase != Phase::RolledBack {
             let msg = format!(
@@ -303,7 +58,6 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
-    let _ = strategy;
     let (from, to) = match direction(ctx, to) {
         Ok(d) => d,
         Err(why) => return ctx.refuse(why),
@@ -321,20 +75,6 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>, strategy: Option<Strat
     }
 }
 
-/// The (from, to) pair of a start: the configured direction, or its reverse when the event names
-/// the configured `from` as destination.
-pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), String> {
-    match to {
-        None => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
-        Some(t) if *t == ctx.svc.to => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
-        Some(t) if *t == ctx.svc.from => Ok((ctx.svc.to.clone(), ctx.svc.from.clone())),
-        Some(t) => Err(format!(
-            "cluster {t} is neither {} nor {} (services.{}.from/to)",
-            ctx.svc.from, ctx.svc.to, ctx.svc.name
-        )),
-    }
-}
-
 /// The ingress of a cluster that serves the host, with a load-balancer status (preflight).
 fn serving_ingress<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a IngressInfo, String> {
     let list = ctx.claiming(cluster)?;
@@ -346,39 +86,11 @@ fn serving_ingress<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a IngressInfo,
     })
 }
 
-/// Exactly one of `list` (the Ingresses of `cluster` that ask for the key), and it has a
-/// load-balancer status: several are ambiguous (the config must name one), none is `none()`.
-pub(super) fn the_one_with_status<'a>(
-    ctx: &Ctx,
-    cluster: &Name,
-    list: &[&'a IngressInfo],
-    none: impl FnOnce() -> String,
-) -> Result<&'a IngressInfo, String> {
-    match list {
-        [] => Err(none()),
-        [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
-            "Ingress {}/{} in cluster {cluster} has no load-balancer status yet",
-            one.namespace, one.name
-        )),
-        [one] => Ok(one),
-        many => Err(format!(
-            "{} Ingresses in cluster {cluster} claim {} ({}); set services.{}.ingress.{cluster}",
-            many.len(),
-            ctx.svc.hostname,
-            many.iter()
-                .map(|i| format!("{}/{}", i.namespace, i.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ctx.svc.name
-        )),
-    }
-}
-
 /// Preflight (PRODUCT.md §3.1 step 1) and the one start batch.
 fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State, String), String> {
-    let from_ing = serving_ingress(ctx, from)?;
+    // Both clusters serve the host with a load balancer (docs/design.md §3.1 step 1).
+    serving_ingress(ctx, from)?;
     let to_ing = serving_ingress(ctx, to)?;
-    let _ = from_ing;
     match ctx.verdict(to) {
         Some(Verdict::Good) => {}
         Some(v) => {
@@ -556,236 +268,7 @@ fn to_alias(
 // Tick
 // ---------------------------------------------------------------------------------------------
 
-/// Drift: records differ from what the state says cutover last wrote (PRODUCT.md §7.9).
-pub(super) fn drift(ctx: &Ctx, st: &State) -> Vec<String> {
-    let mut out = Vec::new();
-    let f = &ctx.facts;
-    if !f.simple.is_empty() {
-        out.push(format!(
-            "{} has simple A/AAAA records again",
-            ctx.svc.hostname
-        ));
-    }
-    let known: BTreeSet<String> = st.written.weights.keys().cloned().collect();
-    for (sid, _) in f.weighted.iter() {
-        if !known.contains(sid.as_str()) {
-            out.push(format!(
-                "unexpected weighted key {sid} at {}",
-                ctx.svc.hostname
-            ));
-        }
-    }
-    for (sid, owner) in &st.written.owners {
-        if owner != &ctx.lease {
-            continue; // handed over: no longer cutover's
-        }
-        let key = SetIdentifier::new(sid).ok().and_then(|s| f.key(&s));
-        let Some(key) = key else {
-            out.push(format!("parked key {sid} is gone"));
-            continue;
-        };
-        let expected = st.written.weights.get(sid).copied();
-        match key.weight() {
-            Ok(w) if w == expected => {}
-            Ok(w) => out.push(format!(
-                "key {sid} has weight {} but cutover last wrote {}",
-                w.map(|w| w.to_string()).unwrap_or("none".into()),
-                expected.map(|w| w.to_string()).unwrap_or("none".into())
-            )),
-            Err((a, b)) => out.push(format!("key {sid} has A/AAAA weights {a} and {b}")),
-        }
-        for e in key.label_entries() {
-            if e.owner() != Some(ctx.lease.as_str()) {
-                out.push(format!(
-                    "TXT {} of key {sid} is owned by {:?}, cutover parked it under {}",
-                    e.record.name,
-                    e.owner().unwrap_or(""),
-                    ctx.lease
-                ));
-            }
-            if e.record.weight.map(|w| w.get()) != expected {
-                out.push(format!(
-                    "TXT {} of key {sid} has another weight than its record",
-                    e.record.name
-                ));
-            }
-        }
-    }
-    out
-}
-
-/// The INSYNC gate: `Ok(t)` with the time INSYNC was first seen (recording it in `st` when seen
-/// now), `Err(why)` while the change is not INSYNC.
-pub(super) fn insync(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
-    let Some(change) = st.change.as_mut() else {
-        return Ok(st.at);
-    };
-    if let Some(t) = change.insync_at {
-        return Ok(t);
-    }
-    let Some(id) = change.id.clone() else {
-        return Ok(change.submitted_at.saturating_add(INSYNC_FALLBACK_MS));
-    };
-    match ctx.view.change_status {
-        Some(ChangeStatus::Insync) => {
-            change.insync_at = Some(ctx.now);
-            Ok(ctx.now)
-        }
-        Some(ChangeStatus::Pending) => {
-            Err(format!("change {id} to be INSYNC (GetChange says PENDING)"))
-        }
-        None => Err(format!(
-            "the status of change {id} (GetChange not observed)"
-        )),
-    }
-}
-
-/// The bake of the step being held: the configured bake of the largest step at or below the
-/// current share, never less than the effective TTL + propagation allowance (PRODUCT.md §3.1
-/// step 2b).
-pub(super) fn bake_required(ctx: &Ctx, st: &State) -> Millis {
-    let steps = &ctx.svc.rollout.steps;
-    let configured = steps
-        .iter()
-        .rfind(|s| s.percent <= st.percent && s.percent > Percent::ZERO)
-        .map(|s| s.bake.millis())
-        .unwrap_or(0);
-    let ttl = [&st.from, &st.to]
-        .iter()
-        .filter_map(|c| {
-            ctx.sid(c)
-                .and_then(|s| ctx.facts.key(&s).map(|k| k.effective_ttl_secs()))
-        })
-        .max()
-        .unwrap_or(60);
-    let floor = i64::from(ttl) * 1000 + ctx.svc.rollout.propagation_allowance.millis();
-    configured.max(floor)
-}
-
-fn next_step(ctx: &Ctx, p: Percent) -> Option<Percent> {
-    ctx.svc
-        .rollout
-        .steps
-        .iter()
-        .map(|s| s.percent)
-        .find(|s| *s > p)
-}
-
-/// What health says for this tick.
-pub(super) enum HealthCall {
-    Good,
-    /// Hold without counting (inconclusive / not probed).
-    Hold(String),
-    /// Hold and alert (both sides bad, or `to` bad with `from` unknown).
-    Alert(String),
-    /// One more bad verdict of `to` while `from` is good.
-    ToFailed,
-}
-
-pub(super) fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
-    let (to, from) = (ctx.verdict(&st.to), ctx.verdict(&st.from));
-    match (to, from) {
-        (Some(Verdict::Good), _) => HealthCall::Good,
-        (None, _) => HealthCall::Hold(format!("a health verdict of {} (not probed)", st.to)),
-        (Some(Verdict::Inconclusive), _) => HealthCall::Hold(format!(
-            "a conclusive health verdict of {} (inconclusive: never advance, never count)",
-            st.to
-        )),
-        (Some(Verdict::Bad), Some(Verdict::Good)) => HealthCall::ToFailed,
-        (Some(Verdict::Bad), Some(Verdict::Bad)) => HealthCall::Alert(format!(
-            "both {} and {} fail their health checks: the fault is not the new cluster; holding, not rolling back",
-            st.from, st.to
-        )),
-        (Some(Verdict::Bad), _) => HealthCall::Alert(format!(
-            "{} fails its health check but {} has no conclusive verdict; holding, not rolling back into an unknown side",
-            st.to, st.from
-        )),
-    }
-}
-
-/// Writes `st` if it differs from what is stored, else no batch.
-/// The health gate both strategies share (PRODUCT.md §4): a good verdict resets the failure
-/// count; inconclusive or both-sides-bad holds (and alerts), never counting a failure; `to`
-/// failing while `from` is good counts, and at `failure_threshold` consecutive failures calls
-/// the strategy's `roll_back` (when `may_roll_back`). `Ok`: go on with the updated state.
-pub(super) fn health_gate(
-    ctx: &Ctx,
-    mut st: State,
-    original: &State,
-    may_roll_back: bool,
-    during: &str,
-    roll_back: fn(&Ctx, State, &str) -> Decision,
-) -> Result<State, Box<Decision>> {
-    match health_call(ctx, &st) {
-        HealthCall::Good => {
-            st.failures = 0;
-            Ok(st)
-        }
-        HealthCall::Hold(why) => Err(Box::new(wait_or_record(
-            ctx,
-            st,
-            original,
-            DecisionKind::Hold,
-            format!("hold: waiting for {why}"),
-            Some(why),
-            vec![],
-        ))),
-        HealthCall::Alert(why) => Err(Box::new(wait_or_record(
-            ctx,
-            st,
-            original,
-            DecisionKind::Hold,
-            format!("hold: {why}"),
-            None,
-            vec![why],
-        ))),
-        HealthCall::ToFailed => {
-            st.failures = st.failures.saturating_add(1);
-            let threshold = ctx.svc.rollout.failure_threshold;
-            if st.failures >= threshold && may_roll_back {
-                let why = format!(
-                    "{} failed {threshold} consecutive health checks{during} while {} is good",
-                    original.to, original.from
-                );
-                return Err(Box::new(roll_back(ctx, st, &why)));
-            }
-            let why = format!(
-                "{} failed {} of {threshold} consecutive health checks",
-                st.to, st.failures
-            );
-            Err(Box::new(wait_or_record(
-                ctx,
-                st,
-                original,
-                DecisionKind::Hold,
-                format!("hold: {why}"),
-                None,
-                vec![why],
-            )))
-        }
-    }
-}
-
-pub(super) fn wait_or_record(
-    ctx: &Ctx,
-    st: State,
-    original: &State,
-    kind: DecisionKind,
-    summary: String,
-    waits_for: Option<String>,
-    alerts: Vec<String>,
-) -> Decision {
-    let mut d = if &st != original {
-        commit(ctx, BatchBuilder::default(), st.clone(), kind, summary)
-    } else {
-        with_weights(ctx, &st, ctx.decision(kind, summary))
-    };
-    d.waits_for = waits_for;
-    d.alerts.extend(alerts);
-    d
-}
-
-pub(super) fn tick(ctx: &Ctx, st: Option<State>, _forced: bool) -> Decision {
+fn tick(ctx: &Ctx, st: Option<State>) -> Decision {
     let Some(st) = st else {
         return ctx.decision(DecisionKind::Noop, "no migration (no state record)");
     };
@@ -822,40 +305,20 @@ pub(super) fn tick(ctx: &Ctx, st: Option<State>, _forced: bool) -> Decision {
 /// One tick of an active migration, or a promote (`promote_to`: `Some(p)` target, or next step
 /// when the command is `promote`).
 fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
+    settle(gated_step(ctx, st, promote_to))
+}
+
+/// The gates in order (drift, INSYNC, health, operator holds, bake), then the next step.
+fn gated_step(
+    ctx: &Ctx,
+    st: State,
+    promote_to: Option<Percent>,
+) -> ControlFlow<Decision, Decision> {
     let original = st.clone();
     let promoting = matches!(ctx.cmd.action, Action::Promote | Action::PromoteFull);
-    let drifted = drift(ctx, &st);
-    if !drifted.is_empty() {
-        let mut held = st.clone();
-        held.phase = Phase::Holding;
-        let summary = format!("hold: drift — {}", drifted.join("; "));
-        let mut alerts = drifted.clone();
-        alerts.push("someone else changed records cutover manages; cutover never overwrites them: fix by hand, then `resume` or `rollback`".into());
-        return wait_or_record(
-            ctx,
-            held,
-            &original,
-            DecisionKind::Hold,
-            summary,
-            None,
-            alerts,
-        );
-    }
+    gates::no_drift(ctx, &st, &original, drift::weighted(ctx, &st))?;
     let mut st = st;
-    let insync_at = match insync(ctx, &mut st) {
-        Ok(t) => t,
-        Err(why) => {
-            return wait_or_record(
-                ctx,
-                st,
-                &original,
-                DecisionKind::Wait,
-                format!("waiting for {why}"),
-                Some(why),
-                vec![],
-            );
-        }
-    };
+    let insync_at = gates::insync(ctx, &mut st, &original)?;
     let handed = st.written.owners.get(
         ctx.sid(&st.to)
             .map(|s| s.to_string())
@@ -863,13 +326,10 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
             .as_str(),
     ) != Some(&ctx.lease);
     let may_roll_back = !handed && st.percent > Percent::ZERO;
-    let mut st = match health_gate(ctx, st, &original, may_roll_back, "", rollback) {
-        Ok(st) => st,
-        Err(decision) => return *decision,
-    };
+    let mut st = gates::health_gate(ctx, st, &original, may_roll_back, "", rollback)?;
     match st.phase {
         Phase::Paused if !promoting => {
-            return wait_or_record(
+            return ControlFlow::Break(wait_or_record(
                 ctx,
                 st,
                 &original,
@@ -877,14 +337,14 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
                 "paused".into(),
                 Some("`resume`".into()),
                 vec![],
-            );
+            ));
         }
         Phase::Holding if !promoting => {
             let why = format!(
                 "held at {} by an operator; `resume` to continue",
                 st.percent
             );
-            return wait_or_record(
+            return ControlFlow::Break(wait_or_record(
                 ctx,
                 st,
                 &original,
@@ -892,32 +352,17 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
                 format!("hold: {why}"),
                 Some("`resume`".into()),
                 vec![],
-            );
+            ));
         }
-        Phase::Completing => return handover::complete(ctx, st, &original, false),
+        Phase::Completing => return ControlFlow::Break(handover::complete(ctx, st, &original)),
         _ => {}
     }
     if promoting {
         st.phase = Phase::Canary;
-    }
-    let required = bake_required(ctx, &st);
-    let elapsed = ctx.now.saturating_sub(insync_at);
-    if !promoting && elapsed < required {
-        let left = (required - elapsed + 999) / 1000;
-        let why = format!(
-            "bake time: {left}s left of {}s at {}",
-            required / 1000,
-            st.percent
-        );
-        return wait_or_record(
-            ctx,
-            st,
-            &original,
-            DecisionKind::Wait,
-            format!("waiting for {why}"),
-            Some(why),
-            vec![],
-        );
+    } else {
+        let required = gates::bake_required(ctx, &st);
+        let at = format!(" at {}", st.percent);
+        gates::baked(ctx, &st, &original, insync_at, required, "bake time", &at)?;
     }
     let next = match promote_to {
         Some(p) => Some(p).filter(|p| *p > st.percent),
@@ -926,9 +371,9 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
     let Some(p) = next else {
         if st.percent == Percent::FULL {
             st.phase = Phase::Completing;
-            return handover::complete(ctx, st, &original, false);
+            return ControlFlow::Break(handover::complete(ctx, st, &original));
         }
-        return wait_or_record(
+        return ControlFlow::Break(wait_or_record(
             ctx,
             st,
             &original,
@@ -936,15 +381,15 @@ fn step(ctx: &Ctx, st: State, promote_to: Option<Percent>) -> Decision {
             "no step above the current share".into(),
             None,
             vec![],
-        );
+        ));
     };
-    move_to(
+    ControlFlow::Continue(move_to(
         ctx,
         st,
         p,
         DecisionKind::Advance,
         format!("advance {} → {}", original.percent, p),
-    )
+    ))
 }
 
 /// Writes `from` = 100 − p, `to` = p on both keys and their TXTs (weights are percentages,
@@ -999,7 +444,7 @@ pub(super) fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     let mut alerts = Vec::new();
     if matches!(ctx.cmd.action, Action::Rollback) {
         alerts.extend(
-            drift(ctx, &st)
+            drift::weighted(ctx, &st)
                 .into_iter()
                 .map(|d| format!("rolling back over drift: {d}")),
         );
@@ -1097,7 +542,7 @@ fn set_weight(ctx: &Ctx, mut st: State, p: Percent) -> Decision {
             )),
         );
     }
-    let drifted = drift(ctx, &st);
+    let drifted = drift::weighted(ctx, &st);
     if !drifted.is_empty() {
         let mut d = with_weights(
             ctx,
@@ -1147,8 +592,11 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
     d.weights_after = d.weights_before;
     d.alerts.extend(simple_key_notes(ctx, &[from, to]));
     if let Some(s) = st {
-        d.alerts
-            .extend(drift(ctx, s).into_iter().map(|x| format!("drift: {x}")));
+        d.alerts.extend(
+            drift::weighted(ctx, s)
+                .into_iter()
+                .map(|x| format!("drift: {x}")),
+        );
     }
     d
 }
@@ -1181,4 +629,12 @@ pub(super) fn simple_key_notes(ctx: &Ctx, clusters: &[Name]) -> Vec<String> {
         }
     }
     out
+}
+fn next_step(ctx: &Ctx, p: Percent) -> Option<Percent> {
+    ctx.svc
+        .rollout
+        .steps
+        .iter()
+        .map(|s| s.percent)
+        .find(|s| *s > p)
 }

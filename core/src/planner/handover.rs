@@ -7,8 +7,9 @@ use crate::state::{Phase, State};
 use crate::types::{Name, Percent, SetIdentifier};
 
 use super::build::BatchBuilder;
-use super::canary::{commit, drift, with_weights, Ctx};
-use super::{Decision, DecisionKind};
+use super::context::{commit, with_weights, Ctx};
+use super::decision::{Decision, DecisionKind};
+use super::drift;
 
 /// The `handover` command: complete now if the preconditions hold (traffic must already be all on
 /// `to`).
@@ -17,7 +18,7 @@ pub(super) fn handover_command(ctx: &Ctx, mut st: State) -> Decision {
         Phase::Canary | Phase::Completing | Phase::Holding | Phase::Paused
             if st.percent == Percent::FULL =>
         {
-            let drifted = drift(ctx, &st);
+            let drifted = drift::weighted(ctx, &st);
             if !drifted.is_empty() {
                 let mut d = with_weights(
                     ctx,
@@ -29,7 +30,7 @@ pub(super) fn handover_command(ctx: &Ctx, mut st: State) -> Decision {
             }
             let original = st.clone();
             st.phase = Phase::Completing;
-            complete(ctx, st, &original, true)
+            complete(ctx, st, &original)
         }
         Phase::Completed => with_weights(
             ctx,
@@ -77,7 +78,7 @@ fn asks_for_key(
 /// One completion tick: delete the parked `from` key once the `from` Ingress no longer claims the
 /// host; hand the `to` key to `to` once its Ingress asks for exactly that key with an LB status
 /// and a weight above 0 (or the `from` key is gone). Both in one batch when both hold.
-pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State, _forced: bool) -> Decision {
+pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
     let (Some(from_sid), Some(to_sid)) = (ctx.sid(&st.from), ctx.sid(&st.to)) else {
         return ctx.refuse("no set identifier for from/to");
     };

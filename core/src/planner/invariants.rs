@@ -11,7 +11,7 @@ use crate::route53::model::{Action, ChangeBatch, RecordSet, RecordType, RrKey};
 use crate::route53::validate::{check_invariants, InvariantScope};
 use crate::route53::zone::ZoneSnapshot;
 
-use super::{all_namings, names_of_interest};
+use super::names::{all_namings, names_of_interest};
 
 /// Returns every broken invariant (empty: the batch is fine).
 pub fn check(

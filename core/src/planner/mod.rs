@@ -1,162 +1,44 @@
 //! The pure planner: state + observations + clock + command → one decision with its whole change
 //! batch. No I/O and no clock reads: `now` is passed in (PRODUCT.md §3.1, §3.3, §7).
 //!
-//! Modules: `facts` reads the zone for a hostname, `build` makes compare-and-swap batches,
-//! `canary` is the state machine, `handover` the completion rules, `invariants` the self-check
-//! every emitted batch passes, `target` the alias records to a cluster's load balancer.
+//! This module routes a command to its strategy. The strategies (`canary`, `bluegreen`, with
+//! `handover` for the canary's completion) are built from shared parts: `context` (one
+//! decision's inputs, read once, and committing a batch with the state record), `gates` (drift,
+//! INSYNC, bake, health), `drift`, `preflight`, `facts` (what the zone says of a host), `build`
+//! (compare-and-swap batches), `target` (alias records to a load balancer), `names` and the
+//! self-check every emitted batch passes (`invariants`). No module imports one that imports it.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-use crate::command::{Action, Command};
+use crate::command::{Action, Command, Strategy};
 use crate::config::{Config, ServiceConfig};
-use crate::observation::ClusterHealth;
-use crate::observation::IngressInfo;
-use crate::registry::{self, TxtNaming};
+use crate::registry;
 use crate::route53::model::{
-    Action as ChangeAction, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet,
+    Action as ChangeAction, ChangeBatch, ChangeInfo, RecordSet, RecordType,
 };
-use crate::state::{self, Phase};
+use crate::state::{self, Phase, State};
 use crate::types::Millis;
-use crate::types::{DnsName, Name, Percent};
 
 mod bluegreen;
 mod build;
 mod canary;
+mod context;
+mod decision;
+mod drift;
 pub mod facts;
+mod gates;
 mod handover;
 pub mod invariants;
+mod names;
 mod preflight;
 pub mod target;
+mod view;
 
-/// An observation that may have failed (the reason is reported).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Observed<T> {
-    Known(T),
-    Unavailable(String),
-}
+pub use crate::observation::Observed;
+pub use decision::{Decision, DecisionKind, Weights};
+pub use gates::INSYNC_FALLBACK_MS;
+pub use names::names_of_interest;
+pub use view::{Needs, ServiceView};
 
-/// What the engine observed for one service.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ServiceView {
-    /// Every rrset of the service's zone whose name is in `names_of_interest()`.
-    pub records: Vec<RecordSet>,
-    /// The Ingresses of each cluster that carry the service's hostname (the engine filters; the
-    /// planner filters again, so passing all is harmless); absent: not listed.
-    pub ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
-    /// Health per cluster; absent: not probed.
-    pub health: BTreeMap<Name, ClusterHealth>,
-    /// GetChange of the state's pending change, if any.
-    pub change_status: Option<ChangeStatus>,
-}
-
-/// What the engine must observe for a service before `decide`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct Needs {
-    pub probe: bool,
-    pub ingresses: bool,
-    pub change_id: Option<String>,
-}
-
-/// The share of traffic on each side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Weights {
-    pub from: Percent,
-    pub to: Percent,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DecisionKind {
-    /// Nothing to do.
-    Noop,
-    /// Report only.
-    Status,
-    /// Migration started (simple→weighted or parking of existing weighted records).
-    Start,
-    /// Moved to the next step.
-    Advance,
-    /// Waiting (INSYNC, bake time); may write the state record (INSYNC first seen).
-    Wait,
-    /// Stopped: inconclusive or bad health, both sides bad, drift. Needs attention or time.
-    Hold,
-    Rollback,
-    /// Completed: `from` key deleted and `to` key handed to the `to` cluster.
-    Complete,
-    /// `to` key handed to the `to` cluster.
-    Handover,
-    /// Parked `from` key deleted.
-    DeleteFrom,
-    Paused,
-    Resumed,
-    /// Held at an operator-chosen share.
-    SetWeight,
-    /// The command cannot be carried out; nothing changes.
-    Refused,
-}
-
-/// The planner's answer for one service: the per-service part of the JSON report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
-    pub service: Name,
-    pub kind: DecisionKind,
-    /// One line a human reads.
-    pub summary: String,
-    /// The whole change incl. the state record CAS; comment holds actor/reason.
-    pub batch: Option<ChangeBatch>,
-    pub weights_before: Option<Weights>,
-    pub weights_after: Option<Weights>,
-    /// Key/record → owner id.
-    pub owners: BTreeMap<String, String>,
-    pub waits_for: Option<String>,
-    pub alerts: Vec<String>,
-    pub health: BTreeMap<Name, ClusterHealth>,
-    /// The zone the batch is for.
-    pub zone_id: String,
-}
-
-impl Decision {
-    pub fn new(svc: &ServiceConfig, kind: DecisionKind, summary: impl Into<String>) -> Decision {
-        Decision {
-            service: svc.name.clone(),
-            kind,
-            summary: summary.into(),
-            batch: None,
-            weights_before: None,
-            weights_after: None,
-            owners: BTreeMap::new(),
-            waits_for: None,
-            alerts: Vec::new(),
-            health: BTreeMap::new(),
-            zone_id: svc.zone_id.clone(),
-        }
-    }
-
-    /// True when applying this decision writes something.
-    pub fn writes(&self) -> bool {
-        self.batch.as_ref().is_some_and(|b| !b.changes.is_empty())
-    }
-}
-
-/// The TXT naming of every configured cluster (to find every variant, whoever wrote it).
-pub(crate) fn all_namings(cfg: &Config) -> Vec<TxtNaming> {
-    cfg.clusters().map(TxtNaming::of).collect()
-}
-
-/// The names the engine must list for a service: the host, every TXT registry variant of every
-/// configured cluster's naming, and the state record.
-pub fn names_of_interest(cfg: &Config, svc: &ServiceConfig) -> Vec<DnsName> {
-    let mut out = vec![svc.hostname.clone()];
-    out.extend(registry::all_txt_names(&svc.hostname, &all_namings(cfg)));
-    if let Some(s) = cfg.state_record_name(svc) {
-        out.push(s);
-    }
-    out.sort();
-    out.dedup();
-    out
-}
+use context::{with_weights, Ctx};
 
 /// What the engine must observe for this service to decide `cmd`.
 pub fn needs(
@@ -231,7 +113,7 @@ pub fn decide_with_keys(
     now: Millis,
     txt_encrypt_keys: &[registry::EncryptionKey],
 ) -> Decision {
-    let mut d = canary::decide(cfg, svc, view, cmd, now, txt_encrypt_keys);
+    let mut d = dispatch(cfg, svc, view, cmd, now, txt_encrypt_keys);
     d.health = view.health.clone();
     if let Some(batch) = &d.batch {
         let problems = invariants::check(cfg, svc, &view.records, batch);
@@ -269,7 +151,7 @@ pub fn record_change(
     let created = decision.batch.as_ref()?.changes.iter().find(|c| {
         c.action == ChangeAction::Create
             && c.record.name == name
-            && c.record.rtype == crate::route53::model::RecordType::Txt
+            && c.record.rtype == RecordType::Txt
     })?;
     let mut st = state::State::decode(&name, created.record.values.first()?).ok()?;
     let pending = st.change.as_mut()?;
@@ -284,4 +166,65 @@ pub fn record_change(
         "cutover: record change {} for {}",
         change.id, svc.name
     )))
+}
+
+/// Routes a command: the state record read (an unreadable one holds), a replayed event answered
+/// as done, then the migration's strategy decides.
+fn dispatch(
+    cfg: &Config,
+    svc: &ServiceConfig,
+    view: &ServiceView,
+    cmd: &Command,
+    now: Millis,
+    txt_encrypt_keys: &[registry::EncryptionKey],
+) -> Decision {
+    let Some(ctx) = Ctx::read(cfg, svc, view, cmd, now, txt_encrypt_keys) else {
+        return Decision::new(
+            svc,
+            DecisionKind::Refused,
+            "refused: the state record name is not a valid DNS name",
+        );
+    };
+    let state = match ctx.stored.as_ref().map(|s| &s.state) {
+        None => None,
+        Some(Ok(st)) => Some(st.clone()),
+        Some(Err(e)) => {
+            let mut d = ctx.decision(DecisionKind::Hold, format!("hold: {e}"));
+            d.alerts.push(format!(
+                "{e}; fix or delete the state record by hand, cutover will not overwrite it"
+            ));
+            return d;
+        }
+    };
+    // Replaying an event changes nothing (PRODUCT.md §7.8).
+    if let (Some(id), Some(st)) = (&cmd.id, &state) {
+        if st.has_seen(id) {
+            return with_weights(
+                &ctx,
+                st,
+                ctx.decision(
+                    DecisionKind::Noop,
+                    format!("event {id} was already processed"),
+                ),
+            );
+        }
+    }
+    if is_blue_green(&ctx, state.as_ref()) {
+        bluegreen::decide(&ctx, state)
+    } else {
+        canary::decide(&ctx, state)
+    }
+}
+
+/// Whether the command belongs to a blue-green migration: an active one in the state record, or
+/// a start whose strategy (the event's, else the service's) is blue-green.
+fn is_blue_green(ctx: &Ctx, st: Option<&State>) -> bool {
+    let running = st.filter(|s| s.phase.is_active() && s.phase != Phase::RolledBack);
+    match (&ctx.cmd.action, running) {
+        (_, Some(s)) => s.strategy == Strategy::BlueGreen,
+        (Action::Start { strategy, .. }, None) => {
+            strategy.unwrap_or(ctx.svc.rollout.strategy) == Strategy::BlueGreen
+        }
+        (_, None) => st.is_some_and(|s| s.strategy == Strategy::BlueGreen),
+    }
 }

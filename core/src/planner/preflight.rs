@@ -7,7 +7,7 @@ use crate::registry::{self, RegistryEntry, TxtContent};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::types::{Name, SetIdentifier};
 
-use super::canary::Ctx;
+use super::context::Ctx;
 use super::facts::KeyRecords;
 
 /// Every shared check, in the order an operator fixes them.
@@ -60,7 +60,7 @@ fn mixed_routing(ctx: &Ctx) -> Result<(), String> {
 /// external-dns.md §5): refuse to start on such a zone.
 fn orphans(ctx: &Ctx) -> Result<(), String> {
     let host = &ctx.svc.hostname;
-    let namings = super::all_namings(ctx.cfg);
+    let namings = super::names::all_namings(ctx.cfg);
     let records = &ctx.view.records;
     let txt_names: BTreeSet<_> = registry::all_txt_names(host, &namings)
         .into_iter()

@@ -1,0 +1,269 @@
+//! One decision's context, read once (the config, the service, the observed view, the command,
+//! the clock, the stored state record and what the zone says of the host), and the plumbing
+//! every strategy shares: building a decision, committing a batch with the state record in it,
+//! reporting the live share.
+
+use crate::command::Command;
+use crate::config::{ClusterConfig, Config, ServiceConfig};
+use crate::observation::{IngressInfo, Observed, Verdict};
+use crate::registry::{EncryptionKey, TxtNaming};
+use crate::state::{self, PendingChange, State, Stored};
+use crate::types::{DnsName, Millis, Name, Percent, SetIdentifier};
+
+use super::build::BatchBuilder;
+use super::decision::{Decision, DecisionKind, Weights};
+use super::facts::{share, HostFacts};
+use super::names::all_namings;
+use super::view::ServiceView;
+
+/// Everything one decision needs, read once.
+pub(super) struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub svc: &'a ServiceConfig,
+    pub view: &'a ServiceView,
+    pub cmd: &'a Command,
+    pub now: Millis,
+    pub state_name: DnsName,
+    pub stored: Option<Stored>,
+    pub facts: HostFacts,
+    pub lease: String,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn cluster(&self, key: &Name) -> Option<&'a ClusterConfig> {
+        self.cfg.cluster(key)
+    }
+    pub fn sid(&self, cluster: &Name) -> Option<SetIdentifier> {
+        self.svc.set_identifier(cluster)
+    }
+    pub fn verdict(&self, cluster: &Name) -> Option<Verdict> {
+        self.view.health.get(cluster).map(|h| h.verdict)
+    }
+    pub fn decision(&self, kind: DecisionKind, summary: impl Into<String>) -> Decision {
+        let mut d = Decision::new(self.svc, kind, summary);
+        d.owners = owners_report(&self.facts);
+        d
+    }
+    pub fn refuse(&self, reason: impl Into<String>) -> Decision {
+        self.decision(DecisionKind::Refused, format!("refused: {}", reason.into()))
+    }
+    /// The Ingresses of `cluster` that claim the service's hostname (the configured one only,
+    /// when configured).
+    pub fn claiming(&self, cluster: &Name) -> Result<Vec<&'a IngressInfo>, String> {
+        match self.view.ingresses.get(cluster) {
+            None => Err(format!(
+                "the Ingresses of cluster {cluster} were not listed"
+            )),
+            Some(Observed::Unavailable(why)) => Err(format!(
+                "the Ingresses of cluster {cluster} are unavailable: {why}"
+            )),
+            Some(Observed::Known(list)) => Ok(list
+                .iter()
+                .filter(|i| i.hosts.contains(&self.svc.hostname))
+                .filter(|i| match self.svc.ingress_of(cluster) {
+                    Some(r) => r.namespace == i.namespace && r.name == i.name,
+                    None => true,
+                })
+                .collect()),
+        }
+    }
+    pub fn naming(&self, cluster: &Name) -> Option<TxtNaming> {
+        self.cluster(cluster).map(TxtNaming::of)
+    }
+}
+
+/// The owners of every key, for the report: `simple` / set identifier → owner(s).
+fn owners_report(facts: &HostFacts) -> std::collections::BTreeMap<String, String> {
+    facts
+        .all_keys()
+        .into_iter()
+        .map(|(label, k)| {
+            let owners: Vec<String> = k.owners().into_iter().collect();
+            let owner = if owners.is_empty() {
+                if k.has_encrypted() {
+                    "(encrypted)".to_string()
+                } else {
+                    "(none)".to_string()
+                }
+            } else {
+                owners.join(",")
+            };
+            (label, owner)
+        })
+        .collect()
+}
+
+impl<'a> Ctx<'a> {
+    /// Reads everything once. `Err`: the state record name is not a valid DNS name.
+    pub fn read(
+        cfg: &'a Config,
+        svc: &'a ServiceConfig,
+        view: &'a ServiceView,
+        cmd: &'a Command,
+        now: Millis,
+        txt_encrypt_keys: &[EncryptionKey],
+    ) -> Option<Ctx<'a>> {
+        let state_name = cfg.state_record_name(svc)?;
+        let mut facts = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
+        facts.decrypt(txt_encrypt_keys);
+        Some(Ctx {
+            cfg,
+            svc,
+            view,
+            cmd,
+            now,
+            stored: state::find(&view.records, &state_name),
+            state_name,
+            facts,
+            lease: cfg.lease_owner_id.as_str().to_string(),
+        })
+    }
+}
+
+/// Adds the current share to a decision.
+pub(super) fn with_weights(ctx: &Ctx, st: &State, mut d: Decision) -> Decision {
+    d.weights_before = current_weights(ctx, &st.from, &st.to);
+    if d.weights_after.is_none() {
+        d.weights_after = d.weights_before;
+    }
+    d
+}
+
+/// The live share from the zone: both keys' weights (whoever set them — PRODUCT.md §3.3).
+pub(super) fn current_weights(ctx: &Ctx, from: &Name, to: &Name) -> Option<Weights> {
+    let f = &ctx.facts;
+    if !f.is_weighted() {
+        return (!f.simple.is_empty()).then_some(Weights {
+            from: Percent::FULL,
+            to: Percent::ZERO,
+        });
+    }
+    let w = |c: &Name| {
+        ctx.sid(c)
+            .and_then(|s| f.key(&s).and_then(|k| k.weight().ok().flatten()))
+            .unwrap_or(0)
+    };
+    let p = share(w(from), w(to));
+    Some(Weights {
+        from: p.complement(),
+        to: p,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: the state record travels in the same batch (PRODUCT.md §7.5)
+// ---------------------------------------------------------------------------------------------
+
+/// Finishes a decision that writes: stamps actor/reason, remembers the event id, marks the change
+/// pending when traffic records change, adds the state record CAS, sets the batch comment.
+pub(super) fn commit(
+    ctx: &Ctx,
+    mut b: BatchBuilder,
+    mut st: State,
+    kind: DecisionKind,
+    summary: String,
+) -> Decision {
+    st.stamp(&ctx.cmd.actor, ctx.cmd.reason.as_deref(), ctx.now);
+    if let Some(id) = &ctx.cmd.id {
+        st.remember_event(id);
+    }
+    if b.touches_traffic(&ctx.state_name) {
+        st.change = Some(PendingChange {
+            id: None,
+            submitted_at: ctx.now,
+            insync_at: None,
+        });
+    }
+    let new_record = match st.to_record(&ctx.state_name) {
+        Ok(r) => r,
+        Err(e) => return ctx.refuse(e.to_string()),
+    };
+    match &ctx.stored {
+        Some(old) => b.replace(&old.record, new_record),
+        None => b.create(new_record),
+    }
+    let comment = format!(
+        "cutover {} {} by {}{}",
+        kind_name(kind),
+        ctx.svc.name,
+        ctx.cmd.actor,
+        ctx.cmd
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    );
+    let mut d = ctx.decision(kind, summary);
+    d.batch = Some(b.finish(&comment));
+    d.weights_before = current_weights(ctx, &st.from, &st.to);
+    d.weights_after = Some(Weights::of(st.percent));
+    d
+}
+
+fn kind_name(kind: DecisionKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The (from, to) pair of a start: the configured direction, or its reverse when the event names
+/// the configured `from` as destination.
+pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), String> {
+    match to {
+        None => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.to => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
+        Some(t) if *t == ctx.svc.from => Ok((ctx.svc.to.clone(), ctx.svc.from.clone())),
+        Some(t) => Err(format!(
+            "cluster {t} is neither {} nor {} (services.{}.from/to)",
+            ctx.svc.from, ctx.svc.to, ctx.svc.name
+        )),
+    }
+}
+
+/// Exactly one of `list` (the Ingresses of `cluster` that ask for the key), and it has a
+/// load-balancer status: several are ambiguous (the config must name one), none is `none()`.
+pub(super) fn the_one_with_status<'a>(
+    ctx: &Ctx,
+    cluster: &Name,
+    list: &[&'a IngressInfo],
+    none: impl FnOnce() -> String,
+) -> Result<&'a IngressInfo, String> {
+    match list {
+        [] => Err(none()),
+        [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
+            "Ingress {}/{} in cluster {cluster} has no load-balancer status yet",
+            one.namespace, one.name
+        )),
+        [one] => Ok(one),
+        many => Err(format!(
+            "{} Ingresses in cluster {cluster} claim {} ({}); set services.{}.ingress.{cluster}",
+            many.len(),
+            ctx.svc.hostname,
+            many.iter()
+                .map(|i| format!("{}/{}", i.namespace, i.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ctx.svc.name
+        )),
+    }
+}
+
+pub(super) fn wait_or_record(
+    ctx: &Ctx,
+    st: State,
+    original: &State,
+    kind: DecisionKind,
+    summary: String,
+    waits_for: Option<String>,
+    alerts: Vec<String>,
+) -> Decision {
+    let mut d = if &st != original {
+        commit(ctx, BatchBuilder::default(), st.clone(), kind, summary)
+    } else {
+        with_weights(ctx, &st, ctx.decision(kind, summary))
+    };
+    d.waits_for = waits_for;
+    d.alerts.extend(alerts);
+    d
+}

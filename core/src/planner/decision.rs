@@ -1,0 +1,101 @@
+//! The planner's answer for one service: what to do, the whole change batch, and everything the
+//! report says about it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::ServiceConfig;
+use crate::observation::ClusterHealth;
+use crate::route53::model::ChangeBatch;
+use crate::types::{Name, Percent};
+
+/// The share of traffic on each side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Weights {
+    pub from: Percent,
+    pub to: Percent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionKind {
+    /// Nothing to do.
+    Noop,
+    /// Report only.
+    Status,
+    /// Migration started (simple→weighted or parking of existing weighted records).
+    Start,
+    /// Moved to the next step.
+    Advance,
+    /// Waiting (INSYNC, bake time); may write the state record (INSYNC first seen).
+    Wait,
+    /// Stopped: inconclusive or bad health, both sides bad, drift. Needs attention or time.
+    Hold,
+    Rollback,
+    /// Completed: `from` key deleted and `to` key handed to the `to` cluster.
+    Complete,
+    /// `to` key handed to the `to` cluster.
+    Handover,
+    /// Parked `from` key deleted.
+    DeleteFrom,
+    Paused,
+    Resumed,
+    /// Held at an operator-chosen share.
+    SetWeight,
+    /// The command cannot be carried out; nothing changes.
+    Refused,
+}
+
+/// The planner's answer for one service: the per-service part of the JSON report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub service: Name,
+    pub kind: DecisionKind,
+    /// One line a human reads.
+    pub summary: String,
+    /// The whole change incl. the state record CAS; comment holds actor/reason.
+    pub batch: Option<ChangeBatch>,
+    pub weights_before: Option<Weights>,
+    pub weights_after: Option<Weights>,
+    /// Key/record → owner id.
+    pub owners: BTreeMap<String, String>,
+    pub waits_for: Option<String>,
+    pub alerts: Vec<String>,
+    pub health: BTreeMap<Name, ClusterHealth>,
+    /// The zone the batch is for.
+    pub zone_id: String,
+}
+
+impl Decision {
+    pub fn new(svc: &ServiceConfig, kind: DecisionKind, summary: impl Into<String>) -> Decision {
+        Decision {
+            service: svc.name.clone(),
+            kind,
+            summary: summary.into(),
+            batch: None,
+            weights_before: None,
+            weights_after: None,
+            owners: BTreeMap::new(),
+            waits_for: None,
+            alerts: Vec::new(),
+            health: BTreeMap::new(),
+            zone_id: svc.zone_id.clone(),
+        }
+    }
+
+    /// True when applying this decision writes something.
+    pub fn writes(&self) -> bool {
+        self.batch.as_ref().is_some_and(|b| !b.changes.is_empty())
+    }
+}
+
+impl Weights {
+    /// `to` at `p`, `from` at the rest.
+    pub fn of(p: Percent) -> Weights {
+        Weights {
+            from: p.complement(),
+            to: p,
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! What the planner is given to decide on, and what it asks the engine to observe first.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::observation::{ClusterHealth, IngressInfo, Observed};
+use crate::route53::model::{ChangeStatus, RecordSet};
+use crate::types::Name;
+
+/// What the engine observed for one service.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceView {
+    /// Every rrset of the service's zone whose name is in `names_of_interest()`.
+    pub records: Vec<RecordSet>,
+    /// The Ingresses of each cluster that carry the service's hostname (the engine filters; the
+    /// planner filters again, so passing all is harmless); absent: not listed.
+    pub ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
+    /// Health per cluster; absent: not probed.
+    pub health: BTreeMap<Name, ClusterHealth>,
+    /// GetChange of the state's pending change, if any.
+    pub change_status: Option<ChangeStatus>,
+}
+
+/// What the engine must observe for a service before `decide`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Needs {
+    pub probe: bool,
+    pub ingresses: bool,
+    pub change_id: Option<String>,
+}
