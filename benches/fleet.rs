@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
-use cutover::clock::Clock;
-use cutover::config::Config;
 use cutover::engine;
+use cutover::observe::clock::Clock;
+use cutover_core::config::Config;
 use sandbox::route53::Route53Options;
 use sandbox::world::{IngressSpec, World};
 use sandbox::{Sandbox, SandboxOptions};

@@ -1,23 +1,21 @@
-//! The local command line and the wiring shared with the Lambda entry point.
-//!
-//! Every path — Lambda event, `cutover invoke EVENT.json`, or an operator subcommand — ends in one
-//! JSON payload handed to [`dispatch`] (the engine's handler): a subcommand is turned into the manual-command JSON of
-//! PRODUCT.md §5/§6, so the CLI and Lambda parse and handle commands the same way.
+//! The local command line. Every path — `cutover invoke EVENT.json` or an operator subcommand —
+//! ends in one JSON payload handed to the engine's handler, exactly as a Lambda event is: a
+//! subcommand becomes the manual-command JSON of PRODUCT.md §5/§6, so the CLI and the Lambda
+//! parse and handle commands the same way.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 
-use crate::clock::SystemClock;
-use crate::config::{Config, ConfigError};
-use crate::engine::Context;
-use crate::health::HttpProber;
-use crate::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
-use crate::route53::client::SdkRoute53;
-use crate::route53::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
+use cutover_core::config::Config;
+
+use crate::clients::{load_config, Clients};
+use crate::engine;
+use crate::observe::kubernetes::DEFAULT_READ_TIMEOUT;
+use crate::report::report_has_error;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -204,36 +202,13 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
     serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))
 }
 
-/// Loads and validates the whole configuration, when a path is given (`--config` or
-/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
-pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
-    let mut config = path.map(Config::load).transpose()?;
-    if let Some(config) = config.as_mut() {
-        accept_topics_from_env(config);
-    }
-    Ok(config)
-}
-
-/// The deploy topic created with the function is accepted too: its ARN comes from the
-/// environment (`CUTOVER_ACCEPTED_TOPIC_ARNS`, comma-separated), set by the template.
-fn accept_topics_from_env(config: &mut Config) {
-    let Ok(list) = std::env::var("CUTOVER_ACCEPTED_TOPIC_ARNS") else {
-        return;
-    };
-    for arn in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        if !config.sns_topic_arns.iter().any(|known| known == arn) {
-            config.sns_topic_arns.push(arn.to_string());
-        }
-    }
-}
-
 /// Every record name cutover may change, in IAM's normal form (reference route53.md, "IAM for
 /// record-level least privilege": lower-case, no trailing dot, `\ooo` escapes): each service's
 /// hostname, every TXT registry variant of both clusters, and its state record.
 pub fn iam_record_names(config: &Config) -> Vec<String> {
     let mut names: Vec<String> = config
         .services()
-        .flat_map(|svc| crate::planner::names_of_interest(config, svc))
+        .flat_map(|svc| cutover_core::planner::names_of_interest(config, svc))
         .map(|name| iam_escape(name.as_str()))
         .collect();
     names.sort();
@@ -259,70 +234,61 @@ pub fn default_cli_actor() -> String {
         .unwrap_or_else(|| "cli".to_string())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Clients and the one handler
-
-/// The AWS-facing clients, created once per cold start (rust-lambda.md) from the standard SDK
-/// environment (`AWS_REGION`, `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_EKS`, credentials…).
-#[derive(Debug, Clone)]
-pub struct Clients {
-    pub route53: Arc<SdkRoute53>,
-    pub ingresses: Arc<EksIngressSource>,
-    pub prober: Arc<HttpProber>,
-}
-
-impl Clients {
-    pub async fn from_env(route53_requests_per_second: f64, kube_read_timeout: Duration) -> Self {
-        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Clients {
-            route53: Arc::new(SdkRoute53::new(
-                aws_sdk_route53::Client::new(&sdk_config),
-                route53_requests_per_second,
-            )),
-            ingresses: Arc::new(EksIngressSource::new(sdk_config, kube_read_timeout)),
-            prober: Arc::new(HttpProber::default()),
+/// The CLI: logs to stderr (`RUST_LOG`), the JSON report to stdout; exit code 1 when the report
+/// carries an error.
+pub async fn run() -> ExitCode {
+    init_cli_logging();
+    let cli = Cli::parse();
+    let config = match load_config(cli.config.as_deref()) {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            eprintln!("cutover: --config or CUTOVER_CONFIG: not set (the path of cutover.toml)");
+            return ExitCode::FAILURE;
         }
-    }
-
-    pub async fn from_env_with_defaults() -> Self {
-        Clients::from_env(DEFAULT_REQUESTS_PER_SECOND, DEFAULT_READ_TIMEOUT).await
-    }
-
-    /// The engine's context over these clients, the validated config and the system clock.
-    pub fn context(&self, config: Arc<Config>) -> Context {
-        Context {
-            config,
-            route53: self.route53.clone(),
-            ingresses: self.ingresses.clone(),
-            prober: self.prober.clone(),
-            clock: Arc::new(SystemClock),
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            return ExitCode::FAILURE;
         }
-    }
-}
-
-/// The one function every path calls with its payload: the engine's handler.
-pub async fn dispatch(ctx: &Context, payload: Value) -> Value {
-    crate::engine::handle(ctx, payload).await
-}
-
-/// True when a report carries an error anywhere a command or record could have failed.
-pub fn report_has_error(report: &Value) -> bool {
-    let failed = |r: &Value| {
-        r.get("error").is_some()
-            || r.get("errors")
-                .and_then(Value::as_array)
-                .is_some_and(|e| !e.is_empty())
-            || r.get("services")
-                .and_then(Value::as_array)
-                .is_some_and(|s| s.iter().any(|s| s.get("error").is_some()))
     };
-    failed(report)
-        || report
-            .get("records")
-            .and_then(Value::as_array)
-            .is_some_and(|rs| rs.iter().any(failed))
+    if matches!(cli.command, CliCommand::IamRecordNames) {
+        let names = iam_record_names(&config);
+        for name in &names {
+            println!("{name}");
+        }
+        println!("{}", names.join(","));
+        return ExitCode::SUCCESS;
+    }
+    let payload = match cli.command.payload(&default_cli_actor()) {
+        Ok(payload) => payload,
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let ctx = clients.context(Arc::new(config));
+    let report = engine::handle(&ctx, payload).await;
+    match serde_json::to_string_pretty(&report) {
+        Ok(text) => println!("{text}"),
+        Err(e) => {
+            eprintln!("cutover: cannot print the report: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if report_has_error(&report) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn init_cli_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use aws_lambda_events::sns::SnsRecord;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::command::{Action, Command, Strategy};
-use crate::types::{Name, Percent};
+use cutover_core::command::{Action, Command, Strategy};
+use cutover_core::types::{Name, Percent};
 
 /// Why a payload, or one SNS record of it, was refused. `field` is a path into the payload:
 /// `Records[1].Sns.Message.service`, `detail.percent`, `action`.

@@ -1,13 +1,14 @@
 //! cutover: moves live services between EKS clusters by steering Route53.
 //!
-//! The pipeline: observe (zone, Ingresses, health) → decide (a pure planner) → apply (one atomic
-//! Route53 batch per service) → report. See docs/architecture.md.
+//! The pipeline, as the folders show it: `events` turn a trigger into a command; `engine` runs it
+//! — observe the world through the ports in `observe`, decide with the pure planner of
+//! `cutover_core`, apply one atomic Route53 batch per service — and answers with a `report`. The
+//! entry points are the Lambda (`lambda`) and the CLI (`cli`), wired to AWS by `clients`. See
+//! docs/architecture.md.
 pub mod cli;
-pub mod clock;
+pub mod clients;
 pub mod engine;
 pub mod events;
-pub mod health;
-pub mod kubernetes;
-pub mod route53;
-
-pub use cutover_core::{command, config, planner, registry, state, types};
+pub mod lambda;
+pub mod observe;
+pub mod report;

@@ -13,7 +13,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use cutover::registry::{encrypt_labels, EncryptionKey, Labels};
+use cutover_core::registry::{encrypt_labels, EncryptionKey, Labels};
 use sandbox::external_dns::ReconcileReport;
 use sandbox::route53::Rrset;
 use sandbox::world::World;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cutover::engine::{self, Context};
-use cutover::state::Phase;
+use cutover_core::state::Phase;
 use futures::future::join_all;
 use sandbox::route53::Rrset;
 use sandbox::world::World;

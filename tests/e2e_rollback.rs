@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cutover::engine::{self, Context};
-use cutover::health::{HttpProber, Resolver};
-use cutover::state::Phase;
+use cutover::observe::health::{HttpProber, Resolver};
+use cutover_core::state::Phase;
 use futures::future::BoxFuture;
 use sandbox::lb::Behaviour;
 use sandbox::route53::Rrset;

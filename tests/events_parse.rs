@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use cutover::command::{Action, Command, Strategy};
 use cutover::events::{parse_invocation, EventError};
-use cutover::types::{Name, Percent};
+use cutover_core::command::{Action, Command, Strategy};
+use cutover_core::types::{Name, Percent};
 use serde_json::{json, Value};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:cutover-deploys";

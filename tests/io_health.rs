@@ -11,10 +11,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use cutover::health::{
-    check_all, ClusterHealth, HttpProber, ProbeSpec, ProbeTarget, Prober, Resolver, Scheme, Verdict,
-};
-use cutover::types::DnsName;
+use cutover::observe::health::{check_all, HttpProber, ProbeSpec, ProbeTarget, Prober, Resolver};
+use cutover_core::config::Scheme;
+use cutover_core::observation::{ClusterHealth, Verdict};
+use cutover_core::types::DnsName;
 use futures::future::BoxFuture;
 
 #[derive(Default)]

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use cutover::health::{check_all, HttpProber, ProbeSpec, ProbeTarget, Prober, Scheme, Verdict};
-use cutover::types::DnsName;
+use cutover::observe::health::{check_all, HttpProber, ProbeSpec, ProbeTarget, Prober};
+use cutover_core::config::Scheme;
+use cutover_core::observation::Verdict;
+use cutover_core::types::DnsName;
 use sandbox::lb::{Behaviour, LbSpec, LoadBalancer};
 
 const HOST: &str = "payments.example.com";

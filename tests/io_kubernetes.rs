@@ -10,11 +10,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use base64::Engine;
-use cutover::kubernetes::{
+use cutover::observe::kubernetes::{
     der_certificates, eks_token, ingress_info, presigned_sts_url, ApiOverride, ClusterRef,
     EksIngressSource, IngressSource, KubeError,
 };
-use cutover::types::DnsName;
+use cutover_core::types::DnsName;
 use io_support::{FakeServer, Seen};
 use serde_json::{json, Value};
 

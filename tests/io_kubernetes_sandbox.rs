@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use cutover::kubernetes::{ApiOverride, ClusterRef, EksIngressSource, IngressSource, KubeError};
-use cutover::types::DnsName;
+use cutover::observe::kubernetes::{
+    ApiOverride, ClusterRef, EksIngressSource, IngressSource, KubeError,
+};
+use cutover_core::types::DnsName;
 use sandbox::clock::SimClock;
 use sandbox::cluster::{Cluster, Ingress};
 use sandbox::eks::{self, EksCluster, EksState};

@@ -6,11 +6,11 @@ mod io_support;
 
 use aws_credential_types::Credentials;
 use aws_sdk_route53::config::{BehaviorVersion, Region};
-use cutover::route53::client::{Route53Api, Route53Error, SdkRoute53};
-use cutover::route53::model::{
+use cutover::observe::route53::{Route53Api, Route53Error, SdkRoute53};
+use cutover_core::route53::model::{
     Action, AliasTarget, Change, ChangeBatch, ChangeStatus, RecordSet, RecordType,
 };
-use cutover::types::{DnsName, SetIdentifier, Weight};
+use cutover_core::types::{DnsName, SetIdentifier, Weight};
 use io_support::{FakeServer, Seen};
 
 const NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";

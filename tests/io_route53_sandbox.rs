@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_sdk_route53::config::{BehaviorVersion, Region};
-use cutover::route53::client::{Route53Api, Route53Error, SdkRoute53};
-use cutover::route53::model::{
+use cutover::observe::route53::{Route53Api, Route53Error, SdkRoute53};
+use cutover_core::route53::model::{
     Action, AliasTarget, Change, ChangeBatch, ChangeStatus, RecordSet, RecordType,
 };
-use cutover::types::{DnsName, SetIdentifier, Weight};
+use cutover_core::types::{DnsName, SetIdentifier, Weight};
 use sandbox::clock::SimClock;
 use sandbox::route53::{Route53, Route53Options};
 

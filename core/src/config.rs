@@ -562,14 +562,6 @@ impl Config {
         validate(raw, env)
     }
 
-    /// Reads and parses the file at `path`.
-    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::at(path.display().to_string(), format!("cannot read: {e}"))
-        })?;
-        Config::parse(&text)
-    }
-
     pub fn services(&self) -> impl Iterator<Item = &ServiceConfig> {
         self.services.values()
     }

@@ -153,7 +153,8 @@ mod tests {
     fn ca_pem_is_a_certificate_and_server_config_builds() {
         let pki = Pki::generate().expect("pki");
         assert!(pki.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
-        let parsed: Vec<_> = rustls_pemfile::certs(&mut pki.ca_pem().as_bytes())
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let parsed: Vec<_> = CertificateDer::pem_slice_iter(pki.ca_pem().as_bytes())
             .collect::<Result<_, _>>()
             .expect("pem parses");
         assert_eq!(parsed, vec![pki.ca_der().clone()]);

@@ -115,7 +115,8 @@ async fn describe(sandbox: &Sandbox, name: &str) -> (String, Vec<Vec<u8>>) {
         .and_then(|ca| ca.data())
         .expect("ca data");
     let pem = STANDARD.decode(data).expect("base64");
-    let ders: Vec<Vec<u8>> = rustls_pemfile::certs(&mut pem.as_slice())
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let ders: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&pem)
         .map(|c| c.expect("pem").to_vec())
         .collect();
     assert!(

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use cutover::clock::Clock;
-use cutover::config::Config;
 use cutover::engine::{self, Context};
-use cutover::health::{HttpProber, Prober};
-use cutover::kubernetes::EksIngressSource;
-use cutover::route53::client::SdkRoute53;
+use cutover::observe::clock::Clock;
+use cutover::observe::health::{HttpProber, Prober};
+use cutover::observe::kubernetes::EksIngressSource;
+use cutover::observe::route53::SdkRoute53;
+use cutover_core::config::Config;
 use sandbox::cluster::Ingress;
 use sandbox::route53::Rrset;
 use sandbox::world::World;
@@ -85,8 +85,8 @@ impl Harness {
         services: &[ServiceSpec<'_>],
         rollout: &str,
         edit: impl FnOnce(String) -> String,
-        env: &cutover::config::EnvLookup<'_>,
-    ) -> Result<Harness, cutover::config::ConfigError> {
+        env: &cutover_core::config::EnvLookup<'_>,
+    ) -> Result<Harness, cutover_core::config::ConfigError> {
         let options = SandboxOptions {
             run_external_dns_loops: false,
             ..SandboxOptions::default()
@@ -551,15 +551,15 @@ pub fn a_weights(
 
 /// The state record of `service` as cutover wrote it, decoded with cutover's own reader; the
 /// error says why it is missing or unreadable.
-pub fn state_of(records: &[Rrset], service: &str) -> Result<cutover::state::State, String> {
+pub fn state_of(records: &[Rrset], service: &str) -> Result<cutover_core::state::State, String> {
     let name = format!("_cutover.{service}.example.com");
     let rrset = records_at(records, &name)
         .into_iter()
         .find(|r| r.rtype == "TXT")
         .ok_or_else(|| format!("no state record at {name}"))?;
-    let dns_name = cutover::types::DnsName::parse(&name).map_err(|e| e.to_string())?;
+    let dns_name = cutover_core::types::DnsName::parse(&name).map_err(|e| e.to_string())?;
     match rrset.records.as_slice() {
-        [value] => cutover::state::State::decode(&dns_name, value).map_err(|e| e.to_string()),
+        [value] => cutover_core::state::State::decode(&dns_name, value).map_err(|e| e.to_string()),
         other => Err(format!("{name}: {} values, expected one", other.len())),
     }
 }

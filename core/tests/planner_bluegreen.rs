@@ -7,16 +7,16 @@ mod planner_common;
 
 use std::collections::BTreeSet;
 
-use cutover::command::{Action, Strategy};
-use cutover::config::Config;
-use cutover::health::Verdict;
-use cutover::planner::DecisionKind;
-use cutover::registry::{encrypt_labels, EncryptionKey, Labels};
-use cutover::route53::model::{Action as ChangeAction, ChangeStatus, RecordSet, RecordType};
-use cutover::route53::validate::validate_batch;
-use cutover::route53::zone::ZoneSnapshot;
-use cutover::state::{self, Phase};
-use cutover::types::Percent;
+use cutover_core::command::{Action, Strategy};
+use cutover_core::config::Config;
+use cutover_core::observation::Verdict;
+use cutover_core::planner::DecisionKind;
+use cutover_core::registry::{encrypt_labels, EncryptionKey, Labels};
+use cutover_core::route53::model::{Action as ChangeAction, ChangeStatus, RecordSet, RecordType};
+use cutover_core::route53::validate::validate_batch;
+use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::state::{self, Phase};
+use cutover_core::types::Percent;
 use planner_common::*;
 
 const MIN: i64 = 60_000;
@@ -103,7 +103,7 @@ fn traffic(zone: &[RecordSet]) -> BTreeSet<String> {
         .collect()
 }
 
-fn validates(before: &[RecordSet], d: &cutover::planner::Decision) {
+fn validates(before: &[RecordSet], d: &cutover_core::planner::Decision) {
     let snapshot = ZoneSnapshot::from_listing(dns("example.com"), before.to_vec()).unwrap();
     let batch = d.batch.as_ref().expect("a batch");
     if let Err(v) = validate_batch(&snapshot, batch) {
@@ -427,9 +427,9 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
     let mut view = w.view();
     view.ingresses.insert(
         name("blue"),
-        cutover::planner::Observed::Unavailable("EKS DescribeCluster failed".into()),
+        cutover_core::planner::Observed::Unavailable("EKS DescribeCluster failed".into()),
     );
-    let cmd = cutover::command::Command {
+    let cmd = cutover_core::command::Command {
         action: Action::Rollback,
         service: None,
         dry_run: false,
@@ -437,7 +437,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         reason: None,
         id: None,
     };
-    let d = cutover::planner::decide(
+    let d = cutover_core::planner::decide(
         &cfg,
         cfg.service(&name("payments")).unwrap(),
         &view,
@@ -631,7 +631,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
         let svc = c.service(&name("payments")).unwrap();
         let mut view = world(zone.clone()).view();
         let keys = vec![key.clone()];
-        let cmd = cutover::command::Command {
+        let cmd = cutover_core::command::Command {
             action: start(),
             service: None,
             dry_run: false,
@@ -639,7 +639,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
             reason: None,
             id: None,
         };
-        let d = cutover::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
+        let d = cutover_core::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
         assert_eq!(d.kind, DecisionKind::Refused);
         assert!(
             d.summary.contains("is encrypted") && d.summary.contains("owner \"blue\""),
@@ -651,7 +651,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
         let mut zone3 = zone.clone();
         zone3[2].values = vec![sealed("red")];
         view.records = zone3;
-        let d = cutover::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
+        let d = cutover_core::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
         assert!(d.summary.contains("third owner"), "{}", d.summary);
     }
 }
@@ -667,7 +667,7 @@ fn dry_then_real(
     cfg: &Config,
     action: Action,
     now: i64,
-) -> cutover::planner::Decision {
+) -> cutover_core::planner::Decision {
     let zone = w.zone.clone();
     let dry = w.run_with(cfg, action.clone(), None, now, true);
     assert_eq!(w.zone, zone, "a dry run changed the zone");
@@ -916,7 +916,7 @@ fn switch_to_v013_adds_old_format_and_rollback_removes_it() {
 fn needs_of_a_blue_green_migration() {
     let (cfg, w) = switched();
     let svc = cfg.service(&name("payments")).unwrap();
-    let cmd = |action: Action| cutover::command::Command {
+    let cmd = |action: Action| cutover_core::command::Command {
         action,
         service: None,
         dry_run: false,
@@ -926,12 +926,12 @@ fn needs_of_a_blue_green_migration() {
     };
     // A tick in the verify window probes and lists Ingresses (a failure may roll back, and the
     // rollback asks whether `from` still claims the name).
-    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Tick));
+    let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Tick));
     assert!(n.probe && n.ingresses);
     assert_eq!(n.change_id.as_deref(), Some("C1"));
     // A manual rollback needs no probe; the Ingress listing only decides flip-back vs park.
-    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Rollback));
+    let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Rollback));
     assert!(!n.probe && n.ingresses);
-    let n = cutover::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Pause));
+    let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Pause));
     assert!(!n.probe && !n.ingresses);
 }

@@ -4,17 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use cutover::command::{Action, Command};
-use cutover::config::Config;
-use cutover::health::{ClusterHealth, Verdict};
-use cutover::kubernetes::IngressInfo;
-use cutover::planner::{self, Decision, Observed, ServiceView};
-use cutover::registry::Labels;
-use cutover::route53::model::{
+use cutover_core::command::{Action, Command};
+use cutover_core::config::Config;
+use cutover_core::observation::IngressInfo;
+use cutover_core::observation::{ClusterHealth, Verdict};
+use cutover_core::planner::{self, Decision, Observed, ServiceView};
+use cutover_core::registry::Labels;
+use cutover_core::route53::model::{
     Action as ChangeAction, AliasTarget, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet,
     RecordType,
 };
-use cutover::types::{DnsName, Name, SetIdentifier, Weight};
+use cutover_core::types::{DnsName, Name, SetIdentifier, Weight};
 
 pub const CONFIG: &str = r#"
 [[zones]]

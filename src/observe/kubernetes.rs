@@ -16,9 +16,9 @@ use base64::Engine;
 use futures::future::BoxFuture;
 use k8s_openapi::api::networking::v1::Ingress;
 
-use crate::clock::{Clock, SystemClock};
-use crate::types::DnsName;
-pub use cutover_core::observation::IngressInfo;
+use crate::observe::clock::{Clock, SystemClock};
+use cutover_core::observation::IngressInfo;
+use cutover_core::types::DnsName;
 
 /// Why listing a cluster's Ingresses failed. Every variant names the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -297,9 +297,9 @@ fn aws_uri_encode(s: &str) -> String {
 
 /// DER certificates from a PEM bundle; an error if none parses (rust-lambda.md: fail loudly).
 pub fn der_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
-    let mut reader = pem.as_bytes();
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut ders = Vec::new();
-    for (i, cert) in rustls_pemfile::certs(&mut reader).enumerate() {
+    for (i, cert) in CertificateDer::pem_slice_iter(pem.as_bytes()).enumerate() {
         let cert = cert.map_err(|e| format!("certificate {i} does not parse: {e}"))?;
         ders.push(cert.as_ref().to_vec());
     }

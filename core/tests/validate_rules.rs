@@ -1,12 +1,12 @@
 //! One test per rule of reference route53.md, positive and negative, with Route53's messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
-use cutover::route53::model::{
+use cutover_core::route53::model::{
     Action, AliasTarget, Change, ChangeBatch, RecordSet, RecordType, RrKey,
 };
-use cutover::route53::validate::{validate_batch, Violation};
-use cutover::route53::zone::ZoneSnapshot;
-use cutover::types::{DnsName, SetIdentifier, Weight};
+use cutover_core::route53::validate::{validate_batch, Violation};
+use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::types::{DnsName, SetIdentifier, Weight};
 
 fn name(s: &str) -> DnsName {
     DnsName::parse(s).unwrap()

@@ -4,11 +4,11 @@
 
 mod planner_common;
 
-use cutover::command::Strategy;
-use cutover::planner::invariants::check;
-use cutover::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType};
-use cutover::state::State;
-use cutover::types::{Percent, Weight};
+use cutover_core::command::Strategy;
+use cutover_core::planner::invariants::check;
+use cutover_core::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType};
+use cutover_core::state::State;
+use cutover_core::types::{Percent, Weight};
 use planner_common::*;
 
 fn batch(changes: Vec<(Action, RecordSet)>) -> ChangeBatch {

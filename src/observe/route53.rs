@@ -10,11 +10,11 @@ use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSet
 use aws_sdk_route53::types as sdk;
 use futures::future::BoxFuture;
 
-use crate::route53::model::{
+use crate::observe::ratelimit::RateLimiter;
+use cutover_core::route53::model::{
     Action, AliasTarget, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet, RecordType,
 };
-use crate::route53::ratelimit::RateLimiter;
-use crate::types::{DnsName, SetIdentifier, Weight};
+use cutover_core::types::{DnsName, SetIdentifier, Weight};
 
 /// At most 300 record sets per ListResourceRecordSets page (reference route53.md).
 pub const MAX_ITEMS_PER_PAGE: i32 = 300;

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use cutover_core::types::Millis;
+use cutover_core::types::Millis;
 
 pub trait Clock: Send + Sync {
     fn now_millis(&self) -> Millis;

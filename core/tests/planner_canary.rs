@@ -3,12 +3,12 @@
 
 mod planner_common;
 
-use cutover::command::Action;
-use cutover::health::Verdict;
-use cutover::planner::DecisionKind;
-use cutover::route53::model::{Action as ChangeAction, ChangeStatus, RecordType};
-use cutover::state::{self, Phase};
-use cutover::types::Percent;
+use cutover_core::command::Action;
+use cutover_core::observation::Verdict;
+use cutover_core::planner::DecisionKind;
+use cutover_core::route53::model::{Action as ChangeAction, ChangeStatus, RecordType};
+use cutover_core::state::{self, Phase};
+use cutover_core::types::Percent;
 use planner_common::*;
 
 const MIN: i64 = 60_000;
@@ -343,7 +343,7 @@ fn drift_holds_and_never_overwrites() {
         if r.rtype == RecordType::A
             && r.set_identifier.as_ref().map(|s| s.as_str()) == Some("payments-green")
         {
-            r.weight = Some(cutover::types::Weight(77));
+            r.weight = Some(cutover_core::types::Weight(77));
         }
     }
     let d = w.run(Action::Tick, None, 30 * MIN);

@@ -8,13 +8,13 @@ mod planner_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover::command::Action;
-use cutover::health::Verdict;
-use cutover::registry::{self, TxtContent};
-use cutover::route53::model::{ChangeBatch, ChangeStatus, RecordSet, RecordType};
-use cutover::route53::validate::validate_batch;
-use cutover::route53::zone::ZoneSnapshot;
-use cutover::types::{Percent, Weight};
+use cutover_core::command::Action;
+use cutover_core::observation::Verdict;
+use cutover_core::registry::{self, TxtContent};
+use cutover_core::route53::model::{ChangeBatch, ChangeStatus, RecordSet, RecordType};
+use cutover_core::route53::validate::validate_batch;
+use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::types::{Percent, Weight};
 use planner_common::*;
 use proptest::prelude::*;
 
@@ -247,7 +247,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 /// blue at `blue_version`, green at `green_version`, blue-green by default.
-fn bg_config(blue_version: &str, green_version: &str) -> cutover::config::Config {
+fn bg_config(blue_version: &str, green_version: &str) -> cutover_core::config::Config {
     let text = CONFIG
         .replacen(
             "external_dns_version = \"0.22\"",
@@ -262,7 +262,7 @@ fn bg_config(blue_version: &str, green_version: &str) -> cutover::config::Config
             "failure_threshold = 2",
             "failure_threshold = 2\nstrategy = \"blue-green\"\nverify_window = \"5m\"",
         );
-    cutover::config::Config::parse(&text).unwrap()
+    cutover_core::config::Config::parse(&text).unwrap()
 }
 
 /// Simple zones as blue's external-dns of some version left them, sometimes with a leftover

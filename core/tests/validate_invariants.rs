@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover::route53::model::{Action, AliasTarget, Change, ChangeBatch, RecordSet, RecordType};
-use cutover::route53::validate::{check_invariants, validate_batch, InvariantScope};
-use cutover::route53::zone::ZoneSnapshot;
-use cutover::types::{DnsName, SetIdentifier, Weight};
+use cutover_core::route53::model::{
+    Action, AliasTarget, Change, ChangeBatch, RecordSet, RecordType,
+};
+use cutover_core::route53::validate::{check_invariants, validate_batch, InvariantScope};
+use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::types::{DnsName, SetIdentifier, Weight};
 use proptest::prelude::*;
 
 fn name(s: &str) -> DnsName {
@@ -125,7 +127,7 @@ fn canary_zone(host: &str, from_weight: u8) -> ZoneSnapshot {
     zone(records)
 }
 
-fn strings(v: Vec<cutover::route53::validate::InvariantViolation>) -> Vec<String> {
+fn strings(v: Vec<cutover_core::route53::validate::InvariantViolation>) -> Vec<String> {
     v.iter().map(|v| v.to_string()).collect()
 }
 

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 
-use crate::types::DnsName;
-pub use cutover_core::config::Scheme;
-pub use cutover_core::observation::{ClusterHealth, Sample, Verdict};
+use cutover_core::config::Scheme;
+use cutover_core::observation::{ClusterHealth, Sample, Verdict};
+use cutover_core::types::DnsName;
 
 // ---------------------------------------------------------------------------------------------
 // HTTP probes straight to a load balancer (PRODUCT.md §4)

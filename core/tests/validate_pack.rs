@@ -2,10 +2,10 @@
 //! batch is never split, and a batch too large alone is refused for that service.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
-use cutover::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType};
-use cutover::route53::pack::{join_comments, pack, PackError, ServiceTag};
-use cutover::route53::validate::{batch_cost, Cost, Limits};
-use cutover::types::{DnsName, Name};
+use cutover_core::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType};
+use cutover_core::route53::pack::{join_comments, pack, PackError, ServiceTag};
+use cutover_core::route53::validate::{batch_cost, Cost, Limits};
+use cutover_core::types::{DnsName, Name};
 use proptest::prelude::*;
 
 fn service(i: usize) -> ServiceTag {
