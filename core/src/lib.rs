@@ -9,4 +9,5 @@ pub mod planner;
 pub mod registry;
 pub mod route53;
 pub mod state;
+pub mod txt;
 pub mod types;

@@ -10,124 +10,13 @@ use base64::Engine as _;
 
 use crate::config::{ClusterConfig, ExternalDnsVersion};
 use crate::route53::model::{RecordSet, RecordType};
+use crate::txt::{self, TxtError};
 use crate::types::{DnsName, SetIdentifier, Weight};
 
 /// "TXT is TTL 300" (reference external-dns.md §1).
 pub const TXT_TTL: u32 = 300;
 /// The heritage every external-dns registry TXT carries.
 pub const HERITAGE: &str = "external-dns";
-/// At most 255 characters per string (reference route53.md, TXT records).
-pub const MAX_STRING_CHARS: usize = 255;
-/// At most 4,000 characters per Value (reference route53.md, TXT records).
-pub const MAX_VALUE_CHARS: usize = 4000;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TxtError {
-    #[error("TXT value has an unterminated quoted string")]
-    Unterminated,
-    #[error("TXT value has a bad escape at character {0}")]
-    BadEscape(usize),
-    #[error("TXT value is longer than {MAX_VALUE_CHARS} characters once encoded ({0})")]
-    TooLong(usize),
-}
-
-// ---------------------------------------------------------------------------------------------
-// TXT character strings
-// ---------------------------------------------------------------------------------------------
-
-/// Parses a Route53 TXT value into its character strings: quoted strings (`"a" "b"`, or joined
-/// `"a""b"` as read-back may give), `\"` and `\\` escapes, `\ooo` octal bytes (reference
-/// route53.md, TXT records: "Parse TXT with a real character-string parser"). Tolerant: an
-/// unquoted run up to the next blank is taken as one string.
-pub fn parse_character_strings(value: &str) -> Result<Vec<String>, TxtError> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes.get(i) {
-            Some(b) if b.is_ascii_whitespace() => i += 1,
-            Some(b'"') => {
-                let (s, next) = parse_quoted(bytes, i + 1)?;
-                out.push(s);
-                i = next;
-            }
-            Some(_) => {
-                let start = i;
-                while bytes
-                    .get(i)
-                    .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'"')
-                {
-                    i += 1;
-                }
-                out.push(
-                    String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default()).into_owned(),
-                );
-            }
-            None => break,
-        }
-    }
-    Ok(out)
-}
-
-/// Reads one quoted string starting after its opening quote; returns it and the index after the
-/// closing quote.
-fn parse_quoted(bytes: &[u8], mut i: usize) -> Result<(String, usize), TxtError> {
-    let mut buf = Vec::new();
-    loop {
-        match bytes.get(i) {
-            None => return Err(TxtError::Unterminated),
-            Some(b'"') => return Ok((String::from_utf8_lossy(&buf).into_owned(), i + 1)),
-            Some(b'\\') => {
-                // The same escape rules as the pre-send validator's parser.
-                let (byte, next) = crate::route53::validate::txt::parse_escape(bytes, i + 1)
-                    .map_err(|_| match bytes.get(i + 1) {
-                        None => TxtError::Unterminated,
-                        Some(_) => TxtError::BadEscape(i),
-                    })?;
-                buf.push(byte);
-                i = next;
-            }
-            Some(c) => {
-                buf.push(*c);
-                i += 1;
-            }
-        }
-    }
-}
-
-/// Renders text as a Route53 TXT value: quoted strings of at most 255 characters each *as
-/// written* (escapes included — the stricter reading of "255 characters per string", reference
-/// route53.md), separated by a blank. Errors if the value would exceed 4,000 characters.
-pub fn render_character_strings(text: &str) -> Result<String, TxtError> {
-    let mut strings: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for b in text.bytes() {
-        let mut piece = String::new();
-        crate::route53::validate::txt::push_escaped(b, &mut piece);
-        if current.len() + piece.len() > MAX_STRING_CHARS {
-            strings.push(std::mem::take(&mut current));
-        }
-        current.push_str(&piece);
-    }
-    if !current.is_empty() || strings.is_empty() {
-        strings.push(current);
-    }
-    let value = strings
-        .iter()
-        .map(|s| format!("\"{s}\""))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if value.len() > MAX_VALUE_CHARS {
-        return Err(TxtError::TooLong(value.len()));
-    }
-    Ok(value)
-}
-
-/// The text of a TXT value: its strings joined (read-back may split or join them).
-pub fn txt_text(value: &str) -> Result<String, TxtError> {
-    Ok(parse_character_strings(value)?.concat())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Labels
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +65,7 @@ impl Labels {
     /// than one string are split into several, which external-dns cannot regenerate; cutover
     /// never writes such labels (owner ids and resources are short).
     pub fn render_value(&self) -> Result<String, TxtError> {
-        render_character_strings(&self.render_text())
+        txt::render(&self.render_text())
     }
 }
 
@@ -194,8 +83,8 @@ pub enum TxtContent {
 
 /// Parses a registry TXT value, tolerating several strings, escapes, spaces around labels and
 /// labels in any order.
-pub fn parse_txt_value(value: &str) -> Result<TxtContent, TxtError> {
-    let text = txt_text(value)?;
+pub fn parse_value(value: &str) -> Result<TxtContent, TxtError> {
+    let text = txt::text(value)?;
     Ok(parse_label_text(text.trim()))
 }
 
@@ -564,7 +453,7 @@ impl RegistryEntry {
         if self.content != TxtContent::Encrypted || self.decrypted.is_some() {
             return;
         }
-        let Some(text) = self.record.values.first().and_then(|v| txt_text(v).ok()) else {
+        let Some(text) = self.record.values.first().and_then(|v| txt::text(v).ok()) else {
             return;
         };
         self.decrypted = keys
@@ -590,7 +479,7 @@ pub fn read_entry(record: &RecordSet) -> RegistryEntry {
     let content = record
         .values
         .first()
-        .and_then(|v| parse_txt_value(v).ok())
+        .and_then(|v| parse_value(v).ok())
         .unwrap_or(TxtContent::Foreign);
     RegistryEntry {
         record: record.clone(),
@@ -764,60 +653,29 @@ mod tests {
     }
 
     #[test]
-    fn tolerant_parse_of_values() {
+    fn registry_values_parse_whatever_their_form() {
         let canonical = "\"heritage=external-dns,external-dns/owner=blue,external-dns/resource=ingress/default/app\"";
-        let TxtContent::Labels(l) = parse_txt_value(canonical).unwrap() else {
+        let TxtContent::Labels(l) = parse_value(canonical).unwrap() else {
             panic!()
         };
         assert_eq!(l.owner(), Some("blue"));
         assert_eq!(l.resource(), Some("ingress/default/app"));
         // Split over strings, escaped characters, labels out of order.
         let split = "\"heritage=external-dns,external-dns/resource=ingress/default/app,\" \"external-dns/own\\145r=blue\"";
-        assert_eq!(
-            parse_txt_value(split).unwrap(),
-            TxtContent::Labels(l.clone())
-        );
+        assert_eq!(parse_value(split).unwrap(), TxtContent::Labels(l.clone()));
         // Not external-dns.
+        assert_eq!(parse_value("\"v=spf1 -all\"").unwrap(), TxtContent::Foreign);
         assert_eq!(
-            parse_txt_value("\"v=spf1 -all\"").unwrap(),
-            TxtContent::Foreign
-        );
-        assert_eq!(
-            parse_txt_value("\"heritage=other,external-dns/owner=blue\"").unwrap(),
+            parse_value("\"heritage=other,external-dns/owner=blue\"").unwrap(),
             TxtContent::Foreign
         );
         // Encrypted: base64 of nonce + ciphertext + tag.
         let enc = base64::engine::general_purpose::STANDARD.encode([7u8; 60]);
         assert_eq!(
-            parse_txt_value(&format!("\"{enc}\"")).unwrap(),
+            parse_value(&format!("\"{enc}\"")).unwrap(),
             TxtContent::Encrypted
         );
-        assert_eq!(
-            parse_txt_value("\"unterminated"),
-            Err(TxtError::Unterminated)
-        );
-    }
-
-    #[test]
-    fn character_strings_round_trip_with_escapes_and_splits() {
-        let text = format!("{}\"quoted\\back\u{1}", "x".repeat(300));
-        let value = render_character_strings(&text).unwrap();
-        let strings = parse_character_strings(&value).unwrap();
-        assert!(strings.len() >= 2);
-        assert_eq!(strings.concat(), text);
-        // Every string as written stays within 255 characters.
-        for part in value.split("\" \"") {
-            assert!(part.trim_matches('"').len() <= MAX_STRING_CHARS);
-        }
-        assert!(value.contains("\\\"quoted\\\\back\\001"));
-        assert_eq!(
-            parse_character_strings("\"a\"\"b\"").unwrap(),
-            vec!["a", "b"]
-        );
-        assert!(matches!(
-            render_character_strings(&"y".repeat(4000)),
-            Err(TxtError::TooLong(_))
-        ));
+        assert_eq!(parse_value("\"unterminated"), Err(TxtError::NotQuoted));
     }
 
     fn txt(name: &str, set: Option<&str>, owner: &str) -> RecordSet {
@@ -885,8 +743,8 @@ mod tests {
         let labels = Labels::new("blue", Some("ingress/default/app"));
         let value = encrypt_labels(&labels, &key(), [9u8; NONCE_LEN]).unwrap();
         // Detected as encrypted without a key.
-        assert_eq!(parse_txt_value(&value).unwrap(), TxtContent::Encrypted);
-        let text = txt_text(&value).unwrap();
+        assert_eq!(parse_value(&value).unwrap(), TxtContent::Encrypted);
+        let text = txt::text(&value).unwrap();
         assert_eq!(decrypt_labels(&text, &key()).unwrap(), labels);
         let other = EncryptionKey::parse(&"x".repeat(32)).unwrap();
         assert_eq!(

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::command::Strategy;
-use crate::registry::{self, TxtError};
 use crate::route53::model::{RecordSet, RecordType};
+use crate::txt::{self, TxtError};
 use crate::types::Millis;
 use crate::types::{DnsName, Name, Percent};
 
@@ -188,10 +188,9 @@ impl State {
     pub fn encode(&self) -> Result<String, StateError> {
         let mut s = self.clone();
         loop {
-            match registry::render_character_strings(&s.to_json()?) {
+            match txt::render(&s.to_json()?) {
                 Ok(v) => return Ok(v),
-                Err(TxtError::TooLong(n)) if !s.events.is_empty() => {
-                    let _ = n;
+                Err(TxtError::ValueTooLong(_)) if !s.events.is_empty() => {
                     s.events.remove(0);
                 }
                 Err(e) => return Err(e.into()),
@@ -205,7 +204,7 @@ impl State {
             name: name.to_string(),
             reason,
         };
-        let text = registry::txt_text(value).map_err(|e| bad(e.to_string()))?;
+        let text = txt::text(value).map_err(|e| bad(e.to_string()))?;
         let doc: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let version = doc
@@ -333,8 +332,8 @@ mod tests {
         s.stamp(&"a".repeat(500), Some(&"r\"".repeat(500)), 1);
         assert_eq!(s.actor.len(), MAX_ACTOR_CHARS);
         let value = s.encode().unwrap();
-        assert!(value.len() <= registry::MAX_VALUE_CHARS);
-        assert!(registry::parse_character_strings(&value).unwrap().len() > 1);
+        assert!(value.len() <= crate::route53::model::MAX_VALUE_CHARS);
+        assert!(txt::parse(&value).unwrap().len() > 1);
         let back = State::decode(&name(), &value).unwrap();
         assert_eq!(back.reason, s.reason);
         // Read-back may join the strings without a blank.
@@ -377,7 +376,7 @@ mod tests {
             .to_json()
             .unwrap()
             .replace("\"canary\",\"strategy\"", "\"flying\",\"strategy\"");
-        let v = registry::render_character_strings(&bad_phase).unwrap();
+        let v = txt::render(&bad_phase).unwrap();
         assert!(matches!(
             State::decode(&n, &v),
             Err(StateError::Malformed { .. })

@@ -124,7 +124,7 @@ fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Resu
                 .record
                 .values
                 .first()
-                .and_then(|v| registry::parse_txt_value(v).ok())
+                .and_then(|v| registry::parse_value(v).ok())
             {
                 let o = l.owner().unwrap_or("");
                 if !allowed.contains(o) {
@@ -170,9 +170,7 @@ fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Resu
     {
         let is_registry = r.rtype != RecordType::Txt
             || matches!(
-                r.values
-                    .first()
-                    .and_then(|v| registry::parse_txt_value(v).ok()),
+                r.values.first().and_then(|v| registry::parse_value(v).ok()),
                 Some(TxtContent::Labels(_))
             );
         if !is_registry {
@@ -333,10 +331,8 @@ fn check_bg(after: &[RecordSet]) -> Result<(), String> {
         .filter(|r| r.rtype == RecordType::Txt && r.set_identifier.is_none())
         .filter(|r| names.contains(&r.name.as_str()))
     {
-        if let Some(TxtContent::Labels(l)) = r
-            .values
-            .first()
-            .and_then(|v| registry::parse_txt_value(v).ok())
+        if let Some(TxtContent::Labels(l)) =
+            r.values.first().and_then(|v| registry::parse_value(v).ok())
         {
             owners.insert(l.owner().unwrap_or("").to_string());
             if r.ttl != Some(300) {

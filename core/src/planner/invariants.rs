@@ -149,7 +149,7 @@ pub fn check(
             .filter(|r| {
                 r.values
                     .first()
-                    .and_then(|v| registry::parse_txt_value(v).ok())
+                    .and_then(|v| registry::parse_value(v).ok())
                     .is_some_and(|c| matches!(c, TxtContent::Labels(_)))
             })
             .collect();

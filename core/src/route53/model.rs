@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{DnsName, SetIdentifier, Weight};
 
+/// The longest Value of any record (reference route53.md, "Limits").
+pub const MAX_VALUE_CHARS: usize = 4_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RecordType {
     A,

@@ -8,18 +8,19 @@
 //! says so in a comment.
 
 pub mod invariants;
-pub mod txt;
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::route53::model::{Action, Change, ChangeBatch, RecordSet, RecordType, RrKey};
+use crate::route53::model::{
+    Action, Change, ChangeBatch, RecordSet, RecordType, RrKey, MAX_VALUE_CHARS,
+};
 use crate::route53::zone::elb::{canonical_zone_id, elb_region_and_kind};
 use crate::route53::zone::ZoneSnapshot;
+use crate::txt::{self, TxtError};
 use crate::types::DnsName;
 
 pub use invariants::{check_invariants, InvariantScope, InvariantViolation};
-pub use txt::{parse_txt_value, quote_txt_string, TxtError};
 
 /// Route53's request limits (reference route53.md, "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +99,6 @@ pub fn batch_cost(batch: &ChangeBatch) -> Cost {
 
 /// The most weighted records of one name and type (reference route53.md, "Limits").
 pub const MAX_WEIGHTED_PER_NAME_TYPE: usize = 100;
-/// The longest Value (reference route53.md, "Limits").
-pub const MAX_VALUE_CHARS: usize = 4_000;
 /// The longest name or alias DNSName (reference route53.md, "Limits").
 pub const MAX_NAME_CHARS: usize = 1_024;
 /// The largest TTL Route53 takes (API model: `TTL` is a Long 0–2147483647).
@@ -469,16 +468,18 @@ fn check_value_syntax(rtype: &RecordType, key: &RrKey, value: &str) -> Option<Vi
     let key = key.clone();
     let value_owned = || value.to_string();
     match rtype {
-        RecordType::Txt => match parse_txt_value(value) {
+        RecordType::Txt => match txt::parse(value) {
             Ok(_) => None,
             Err(TxtError::NotQuoted) => Some(Violation::TxtNotQuoted {
                 key,
                 value: value_owned(),
             }),
-            Err(TxtError::TooLong) => Some(Violation::TxtStringTooLong {
-                key,
-                value: value_owned(),
-            }),
+            Err(TxtError::StringTooLong | TxtError::ValueTooLong(_)) => {
+                Some(Violation::TxtStringTooLong {
+                    key,
+                    value: value_owned(),
+                })
+            }
         },
         RecordType::A => value
             .parse::<Ipv4Addr>()
@@ -588,7 +589,7 @@ fn normalised_values(record: &RecordSet) -> Vec<Vec<Vec<u8>>> {
     let mut values: Vec<Vec<Vec<u8>>> = record
         .values
         .iter()
-        .map(|v| match (&record.rtype, parse_txt_value(v)) {
+        .map(|v| match (&record.rtype, txt::parse(v)) {
             (RecordType::Txt, Ok(strings)) => strings,
             _ => vec![v.as_bytes().to_vec()],
         })

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::route53::model::{RecordSet, RecordType, RrKey};
-use crate::route53::validate::txt::parse_txt_value;
 use crate::route53::zone::ZoneSnapshot;
+use crate::txt;
 use crate::types::{DnsName, SetIdentifier, Weight};
 
 /// external-dns writes every registry TXT with TTL 300 (reference external-dns.md §1).
@@ -237,7 +237,7 @@ fn is_heritage_txt(record: &RecordSet) -> bool {
     let Some(first) = record.values.first() else {
         return false;
     };
-    parse_txt_value(first)
+    txt::parse(first)
         .map(|strings| strings.concat().starts_with(b"heritage=external-dns"))
         .unwrap_or(false)
 }

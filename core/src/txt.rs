@@ -1,7 +1,10 @@
-//! A parser of TXT record values: one or more DNS character-strings, each in double quotes,
-//! `\"` for a quote, `\\` for a backslash and `\ooo` (three octal digits) for any byte
-//! (reference route53.md, "TXT records": "Parse TXT with a real character-string parser, not by
-//! trimming quotes").
+//! The one codec of TXT record values, used by the pre-send validator, the external-dns registry
+//! and the state record: one or more DNS character-strings, each in double quotes, `\"` for a
+//! quote, `\\` for a backslash and `\ooo` (three octal digits) for any byte (reference
+//! route53.md, "TXT records": "Parse TXT with a real character-string parser, not by trimming
+//! quotes").
+
+use crate::route53::model::MAX_VALUE_CHARS;
 
 /// The most bytes one character-string may hold (reference route53.md: at most 255 characters
 /// per string; RFC 1035 counts them in bytes, after unescaping).
@@ -16,12 +19,15 @@ pub enum TxtError {
     NotQuoted,
     /// A string longer than 255 bytes: Route53's `CharacterStringTooLong`.
     #[error("a character-string is longer than 255 bytes")]
-    TooLong,
+    StringTooLong,
+    /// Text that does not fit one value once rendered (reference route53.md, "Limits").
+    #[error("the TXT value is {0} characters once encoded, more than {MAX_VALUE_CHARS}")]
+    ValueTooLong(usize),
 }
 
 /// Splits a TXT value into its character-strings, unescaped. Strings may be separated by
 /// whitespace or follow each other directly (`"a""b"`, as read-back may join them).
-pub fn parse_txt_value(value: &str) -> Result<Vec<Vec<u8>>, TxtError> {
+pub fn parse(value: &str) -> Result<Vec<Vec<u8>>, TxtError> {
     let bytes = value.as_bytes();
     let mut strings = Vec::new();
     let mut i = 0;
@@ -43,7 +49,7 @@ pub fn parse_txt_value(value: &str) -> Result<Vec<Vec<u8>>, TxtError> {
         return Err(TxtError::NotQuoted);
     }
     if strings.iter().any(|s| s.len() > MAX_STRING_BYTES) {
-        return Err(TxtError::TooLong);
+        return Err(TxtError::StringTooLong);
     }
     Ok(strings)
 }
@@ -71,7 +77,7 @@ fn parse_quoted(bytes: &[u8], start: usize) -> Result<(Vec<u8>, usize), TxtError
 }
 
 /// Reads the escape after a backslash: `\ooo` (a byte, 000–377 octal) or `\X` (X itself).
-pub(crate) fn parse_escape(bytes: &[u8], at: usize) -> Result<(u8, usize), TxtError> {
+fn parse_escape(bytes: &[u8], at: usize) -> Result<(u8, usize), TxtError> {
     let first = *bytes.get(at).ok_or(TxtError::NotQuoted)?;
     if !first.is_ascii_digit() {
         return Ok((first, at + 1));
@@ -90,7 +96,7 @@ pub(crate) fn parse_escape(bytes: &[u8], at: usize) -> Result<(u8, usize), TxtEr
 
 /// Writes one character-string in Route53's quoted form: `"` and `\` escaped with a backslash,
 /// bytes outside printable ASCII as `\ooo`.
-pub fn quote_txt_string(content: &[u8]) -> String {
+pub fn quote(content: &[u8]) -> String {
     let mut out = String::with_capacity(content.len() + 2);
     out.push('"');
     for &b in content {
@@ -102,7 +108,7 @@ pub fn quote_txt_string(content: &[u8]) -> String {
 
 /// One byte as it stands inside a quoted character-string: `"` and `\` escaped with a
 /// backslash, bytes outside printable ASCII as `\ooo`.
-pub(crate) fn push_escaped(b: u8, out: &mut String) {
+fn push_escaped(b: u8, out: &mut String) {
     match b {
         b'"' => out.push_str("\\\""),
         b'\\' => out.push_str("\\\\"),
@@ -111,12 +117,48 @@ pub(crate) fn push_escaped(b: u8, out: &mut String) {
     }
 }
 
+/// The text of a TXT value: its strings joined (read-back may split or join them), bytes that
+/// are not UTF-8 replaced.
+pub fn text(value: &str) -> Result<String, TxtError> {
+    let bytes: Vec<u8> = parse(value)?.concat();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Renders text as a TXT value: quoted strings of at most 255 characters each *as written*
+/// (escapes included — the stricter reading of "255 characters per string", reference
+/// route53.md, "TXT records"), separated by a blank. Errors if the value would exceed 4,000
+/// characters.
+pub fn render(text: &str) -> Result<String, TxtError> {
+    let mut strings: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for b in text.bytes() {
+        let mut piece = String::new();
+        push_escaped(b, &mut piece);
+        if current.len() + piece.len() > MAX_STRING_BYTES {
+            strings.push(std::mem::take(&mut current));
+        }
+        current.push_str(&piece);
+    }
+    if !current.is_empty() || strings.is_empty() {
+        strings.push(current);
+    }
+    let value = strings
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if value.len() > MAX_VALUE_CHARS {
+        return Err(TxtError::ValueTooLong(value.len()));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn strings(value: &str) -> Vec<String> {
-        parse_txt_value(value)
+        parse(value)
             .unwrap()
             .into_iter()
             .map(|s| String::from_utf8(s).unwrap())
@@ -141,7 +183,7 @@ mod tests {
         assert_eq!(strings(r#""back\\slash""#), ["back\\slash"]);
         assert_eq!(strings(r#""semi\073colon""#), ["semi;colon"]);
         assert_eq!(strings(r#""\101\102""#), ["AB"]);
-        assert_eq!(parse_txt_value(r#""\377""#).unwrap(), vec![vec![255u8]]);
+        assert_eq!(parse(r#""\377""#).unwrap(), vec![vec![255u8]]);
     }
 
     #[test]
@@ -158,28 +200,47 @@ mod tests {
             r#""\400""#,
             r#""\12""#,
         ] {
-            assert_eq!(parse_txt_value(bad), Err(TxtError::NotQuoted), "{bad:?}");
+            assert_eq!(parse(bad), Err(TxtError::NotQuoted), "{bad:?}");
         }
     }
 
     #[test]
     fn strings_of_at_most_255_bytes() {
         let ok = format!("\"{}\"", "x".repeat(255));
-        assert_eq!(parse_txt_value(&ok).unwrap()[0].len(), 255);
+        assert_eq!(parse(&ok).unwrap()[0].len(), 255);
         let long = format!("\"{}\"", "x".repeat(256));
-        assert_eq!(parse_txt_value(&long), Err(TxtError::TooLong));
+        assert_eq!(parse(&long), Err(TxtError::StringTooLong));
         // An escape is one byte: 255 of `\065` fit.
         let escaped = format!("\"{}\"", "\\065".repeat(255));
-        assert!(parse_txt_value(&escaped).is_ok());
+        assert!(parse(&escaped).is_ok());
         let two = format!("\"{}\" \"{}\"", "x".repeat(255), "y".repeat(255));
-        assert_eq!(parse_txt_value(&two).unwrap().len(), 2);
+        assert_eq!(parse(&two).unwrap().len(), 2);
     }
 
     #[test]
     fn quoting_round_trips() {
         let content = b"a \"q\" \\ \x01 z".to_vec();
-        let quoted = quote_txt_string(&content);
+        let quoted = quote(&content);
         assert_eq!(quoted, r#""a \"q\" \\ \001 z""#);
-        assert_eq!(parse_txt_value(&quoted).unwrap(), vec![content]);
+        assert_eq!(parse(&quoted).unwrap(), vec![content]);
+    }
+
+    #[test]
+    fn character_strings_round_trip_with_escapes_and_splits() {
+        let text = format!("{}\"quoted\\back\u{1}", "x".repeat(300));
+        let value = render(&text).unwrap();
+        let strings = parse(&value).unwrap();
+        assert!(strings.len() >= 2);
+        assert_eq!(strings.concat(), text.as_bytes());
+        assert_eq!(super::text(&value).unwrap(), text);
+        // Every string as written stays within 255 characters.
+        for part in value.split("\" \"") {
+            assert!(part.trim_matches('"').len() <= MAX_STRING_BYTES);
+        }
+        assert!(value.contains("\\\"quoted\\\\back\\001"));
+        assert!(matches!(
+            render(&"y".repeat(4000)),
+            Err(TxtError::ValueTooLong(_))
+        ));
     }
 }
