@@ -199,7 +199,7 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     // one but its own typed entry is missing (a v0.22 `to` after a v0.21 `from`: it reads
     // `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its first loop and
     // writes to the zone right after the switch (reference §1, "Self-healing").
-    let to_naming = registry::TxtNaming::of(to_cluster);
+    let to_naming = to_cluster.txt_naming();
     for r in &f.simple.records {
         let is_alias = true;
         let reads_one = registry::owner_entry(

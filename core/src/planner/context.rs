@@ -68,7 +68,7 @@ impl<'a> Ctx<'a> {
         }
     }
     pub fn naming(&self, cluster: &Name) -> Option<TxtNaming> {
-        self.cluster(cluster).map(TxtNaming::of)
+        self.cluster(cluster).map(ClusterConfig::txt_naming)
     }
 }
 

@@ -1,12 +1,12 @@
 //! The record names a service's decisions read and write.
 
-use crate::config::{Config, ServiceConfig};
+use crate::config::{ClusterConfig, Config, ServiceConfig};
 use crate::registry::{self, TxtNaming};
 use crate::types::DnsName;
 
 /// The TXT naming of every configured cluster (to find every variant, whoever wrote it).
 pub(crate) fn all_namings(cfg: &Config) -> Vec<TxtNaming> {
-    cfg.clusters().map(TxtNaming::of).collect()
+    cfg.clusters().map(ClusterConfig::txt_naming).collect()
 }
 
 /// The names the engine must list for a service: the host, every TXT registry variant of every

@@ -4,14 +4,21 @@
 //! encrypted values (read-only: cutover refuses to rewrite them).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use base64::Engine as _;
 
-use crate::config::{ClusterConfig, ExternalDnsVersion};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::txt::{self, TxtError};
 use crate::types::{DnsName, SetIdentifier, Weight};
+
+mod encryption;
+mod names;
+
+pub use encryption::{decrypt_labels, encrypt_labels, EncryptionError, EncryptionKey, NONCE_LEN};
+pub use names::{
+    all_txt_names, lookup_variants, txt_name, typed_variant, written_variants, ExternalDnsVersion,
+    TxtNaming, TxtVariant,
+};
 
 /// "TXT is TTL 300" (reference external-dns.md §1).
 pub const TXT_TTL: u32 = 300;
@@ -88,7 +95,7 @@ pub fn parse_value(value: &str) -> Result<TxtContent, TxtError> {
     Ok(parse_label_text(text.trim()))
 }
 
-fn parse_label_text(text: &str) -> TxtContent {
+pub(super) fn parse_label_text(text: &str) -> TxtContent {
     if looks_encrypted(text) {
         return TxtContent::Encrypted;
     }
@@ -120,307 +127,6 @@ fn looks_encrypted(text: &str) -> bool {
         && base64::engine::general_purpose::STANDARD
             .decode(text)
             .is_ok_and(|b| b.len() > 12 + 16)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encrypted entries (`--txt-encrypt-enabled`)
-// ---------------------------------------------------------------------------------------------
-
-/// AES-GCM nonce size external-dns uses (reference external-dns.md §1: "12-byte nonce").
-pub const NONCE_LEN: usize = 12;
-/// AES-GCM tag size.
-const TAG_LEN: usize = 16;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EncryptionError {
-    #[error("TXT encryption key must be 32 raw bytes or the standard base64 of 32 bytes (got {0} bytes)")]
-    KeyLength(usize),
-    #[error("encrypted TXT value is not standard base64")]
-    NotBase64,
-    #[error("encrypted TXT value is too short ({0} bytes) to hold a 12-byte nonce and a tag")]
-    TooShort(usize),
-    #[error("encrypted TXT value does not open with this key (AES-256-GCM authentication failed)")]
-    WrongKey,
-    #[error("decrypted TXT value is not gzip: {0}")]
-    NotGzip(String),
-    #[error("decrypted TXT value is not an external-dns label set")]
-    NotLabels,
-}
-
-/// A `--txt-aes-encryption-key`: 32 bytes. Its `Debug` never shows the bytes (the key is never
-/// logged).
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct EncryptionKey([u8; 32]);
-
-impl fmt::Debug for EncryptionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EncryptionKey(<redacted>)")
-    }
-}
-
-impl EncryptionKey {
-    /// "key 32 raw bytes or standard base64" (reference external-dns.md §1). Surrounding
-    /// whitespace (a trailing newline of an environment variable or file) is ignored.
-    pub fn parse(input: &str) -> Result<EncryptionKey, EncryptionError> {
-        let trimmed = input.trim();
-        if let Ok(raw) = <[u8; 32]>::try_from(trimmed.as_bytes()) {
-            return Ok(EncryptionKey(raw));
-        }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(trimmed)
-            .map_err(|_| EncryptionError::KeyLength(trimmed.len()))?;
-        <[u8; 32]>::try_from(decoded.as_slice())
-            .map(EncryptionKey)
-            .map_err(|_| EncryptionError::KeyLength(decoded.len()))
-    }
-
-    fn cipher(&self) -> aes_gcm::Aes256Gcm {
-        use aes_gcm::KeyInit as _;
-        aes_gcm::Aes256Gcm::new(&self.0.into())
-    }
-}
-
-/// Opens an encrypted registry value (the text inside the quotes): base64 → nonce ‖
-/// ciphertext+tag → AES-256-GCM → gunzip → label string (reference external-dns.md §1).
-pub fn decrypt_labels(text: &str, key: &EncryptionKey) -> Result<Labels, EncryptionError> {
-    use aes_gcm::aead::Aead as _;
-    use std::io::Read as _;
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|_| EncryptionError::NotBase64)?;
-    if data.len() <= NONCE_LEN + TAG_LEN {
-        return Err(EncryptionError::TooShort(data.len()));
-    }
-    let (nonce, sealed) = data.split_at(NONCE_LEN);
-    let nonce = aes_gcm::Nonce::from_slice(nonce);
-    let zipped = key
-        .cipher()
-        .decrypt(nonce, sealed)
-        .map_err(|_| EncryptionError::WrongKey)?;
-    let mut plain = String::new();
-    flate2::read::GzDecoder::new(zipped.as_slice())
-        .read_to_string(&mut plain)
-        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
-    match parse_label_text(plain.trim()) {
-        TxtContent::Labels(l) => Ok(l),
-        _ => Err(EncryptionError::NotLabels),
-    }
-}
-
-/// Seals labels as external-dns does (for tests and the local sandbox only: cutover never
-/// writes encrypted entries, because its gzip bytes differ from Go's and external-dns's later
-/// exact DELETE would fail — reference external-dns.md §1). Returns the quoted TXT value.
-pub fn encrypt_labels(
-    labels: &Labels,
-    key: &EncryptionKey,
-    nonce: [u8; NONCE_LEN],
-) -> Result<String, EncryptionError> {
-    use aes_gcm::aead::Aead as _;
-    use std::io::Write as _;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(labels.render_text().as_bytes())
-        .and_then(|_| gz.flush())
-        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
-    let zipped = gz
-        .finish()
-        .map_err(|e| EncryptionError::NotGzip(e.to_string()))?;
-    let sealed = key
-        .cipher()
-        .encrypt(aes_gcm::Nonce::from_slice(&nonce), zipped.as_slice())
-        .map_err(|_| EncryptionError::WrongKey)?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    Ok(format!(
-        "\"{}\"",
-        base64::engine::general_purpose::STANDARD.encode(out)
-    ))
-}
-
-// ---------------------------------------------------------------------------------------------
-// TXT names
-// ---------------------------------------------------------------------------------------------
-
-/// The naming settings of one external-dns instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxtNaming {
-    pub version: ExternalDnsVersion,
-    pub prefix: String,
-    pub suffix: String,
-    pub wildcard_replacement: Option<String>,
-}
-
-impl TxtNaming {
-    pub fn of(cluster: &ClusterConfig) -> TxtNaming {
-        TxtNaming {
-            version: cluster.external_dns_version,
-            prefix: cluster.txt_prefix.clone(),
-            suffix: cluster.txt_suffix.clone(),
-            wildcard_replacement: cluster.txt_wildcard_replacement.clone(),
-        }
-    }
-    /// Defaults of a version (no affixes).
-    pub fn plain(version: ExternalDnsVersion) -> TxtNaming {
-        TxtNaming {
-            version,
-            prefix: String::new(),
-            suffix: String::new(),
-            wildcard_replacement: None,
-        }
-    }
-}
-
-/// Which TXT name a registry entry has: the record's own name (old format) or typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TxtVariant {
-    /// Old format: the record's name plus prefix/suffix, no type.
-    Old,
-    /// `a-`
-    A,
-    /// `aaaa-`
-    Aaaa,
-    /// `cname-` (also what v0.12–v0.21 write for an A alias).
-    Cname,
-}
-
-impl TxtVariant {
-    fn type_label(self) -> Option<&'static str> {
-        match self {
-            TxtVariant::Old => None,
-            TxtVariant::A => Some("a"),
-            TxtVariant::Aaaa => Some("aaaa"),
-            TxtVariant::Cname => Some("cname"),
-        }
-    }
-}
-
-impl fmt::Display for TxtVariant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TxtVariant::Old => "old format",
-            TxtVariant::A => "a-",
-            TxtVariant::Aaaa => "aaaa-",
-            TxtVariant::Cname => "cname-",
-        })
-    }
-}
-
-const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
-
-/// The TXT name of `host` for a variant (`registry/mapper/mapper.go` rules, reference
-/// external-dns.md §1): the affix goes around the first label; a typed variant puts `<type>-`
-/// before the first label unless an affix carries `%{record_type}`; a leading `*` label is
-/// replaced by the wildcard replacement when set.
-pub fn txt_name(host: &DnsName, variant: TxtVariant, naming: &TxtNaming) -> Option<DnsName> {
-    let (first, rest) = host.split_first();
-    let mut first = first.to_string();
-    if first == "*" {
-        if let Some(w) = &naming.wildcard_replacement {
-            first = w.clone();
-        }
-    }
-    let type_label = variant.type_label();
-    let fill = |affix: &str| match type_label {
-        Some(t) => affix.replace(RECORD_TYPE_TEMPLATE, t),
-        // Old format drops the template (mapper's dropAffixTemplate).
-        None => affix.replace(RECORD_TYPE_TEMPLATE, ""),
-    };
-    let type_in_affix = naming.prefix.contains(RECORD_TYPE_TEMPLATE)
-        || naming.suffix.contains(RECORD_TYPE_TEMPLATE);
-    if let Some(t) = type_label {
-        if !type_in_affix {
-            first = format!("{t}-{first}");
-        }
-    }
-    let label = format!("{}{}{}", fill(&naming.prefix), first, fill(&naming.suffix));
-    let full = match rest {
-        Some(r) => format!("{label}.{r}"),
-        None => label,
-    };
-    DnsName::parse(&full).ok()
-}
-
-/// The typed variant of a record type, as a version names it: an A *alias* was a `CNAME`
-/// endpoint in external-dns before v0.22, so its typed TXT is `cname-` (reference §1 table).
-pub fn typed_variant(
-    rtype: &RecordType,
-    is_alias: bool,
-    version: ExternalDnsVersion,
-) -> Option<TxtVariant> {
-    match rtype {
-        RecordType::A if is_alias && version < ExternalDnsVersion::V0_22 => Some(TxtVariant::Cname),
-        RecordType::A => Some(TxtVariant::A),
-        RecordType::Aaaa => Some(TxtVariant::Aaaa),
-        RecordType::Cname => Some(TxtVariant::Cname),
-        _ => None,
-    }
-}
-
-/// The TXT variants a version *writes* for a record (reference external-dns.md §1, "Which names
-/// exist, by version"): ≤ v0.11 old only; v0.12–v0.17 old and typed (typed only for AAAA);
-/// v0.18+ typed only.
-pub fn written_variants(
-    rtype: &RecordType,
-    is_alias: bool,
-    version: ExternalDnsVersion,
-) -> Vec<TxtVariant> {
-    let typed = typed_variant(rtype, is_alias, version);
-    if version < ExternalDnsVersion::new(0, 12) {
-        return vec![TxtVariant::Old];
-    }
-    if version < ExternalDnsVersion::new(0, 18) && *rtype != RecordType::Aaaa {
-        return [Some(TxtVariant::Old), typed]
-            .into_iter()
-            .flatten()
-            .collect();
-    }
-    typed.into_iter().collect()
-}
-
-/// The TXT variants a version *reads*, in its lookup order (reference external-dns.md §1):
-/// typed with the same SetIdentifier → (v0.22, A alias only) `cname-` → (not for AAAA) old
-/// format; a v0.14–v0.21 instance reads only `cname-` for an A alias; ≤ v0.11 reads old only.
-pub fn lookup_variants(
-    rtype: &RecordType,
-    is_alias: bool,
-    version: ExternalDnsVersion,
-) -> Vec<TxtVariant> {
-    if version < ExternalDnsVersion::new(0, 12) {
-        return vec![TxtVariant::Old];
-    }
-    let mut out: Vec<TxtVariant> = typed_variant(rtype, is_alias, version)
-        .into_iter()
-        .collect();
-    let a_alias = *rtype == RecordType::A && is_alias;
-    if a_alias && version >= ExternalDnsVersion::V0_22 {
-        out.push(TxtVariant::Cname);
-    }
-    let only_cname =
-        a_alias && version >= ExternalDnsVersion::new(0, 14) && version < ExternalDnsVersion::V0_22;
-    if *rtype != RecordType::Aaaa && !only_cname {
-        out.push(TxtVariant::Old);
-    }
-    out
-}
-
-/// Every TXT name under which a registry entry of `host` may exist for these namings: old,
-/// `a-`, `aaaa-`, `cname-`, each with every naming's affixes. Sorted, without duplicates.
-pub fn all_txt_names(host: &DnsName, namings: &[TxtNaming]) -> Vec<DnsName> {
-    let mut out: Vec<DnsName> = Vec::new();
-    for n in namings {
-        for v in [
-            TxtVariant::Old,
-            TxtVariant::A,
-            TxtVariant::Aaaa,
-            TxtVariant::Cname,
-        ] {
-            if let Some(name) = txt_name(host, v, n) {
-                out.push(name);
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+//! Pass 1: the file as serde reads it. Unknown keys are refused and a type error keeps its key
+//! path; no cross-field rule is checked yet.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{ConfigError, DurationSpec, IngressRef, Scheme, StatusRange};
+use crate::command::Strategy;
+use crate::registry::ExternalDnsVersion;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) zones: Vec<RawZone>,
+    #[serde(default)]
+    pub(super) clusters: BTreeMap<String, RawCluster>,
+    #[serde(default)]
+    pub(super) defaults: RawRollout,
+    #[serde(default)]
+    pub(super) services: BTreeMap<String, RawService>,
+    pub(super) lease_owner_id: Option<String>,
+    pub(super) state_record_prefix: Option<String>,
+    #[serde(default)]
+    pub(super) sns_topic_arns: Vec<String>,
+    pub(super) rate_limit: Option<f64>,
+    pub(super) cas_retries: Option<u32>,
+    pub(super) probe_concurrency: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZone {
+    pub(super) id: String,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) private: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub(super) eks_name: String,
+    pub(super) region: String,
+    pub(super) owner_id: String,
+    pub(super) external_dns_version: ExternalDnsVersion,
+    pub(super) txt_prefix: Option<String>,
+    pub(super) txt_suffix: Option<String>,
+    pub(super) txt_wildcard_replacement: Option<String>,
+    pub(super) annotation_prefix: Option<String>,
+    pub(super) evaluate_target_health: Option<bool>,
+    pub(super) api_endpoint: Option<String>,
+    pub(super) api_ca_pem: Option<String>,
+    pub(super) connect_to: Option<String>,
+    pub(super) lb_canonical_zone_id: Option<String>,
+    pub(super) txt_encrypt_key_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRollout {
+    pub(super) strategy: Option<Strategy>,
+    pub(super) steps: Option<Vec<RawStep>>,
+    pub(super) failure_threshold: Option<u32>,
+    pub(super) verify_window: Option<DurationSpec>,
+    pub(super) propagation_allowance: Option<DurationSpec>,
+    pub(super) health_check: Option<RawHealthCheck>,
+    pub(super) alarms: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub(super) percent: i64,
+    pub(super) bake: DurationSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealthCheck {
+    pub(super) scheme: Option<Scheme>,
+    pub(super) port: Option<u32>,
+    pub(super) path: Option<String>,
+    pub(super) expected_status: Option<StatusRange>,
+    pub(super) timeout: Option<DurationSpec>,
+    pub(super) samples: Option<u32>,
+    pub(super) allowed_failures: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub(super) hostname: String,
+    pub(super) from: String,
+    pub(super) to: String,
+    #[serde(default)]
+    pub(super) ingress: BTreeMap<String, IngressRef>,
+    #[serde(default)]
+    pub(super) set_identifier: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(super) overrides: RawRollout,
+}
+
+pub(super) fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
+    let de = toml::de::Deserializer::parse(text)
+        .map_err(|e| ConfigError::Syntax(e.message().to_string()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." {
+            "(top level)".to_string()
+        } else {
+            path
+        };
+        ConfigError::at(path, e.inner().message().to_string())
+    })
+}

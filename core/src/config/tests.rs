@@ -1,0 +1,289 @@
+use super::*;
+use crate::registry::EncryptionKey;
+use crate::types::Name;
+
+pub(crate) const EXAMPLE: &str = r#"
+lease_owner_id = "cutover"
+sns_topic_arns = ["arn:aws:sns:us-east-1:123456789012:deploys"]
+
+[[zones]]
+id = "/hostedzone/Z0EXAMPLE"
+name = "example.com"
+
+[clusters.blue]
+eks_name = "prod-blue"
+region = "us-east-1"
+owner_id = "blue"
+external_dns_version = "v0.14.2"
+
+[clusters.green]
+eks_name = "prod-green"
+region = "us-east-1"
+owner_id = "green"
+external_dns_version = "0.22"
+txt_prefix = "TXT."
+connect_to = "127.0.0.1:8443"
+
+[defaults]
+steps = [{ percent = 10, bake = "5m" }, { percent = 50, bake = "10m" }, { percent = 100, bake = "1h" }]
+failure_threshold = 2
+
+[defaults.health_check]
+path = "/healthz"
+expected_status = "200-299"
+
+[services.payments]
+hostname = "Payments.Example.com."
+from = "blue"
+to = "green"
+ingress = { blue = "default/payments", green = "pay/payments" }
+
+[services.payments.overrides]
+failure_threshold = 5
+"#;
+
+fn err(text: &str) -> (String, String) {
+    match Config::parse(text) {
+        Err(ConfigError::Invalid { path, reason }) => (path, reason),
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[test]
+fn example_parses_with_defaults_resolved() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.zones[0].id, "Z0EXAMPLE");
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    assert_eq!(blue.annotation_prefix, "external-dns.alpha.kubernetes.io/");
+    assert!(blue.evaluate_target_health);
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(green.annotation_prefix, "external-dns.kubernetes.io/");
+    assert_eq!(green.txt_prefix, "txt.");
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    assert_eq!(svc.hostname.as_str(), "payments.example.com");
+    assert_eq!(svc.rollout.failure_threshold, 5);
+    assert_eq!(svc.rollout.steps.len(), 3);
+    assert_eq!(svc.rollout.steps[2].bake, DurationSpec(3_600_000));
+    assert_eq!(svc.rollout.health_check.path, "/healthz");
+    assert_eq!(svc.rollout.health_check.port, 443);
+    assert_eq!(
+        svc.set_identifier(&svc.to).unwrap().as_str(),
+        "payments-green"
+    );
+    assert_eq!(c.state_record_prefix, "_cutover.");
+    assert_eq!(
+        c.state_record_name(svc).unwrap().as_str(),
+        "_cutover.payments.example.com"
+    );
+    assert_eq!(c.rate_limit, 2.0);
+    assert_eq!(c.cas_retries, 3);
+    assert_eq!(c.zone_for(&svc.hostname).unwrap().id, "Z0EXAMPLE");
+}
+
+/// EXAMPLE with `txt_encrypt_key_env = "<var>"` on the blue cluster.
+fn with_key_env(var: &str) -> String {
+    EXAMPLE.replace(
+        "external_dns_version = \"v0.14.2\"",
+        &format!("external_dns_version = \"v0.14.2\"\ntxt_encrypt_key_env = \"{var}\""),
+    )
+}
+
+fn env_err(text: &str, env: &EnvLookup<'_>) -> (String, String) {
+    match Config::parse_with_env(text, env) {
+        Err(ConfigError::Invalid { path, reason }) => (path, reason),
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[test]
+fn txt_encrypt_key_is_read_from_the_named_variable() {
+    let raw = "0123456789abcdef0123456789abcdef";
+    let text = with_key_env("BLUE_TXT_KEY");
+    let env = |name: &str| (name == "BLUE_TXT_KEY").then(|| format!("{raw}\n"));
+    let c = Config::parse_with_env(&text, &env).unwrap();
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    assert_eq!(blue.txt_encrypt_key_env.as_deref(), Some("BLUE_TXT_KEY"));
+    assert_eq!(
+        blue.txt_encrypt_key,
+        Some(EncryptionKey::parse(raw).unwrap())
+    );
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(green.txt_encrypt_key, None);
+    assert_eq!(
+        c.txt_encrypt_keys(),
+        vec![EncryptionKey::parse(raw).unwrap()]
+    );
+    // The key never reaches the serialized config nor its Debug form.
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(!json.contains(raw), "{json}");
+    assert!(json.contains("BLUE_TXT_KEY"));
+    assert!(!format!("{c:?}").contains(raw));
+    // Standard base64 of 32 bytes works as well (reference external-dns.md §1).
+    let b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let env64 = |name: &str| (name == "BLUE_TXT_KEY").then(|| b64.to_string());
+    let c64 = Config::parse_with_env(&text, &env64).unwrap();
+    assert_eq!(c64.txt_encrypt_keys(), c.txt_encrypt_keys());
+}
+
+#[test]
+fn txt_encrypt_key_errors_name_the_key_and_the_variable_never_the_value() {
+    let text = with_key_env("BLUE_TXT_KEY");
+    let (path, reason) = env_err(&text, &|_| None);
+    assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+    assert_eq!(
+        reason,
+        "environment variable BLUE_TXT_KEY is not set (it must hold the cluster's --txt-aes-encryption-key)"
+    );
+    let secret = "not-a-key-sekrit";
+    let (path, reason) = env_err(&text, &|_| Some(secret.to_string()));
+    assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+    assert!(
+        reason.starts_with("environment variable BLUE_TXT_KEY does not hold a valid key: TXT encryption key must be 32 raw bytes"),
+        "{reason}"
+    );
+    assert!(!reason.contains(secret), "{reason}");
+    // The setting is a variable's name; a key pasted into the file is refused.
+    let (path, reason) = env_err(
+        &with_key_env("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
+        &|_| None,
+    );
+    assert_eq!(path, "clusters.blue.txt_encrypt_key_env");
+    assert!(
+        reason.starts_with("bad environment variable name"),
+        "{reason}"
+    );
+    assert!(!reason.contains("MDEy"), "{reason}");
+    let (_, reason) = env_err(&with_key_env(""), &|_| None);
+    assert!(
+        reason.starts_with("bad environment variable name"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_path() {
+    let (path, reason) = err(&EXAMPLE.replace("failure_threshold = 5", "failure_treshold = 5"));
+    assert_eq!(path, "services.payments.overrides.failure_treshold");
+    assert!(
+        reason.contains("unknown field `failure_treshold`"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn type_errors_name_the_key() {
+    let (path, reason) = err(&EXAMPLE.replace("bake = \"1h\"", "bake = \"1y\""));
+    assert_eq!(path, "defaults.steps[2].bake");
+    assert!(reason.contains("unknown unit"), "{reason}");
+}
+
+#[test]
+fn unknown_cluster_and_same_cluster() {
+    let (path, reason) = err(&EXAMPLE.replace("to = \"green\"", "to = \"red\""));
+    assert_eq!(path, "services.payments.to");
+    assert!(reason.contains("unknown cluster \"red\""));
+    let (path, reason) = err(&EXAMPLE.replace("to = \"green\"", "to = \"blue\""));
+    assert_eq!(path, "services.payments.to");
+    assert!(reason.contains("same cluster"));
+}
+
+#[test]
+fn duplicate_owner_ids_and_lease_collisions_are_refused() {
+    let (path, reason) = err(&EXAMPLE.replace("owner_id = \"green\"", "owner_id = \"blue\""));
+    assert_eq!(path, "clusters.green.owner_id");
+    assert!(reason.contains("also used by clusters.blue"));
+    let (path, _) =
+        err(&EXAMPLE.replace("lease_owner_id = \"cutover\"", "lease_owner_id = \"green\""));
+    assert_eq!(path, "clusters.green.owner_id");
+}
+
+#[test]
+fn steps_must_increase_and_end_at_100() {
+    let (path, reason) = err(&EXAMPLE.replace("percent = 50", "percent = 5"));
+    assert_eq!(path, "defaults.steps[1].percent");
+    assert!(reason.contains("must increase"));
+    let (path, reason) = err(&EXAMPLE.replace("percent = 100", "percent = 90"));
+    assert_eq!(path, "defaults.steps");
+    assert!(reason.contains("100"));
+    let (path, _) = err(&EXAMPLE.replace("percent = 100", "percent = 101"));
+    assert_eq!(path, "defaults.steps[2].percent");
+}
+
+#[test]
+fn hostname_outside_every_zone() {
+    let (path, reason) = err(&EXAMPLE.replace("Payments.Example.com.", "payments.example.org"));
+    assert_eq!(path, "services.payments.hostname");
+    assert!(reason.contains("outside every configured zone"));
+}
+
+#[test]
+fn a_name_external_dns_writes_into_two_zones_is_refused() {
+    let private =
+        "[[zones]]\nid = \"ZPRIVATE\"\nname = \"example.com\"\nprivate = true\n\n[[zones]]";
+    let (path, reason) = err(&EXAMPLE.replacen("[[zones]]", private, 1));
+    assert_eq!(path, "services.payments.hostname");
+    assert!(reason.contains("2 zones (ZPRIVATE, Z0EXAMPLE)"), "{reason}");
+    // A more specific public zone alone is fine: external-dns writes only that one.
+    let sub = "[[zones]]\nid = \"ZSUB\"\nname = \"payments.example.com\"\n\n[[zones]]";
+    let c = Config::parse(&EXAMPLE.replacen("[[zones]]", sub, 1)).unwrap();
+    assert_eq!(c.services().next().unwrap().zone_id, "ZSUB");
+}
+
+#[test]
+fn prefix_and_suffix_are_exclusive() {
+    let (path, _) = err(&EXAMPLE.replace(
+        "txt_prefix = \"TXT.\"",
+        "txt_prefix = \"x.\"\ntxt_suffix = \"-y\"",
+    ));
+    assert_eq!(path, "clusters.green.txt_suffix");
+}
+
+#[test]
+fn scalar_checks() {
+    let (path, _) = err(&format!("rate_limit = 6.0\n{EXAMPLE}"));
+    assert_eq!(path, "rate_limit");
+    let (path, _) = err(&EXAMPLE.replace(
+        "expected_status = \"200-299\"",
+        "expected_status = \"299-200\"",
+    ));
+    assert_eq!(path, "defaults.health_check.expected_status");
+    let (path, _) =
+        err(&EXAMPLE.replace("path = \"/healthz\"", "samples = 1\nallowed_failures = 1"));
+    assert_eq!(path, "defaults.health_check.allowed_failures");
+    let (path, _) = err(&EXAMPLE.replace("127.0.0.1:8443", "localhost"));
+    assert_eq!(path, "clusters.green.connect_to");
+    let (path, _) = err(&EXAMPLE.replace("arn:aws:sns:us-east-1:123456789012:deploys", "deploys"));
+    assert_eq!(path, "sns_topic_arns[0]");
+    let (path, _) = err(&EXAMPLE.replace("default/payments", "payments"));
+    assert_eq!(path, "services.payments.ingress.blue");
+}
+
+#[test]
+fn syntax_errors_are_reported() {
+    assert!(matches!(
+        Config::parse("zones = ["),
+        Err(ConfigError::Syntax(_))
+    ));
+}
+
+#[test]
+fn durations() {
+    assert_eq!(
+        DurationSpec::parse("1h30m").unwrap(),
+        DurationSpec(5_400_000)
+    );
+    assert_eq!(DurationSpec::parse("500ms").unwrap(), DurationSpec(500));
+    assert!(DurationSpec::parse("5").is_err());
+    assert!(DurationSpec::parse("m").is_err());
+    assert!(DurationSpec::parse("99999999999999999999s").is_err());
+}
+
+#[test]
+fn versions() {
+    assert_eq!(
+        ExternalDnsVersion::parse("v0.14.2").unwrap(),
+        ExternalDnsVersion::new(0, 14)
+    );
+    assert!(ExternalDnsVersion::parse("0").is_err());
+    assert!(ExternalDnsVersion::parse("0.x").is_err());
+}

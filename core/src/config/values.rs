@@ -1,0 +1,440 @@
+//! The values of the configuration, as the rest of cutover uses them: durations, status ranges,
+//! Ingress references, and the validated zones, clusters, rollouts and services.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::command::Strategy;
+use crate::registry::{EncryptionKey, ExternalDnsVersion, TxtNaming};
+use crate::types::{DnsName, Millis, Name, OwnerId, Percent, SetIdentifier, TypeError};
+
+/// A duration written as `"90s"`, `"5m"`, `"1h30m"`, `"500ms"`; kept in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DurationSpec(pub Millis);
+
+impl DurationSpec {
+    pub fn millis(self) -> Millis {
+        self.0
+    }
+    pub fn from_secs(s: i64) -> DurationSpec {
+        DurationSpec(s.saturating_mul(1000))
+    }
+
+    /// Parses one or more `<integer><unit>` parts, units `ms`, `s`, `m`, `h`, `d`.
+    pub fn parse(input: &str) -> Result<DurationSpec, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("empty duration (write e.g. \"5m\", \"90s\")".into());
+        }
+        let mut total: i64 = 0;
+        let mut rest = s;
+        while !rest.is_empty() {
+            let digits_len = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+            if digits_len == 0 {
+                return Err(format!(
+                    "bad duration {input:?}: expected a number before the unit (write e.g. \"5m\", \"90s\")"
+                ));
+            }
+            let (num, after) = rest.split_at(digits_len);
+            let unit_len = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let (unit, next) = after.split_at(unit_len);
+            let n: i64 = num
+                .parse()
+                .map_err(|_| format!("bad duration {input:?}: number too large"))?;
+            let factor: i64 = match unit {
+                "ms" => 1,
+                "s" => 1_000,
+                "m" => 60_000,
+                "h" => 3_600_000,
+                "d" => 86_400_000,
+                "" => {
+                    return Err(format!(
+                        "bad duration {input:?}: missing unit (ms, s, m, h or d)"
+                    ))
+                }
+                other => {
+                    return Err(format!(
+                        "bad duration {input:?}: unknown unit {other:?} (ms, s, m, h or d)"
+                    ))
+                }
+            };
+            total = n
+                .checked_mul(factor)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(|| format!("bad duration {input:?}: too large"))?;
+            rest = next;
+        }
+        Ok(DurationSpec(total))
+    }
+}
+
+impl fmt::Display for DurationSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0;
+        if ms % 3_600_000 == 0 && ms != 0 {
+            write!(f, "{}h", ms / 3_600_000)
+        } else if ms % 60_000 == 0 && ms != 0 {
+            write!(f, "{}m", ms / 60_000)
+        } else if ms % 1000 == 0 {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DurationSpec::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An inclusive HTTP status range written `"200-399"` or `"200"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StatusRange {
+    pub min: u16,
+    pub max: u16,
+}
+
+impl StatusRange {
+    pub fn parse(input: &str) -> Result<StatusRange, String> {
+        let bad = || format!("bad status range {input:?}: write e.g. \"200-399\" or \"204\"");
+        let (lo, hi) = match input.split_once('-') {
+            Some((lo, hi)) => (lo.trim(), hi.trim()),
+            None => (input.trim(), input.trim()),
+        };
+        let min: u16 = lo.parse().map_err(|_| bad())?;
+        let max: u16 = hi.parse().map_err(|_| bad())?;
+        if !(100..=599).contains(&min) || !(100..=599).contains(&max) {
+            return Err(format!("bad status range {input:?}: statuses are 100–599"));
+        }
+        if min > max {
+            return Err(format!(
+                "bad status range {input:?}: lower bound above upper bound"
+            ));
+        }
+        Ok(StatusRange { min, max })
+    }
+    pub fn contains(&self, status: u16) -> bool {
+        (self.min..=self.max).contains(&status)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        StatusRange::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The scheme of a health probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// An Ingress reference `namespace/name`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct IngressRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl IngressRef {
+    pub fn parse(input: &str) -> Result<IngressRef, String> {
+        let bad = || format!("bad Ingress reference {input:?}: write \"namespace/name\"");
+        let (ns, name) = input.split_once('/').ok_or_else(bad)?;
+        let ok = |s: &str| {
+            (1..=253).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        };
+        if !ok(ns) || !ok(name) {
+            return Err(bad());
+        }
+        Ok(IngressRef {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+        })
+    }
+    /// external-dns's `resource` label for it: `ingress/<ns>/<name>` (reference §1).
+    pub fn resource_label(&self) -> String {
+        format!("ingress/{}/{}", self.namespace, self.name)
+    }
+}
+
+impl fmt::Display for IngressRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for IngressRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        IngressRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZoneConfig {
+    /// The bare hosted zone id (`Z123…`), without `/hostedzone/`.
+    pub id: String,
+    pub name: DnsName,
+    pub private: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterConfig {
+    pub key: Name,
+    pub eks_name: String,
+    pub region: String,
+    pub owner_id: OwnerId,
+    pub external_dns_version: ExternalDnsVersion,
+    /// Lower-cased (reference external-dns.md §1: "Prefix and suffix are exclusive and
+    /// lower-cased"). Empty when not set.
+    pub txt_prefix: String,
+    pub txt_suffix: String,
+    pub txt_wildcard_replacement: Option<String>,
+    /// Ends with `/`; default by version (reference external-dns.md §2).
+    pub annotation_prefix: String,
+    /// external-dns sets EvaluateTargetHealth true unless annotated (reference §2).
+    pub evaluate_target_health: bool,
+    pub api_endpoint: Option<String>,
+    pub api_ca_pem: Option<String>,
+    pub connect_to: Option<SocketAddr>,
+    pub lb_canonical_zone_id: Option<String>,
+    /// The NAME of the environment variable that holds this cluster's
+    /// `--txt-aes-encryption-key` (never the key itself).
+    pub txt_encrypt_key_env: Option<String>,
+    /// The key read from that variable at config load. Never serialized, never logged
+    /// (`EncryptionKey`'s `Debug` is redacted).
+    #[serde(skip)]
+    pub txt_encrypt_key: Option<EncryptionKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub percent: Percent,
+    pub bake: DurationSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthCheck {
+    pub scheme: Scheme,
+    pub port: u16,
+    pub path: String,
+    pub expected_status: StatusRange,
+    pub timeout: DurationSpec,
+    pub samples: u32,
+    pub allowed_failures: u32,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            scheme: Scheme::Https,
+            port: 443,
+            path: "/".to_string(),
+            expected_status: StatusRange { min: 200, max: 399 },
+            timeout: DurationSpec(2_000),
+            samples: 5,
+            allowed_failures: 1,
+        }
+    }
+}
+
+/// How a service migrates: the `defaults` table merged with the service's `overrides`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    pub strategy: Strategy,
+    pub steps: Vec<Step>,
+    pub failure_threshold: u32,
+    pub verify_window: DurationSpec,
+    pub propagation_allowance: DurationSpec,
+    pub health_check: HealthCheck,
+    pub alarms: Vec<String>,
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        let step = |p: u8, mins: i64| Step {
+            percent: Percent::new(p as i64).unwrap_or(Percent::FULL),
+            bake: DurationSpec(mins * 60_000),
+        };
+        Rollout {
+            strategy: Strategy::Canary,
+            steps: vec![step(10, 5), step(25, 5), step(50, 10), step(100, 10)],
+            failure_threshold: 3,
+            verify_window: DurationSpec(10 * 60_000),
+            propagation_allowance: DurationSpec(30_000),
+            health_check: HealthCheck::default(),
+            alarms: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceConfig {
+    pub name: Name,
+    pub hostname: DnsName,
+    pub from: Name,
+    pub to: Name,
+    /// The Ingress per cluster, when configured (otherwise discovered by host).
+    pub ingress: BTreeMap<Name, IngressRef>,
+    /// The weighted-record identity per cluster, resolved (default `<service>-<cluster>`).
+    pub set_identifiers: BTreeMap<Name, SetIdentifier>,
+    pub rollout: Rollout,
+    /// The most specific zone holding the hostname.
+    pub zone_id: String,
+}
+
+impl ClusterConfig {
+    /// The TXT naming of this cluster's external-dns (version, affixes, wildcard replacement).
+    pub fn txt_naming(&self) -> TxtNaming {
+        TxtNaming {
+            version: self.external_dns_version,
+            prefix: self.txt_prefix.clone(),
+            suffix: self.txt_suffix.clone(),
+            wildcard_replacement: self.txt_wildcard_replacement.clone(),
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// The set identifier of `cluster` for this service: configured, else `<service>-<cluster>`.
+    pub fn set_identifier(&self, cluster: &Name) -> Option<SetIdentifier> {
+        self.set_identifiers
+            .get(cluster)
+            .cloned()
+            .or_else(|| default_set_identifier(&self.name, cluster).ok())
+    }
+    pub fn ingress_of(&self, cluster: &Name) -> Option<&IngressRef> {
+        self.ingress.get(cluster)
+    }
+}
+
+pub(super) fn default_set_identifier(
+    service: &Name,
+    cluster: &Name,
+) -> Result<SetIdentifier, TypeError> {
+    SetIdentifier::new(&format!("{service}-{cluster}"))
+}
+
+pub const DEFAULT_LEASE_OWNER_ID: &str = "cutover";
+pub const DEFAULT_STATE_RECORD_PREFIX: &str = "_cutover.";
+pub const DEFAULT_RATE_LIMIT: f64 = 2.0;
+pub const DEFAULT_CAS_RETRIES: u32 = 3;
+pub const DEFAULT_PROBE_CONCURRENCY: u32 = 8;
+/// Route53 accepts 5 requests/second per account, shared with every external-dns
+/// (reference route53.md, Limits): cutover's own limit must stay under it.
+pub const ROUTE53_ACCOUNT_RATE: f64 = 5.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub zones: Vec<ZoneConfig>,
+    pub clusters: BTreeMap<Name, ClusterConfig>,
+    pub defaults: Rollout,
+    pub services: BTreeMap<Name, ServiceConfig>,
+    pub lease_owner_id: OwnerId,
+    pub state_record_prefix: String,
+    pub sns_topic_arns: Vec<String>,
+    /// Requests per second, all Route53 calls together.
+    pub rate_limit: f64,
+    pub cas_retries: u32,
+    pub probe_concurrency: u32,
+}
+
+impl Config {
+    pub fn services(&self) -> impl Iterator<Item = &ServiceConfig> {
+        self.services.values()
+    }
+    pub fn service(&self, name: &Name) -> Option<&ServiceConfig> {
+        self.services.get(name)
+    }
+    pub fn cluster(&self, key: &Name) -> Option<&ClusterConfig> {
+        self.clusters.get(key)
+    }
+    pub fn clusters(&self) -> impl Iterator<Item = &ClusterConfig> {
+        self.clusters.values()
+    }
+    pub fn zone(&self, id: &str) -> Option<&ZoneConfig> {
+        self.zones.iter().find(|z| z.id == id)
+    }
+    /// The most specific configured zone that holds `name`.
+    pub fn zone_for(&self, name: &DnsName) -> Option<&ZoneConfig> {
+        self.zones
+            .iter()
+            .filter(|z| name.is_within(&z.name))
+            .max_by_key(|z| z.name.as_str().len())
+    }
+    /// Every zone external-dns writes `name` into: all matching private zones and the most
+    /// specific public zone (reference external-dns.md §5, "Mirror edits").
+    pub fn zones_for(&self, name: &DnsName) -> Vec<&ZoneConfig> {
+        external_dns_zones(&self.zones, name)
+    }
+    /// The cluster whose external-dns uses `owner`, if any.
+    pub fn cluster_by_owner(&self, owner: &str) -> Option<&ClusterConfig> {
+        self.clusters
+            .values()
+            .find(|c| c.owner_id.as_str() == owner)
+    }
+    /// The state record's name for a service: `<prefix><hostname>`.
+    pub fn state_record_name(&self, svc: &ServiceConfig) -> Option<DnsName> {
+        DnsName::parse(&format!("{}{}", self.state_record_prefix, svc.hostname)).ok()
+    }
+    pub fn sns_topic_accepted(&self, arn: &str) -> bool {
+        self.sns_topic_arns.iter().any(|a| a == arn)
+    }
+    /// Every configured cluster's TXT encryption key (reference external-dns.md §1,
+    /// "Encryption": cutover may read encrypted owners).
+    pub fn txt_encrypt_keys(&self) -> Vec<EncryptionKey> {
+        self.clusters
+            .values()
+            .filter_map(|c| c.txt_encrypt_key.clone())
+            .collect()
+    }
+}
+
+pub(super) fn external_dns_zones<'z>(
+    zones: &'z [ZoneConfig],
+    name: &DnsName,
+) -> Vec<&'z ZoneConfig> {
+    let mut out: Vec<&ZoneConfig> = zones
+        .iter()
+        .filter(|z| z.private && name.is_within(&z.name))
+        .collect();
+    if let Some(public) = zones
+        .iter()
+        .filter(|z| !z.private && name.is_within(&z.name))
+        .max_by_key(|z| z.name.as_str().len())
+    {
+        out.push(public);
+    }
+    out
+}
