@@ -41,7 +41,7 @@ pub fn canonical_zone_id(region: &str, kind: LbKind) -> Option<&'static str> {
 }
 
 /// region, ALB + Classic, NLB (reference route53.md).
-const ZONE_IDS: [(&str, &str, &str); 38] = [
+pub const ZONE_IDS: [(&str, &str, &str); 38] = [
     ("af-south-1", "Z268VQBMOI5EKX", "Z203XCE67M25HM"),
     ("ap-east-1", "Z3DQVH9N71FHZ0", "Z12Y7K3UBGUAD1"),
     ("ap-east-2", "Z02789141MW7T1WBU19PO", "Z09176273OC2HWIAUNYW"),

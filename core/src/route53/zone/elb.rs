@@ -12,7 +12,7 @@ pub enum ElbKind {
 }
 
 /// (region, ALB + Classic zone id, NLB zone id), the table of reference route53.md.
-const CANONICAL_ZONES: &[(&str, &str, &str)] = &[
+pub const CANONICAL_ZONES: &[(&str, &str, &str)] = &[
     ("af-south-1", "Z268VQBMOI5EKX", "Z203XCE67M25HM"),
     ("ap-east-1", "Z3DQVH9N71FHZ0", "Z12Y7K3UBGUAD1"),
     ("ap-east-2", "Z02789141MW7T1WBU19PO", "Z09176273OC2HWIAUNYW"),
