@@ -12,6 +12,8 @@ struct Faults {
     fail_5xx: u32,
     throttle: u32,
     next_change: Option<ApiError>,
+    /// Changes to let through before `next_change` fails one.
+    changes_before_failure: u32,
 }
 
 /// Shared handle; cloning it controls the same Route53.
@@ -53,6 +55,15 @@ impl FaultHandle {
         self.lock().next_change = Some(ApiError::new(status_for(code), code, message));
     }
 
+    /// Lets `skip` ChangeResourceRecordSets requests through, then fails the next one once with
+    /// `code` and `message` (e.g. the follow-up write after an accepted batch, as if the
+    /// client died between the two). Nothing of the failed request is applied.
+    pub fn fail_change_after(&self, skip: u32, code: &str, message: &str) {
+        let mut faults = self.lock();
+        faults.next_change = Some(ApiError::new(status_for(code), code, message));
+        faults.changes_before_failure = skip;
+    }
+
     /// Removes every injected fault.
     pub fn clear(&self) {
         *self.lock() = Faults::default();
@@ -77,7 +88,13 @@ impl FaultHandle {
     }
 
     pub(crate) fn take_change_failure(&self) -> Option<ApiError> {
-        self.lock().next_change.take()
+        let mut faults = self.lock();
+        faults.next_change.as_ref()?;
+        if faults.changes_before_failure > 0 {
+            faults.changes_before_failure -= 1;
+            return None;
+        }
+        faults.next_change.take()
     }
 }
 
@@ -108,6 +125,11 @@ mod tests {
         f.fail_next_change("NoSuchHostedZone", "gone");
         let e = f.take_change_failure().unwrap();
         assert_eq!((e.status, e.message.as_str()), (404, "gone"));
+        assert!(f.take_change_failure().is_none());
+        f.fail_change_after(2, "InvalidChangeBatch", "late");
+        assert!(f.take_change_failure().is_none());
+        assert!(f.take_change_failure().is_none());
+        assert_eq!(f.take_change_failure().unwrap().message, "late");
         assert!(f.take_change_failure().is_none());
     }
 }
