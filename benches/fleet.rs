@@ -1,6 +1,6 @@
-//! The fleet benchmark (PRODUCT.md §10): N active canaries in one zone — 10, 100, 1,000 — on the
-//! sandbox. Prints Route53 requests per steady-state tick (cutover's own count and the sandbox's),
-//! tick wall time (median) and cutover's peak memory.
+//! The fleet benchmark (docs/design.md §10): N active canaries in one zone — 10, 100, 1,000 — on
+//! the sandbox. Prints Route53 requests per steady-state tick (cutover's own count and the
+//! sandbox's), tick wall time (median) and cutover's peak memory.
 //!
 //!     cargo bench --bench fleet --profile dev            # all sizes
 //!     FLEET_SIZES=10,100 cargo bench --bench fleet --profile dev

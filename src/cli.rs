@@ -1,6 +1,6 @@
 //! The local command line. Every path — `cutover invoke EVENT.json` or an operator subcommand —
 //! ends in one JSON payload handed to the engine's handler, exactly as a Lambda event is: a
-//! subcommand becomes the manual-command JSON of PRODUCT.md §5/§6, so the CLI and the Lambda
+//! subcommand becomes the manual-command JSON of docs/design.md §5/§6, so the CLI and the Lambda
 //! parse and handle commands the same way.
 
 use std::path::PathBuf;
@@ -67,7 +67,7 @@ pub enum CliCommand {
     IamRecordNames,
 }
 
-/// What every operator command takes (PRODUCT.md §5).
+/// What every operator command takes (docs/design.md §5).
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
     /// The service (all services when omitted).
@@ -126,7 +126,7 @@ pub enum CliError {
 
 impl CliCommand {
     /// The JSON payload this command stands for: the file's content for `invoke`, else the
-    /// manual command of PRODUCT.md §5 (`{"action": …, "service": …, …}`).
+    /// manual command of docs/design.md §5 (`{"action": …, "service": …, …}`).
     pub fn payload(&self, default_actor: &str) -> Result<Value, CliError> {
         let (action, common, extra): (&str, &ServiceArgs, Map<String, Value>) = match self {
             CliCommand::Invoke { event } => return read_event_file(event),
@@ -202,7 +202,7 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
     serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))
 }
 
-/// Every record name cutover may change, in IAM's normal form (reference route53.md, "IAM for
+/// Every record name cutover may change, in IAM's normal form (docs/reference/route53.md "IAM for
 /// record-level least privilege": lower-case, no trailing dot, `\ooo` escapes): each service's
 /// hostname, every TXT registry variant of both clusters, and its state record.
 pub fn iam_record_names(config: &Config) -> Vec<String> {

@@ -14,7 +14,7 @@ use crate::observe::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
 use crate::observe::route53::SdkRoute53;
 
 /// Loads and validates the whole configuration, when a path is given (`--config` or
-/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (PRODUCT.md §8).
+/// `CUTOVER_CONFIG`). A bad config stops cutover with the key and the reason (docs/design.md §8).
 pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, ConfigError> {
     let mut config = path.map(load_file).transpose()?;
     if let Some(config) = config.as_mut() {
@@ -36,8 +36,9 @@ fn accept_topics_from_env(config: &mut Config) {
     }
 }
 
-/// The AWS-facing clients, created once per cold start (rust-lambda.md) from the standard SDK
-/// environment (`AWS_REGION`, `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_EKS`, credentials…).
+/// The AWS-facing clients, created once per cold start (docs/reference/lambda-and-eks.md "Lambda
+/// handler") from the standard SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL_ROUTE_53`,
+/// `AWS_ENDPOINT_URL_EKS`, credentials…).
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub route53: Arc<SdkRoute53>,

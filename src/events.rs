@@ -1,7 +1,7 @@
-//! Every trigger's payload → the `Command`s it asks for (PRODUCT.md §6).
+//! Every trigger's payload → the `Command`s it asks for (docs/design.md §6).
 //!
-//! One Lambda serves three triggers; the payload's keys say which (rust-lambda.md, "Lambda
-//! handler"): `Records[0].EventSource == "aws:sns"` → SNS, `detail-type` + `source` →
+//! One Lambda serves three triggers; the payload's keys say which (docs/reference/lambda-and-eks.md
+//! "Lambda handler"): `Records[0].EventSource == "aws:sns"` → SNS, `detail-type` + `source` →
 //! EventBridge, `action` → a manual command (also what EventBridge Scheduler passes verbatim).
 //! Anything else, or a malformed field, is an [`EventError`] naming the field and the reason.
 
@@ -85,7 +85,7 @@ fn parse_eventbridge(event: &Map<String, Value>) -> Result<Command, EventError> 
     let detail_type = required_str(event, "", "detail-type")?;
     let source = required_str(event, "", "source")?;
     // A classic schedule rule sends detail-type "Scheduled Event" from aws.events, detail {}
-    // (rust-lambda.md): that is a tick.
+    // (docs/reference/lambda-and-eks.md "Lambda handler"): that is a tick.
     if detail_type == "Scheduled Event" {
         if source != "aws.events" {
             return Err(EventError::Invalid {
@@ -95,7 +95,7 @@ fn parse_eventbridge(event: &Map<String, Value>) -> Result<Command, EventError> 
         }
         return Ok(Command::tick(SCHEDULE_ACTOR));
     }
-    // Any other EventBridge event: its detail is a command (PRODUCT.md §6).
+    // Any other EventBridge event: its detail is a command (docs/design.md §6).
     let detail = match event.get("detail") {
         None | Some(Value::Null) => return Err(missing("detail")),
         Some(Value::Object(detail)) => detail,
@@ -159,7 +159,7 @@ fn parse_sns_record(
             reason: format!("not an SNS record: {e}"),
         })?;
     let sns = typed.sns;
-    // Only configured topic ARNs are accepted (PRODUCT.md §6).
+    // Only configured topic ARNs are accepted (docs/design.md §6).
     if !accepted_topics.iter().any(|t| t == &sns.topic_arn) {
         return Err(EventError::TopicNotAccepted {
             field: join(&sns_at, "TopicArn"),
@@ -180,7 +180,7 @@ fn parse_sns_record(
     let message = message
         .as_object()
         .ok_or_else(|| wrong_type(&message_at, "a JSON object"))?;
-    // The SNS MessageId makes delivery idempotent (PRODUCT.md §6, invariant 8).
+    // The SNS MessageId makes delivery idempotent (docs/design.md §6, §7.8).
     parse_deploy_message(message, &message_at, &sns.message_id)
 }
 
@@ -233,7 +233,7 @@ const ACTIONS: &str =
 ///
 /// Unknown fields are refused: a typo such as `dryrun` must not turn a preview into a write.
 /// `actor` is required for commands that write (it goes into the state record and the change
-/// batch comment, PRODUCT.md §5); ticks, status and plan default it.
+/// batch comment, docs/design.md §5); ticks, status and plan default it.
 pub fn parse_manual(
     command: &Map<String, Value>,
     at: &str,

@@ -15,7 +15,7 @@ use crate::observe::kubernetes::DEFAULT_READ_TIMEOUT;
 /// for the level), clients created once per cold start, every event answered with a JSON report.
 pub async fn run() -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber();
-    // A bad or missing config stops the function at start (PRODUCT.md §8).
+    // A bad or missing config stops the function at start (docs/design.md §8).
     let path = std::env::var_os("CUTOVER_CONFIG").map(std::path::PathBuf::from);
     let config = match load_config(path.as_deref()) {
         Ok(Some(config)) => config,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use cutover_core::planner::Decision;
 use cutover_core::types::Millis;
 
-/// The JSON report of one command (PRODUCT.md §6).
+/// The JSON report of one command (docs/design.md §6).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub action: String,

@@ -1,10 +1,10 @@
-//! End to end on the sandbox: blue-green by TXT ownership flip (PRODUCT.md §3.2) with the
+//! End to end on the sandbox: blue-green by TXT ownership flip (docs/design.md §3.2) with the
 //! external-dns simulators at v0.13, v0.18, v0.21 and v0.22 settings and a mixed v0.21/v0.22
 //! pair. A simple record owned by `blue`; green's Ingress asks for the same key with a
 //! load-balancer status; a deploy event naming blue-green flips every TXT variant to green and
 //! points the aliases at green's load balancer in one batch; both external-dns loops then leave
 //! the key alone; the verify window passes and the migration completes — or green fails and the
-//! zone goes back to exactly what it was. The zone is checked against PRODUCT.md §7 at every
+//! zone goes back to exactly what it was. The zone is checked against docs/design.md §7 at every
 //! committed state.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
@@ -24,8 +24,8 @@ const SERVICE: &str = "payments";
 const HOST: &str = "payments.example.com";
 const STATE_NAME: &str = "_cutover.payments.example.com";
 const RESOURCE: &str = "ingress/default/payments";
-/// The registry TXT names external-dns may use for the host without prefix/suffix (reference
-/// external-dns.md §1, "TXT names"): old format, and typed `a-`, `aaaa-`, `cname-`.
+/// The registry TXT names external-dns may use for the host without prefix/suffix
+/// (docs/reference/external-dns.md §1 "TXT names"): old format, and typed `a-`, `aaaa-`, `cname-`.
 const TXT_NAMES: [&str; 4] = [
     "payments.example.com",
     "a-payments.example.com",
@@ -159,11 +159,11 @@ fn kind(entry: &Value) -> &str {
     entry.get("kind").and_then(Value::as_str).unwrap_or("")
 }
 
-/// PRODUCT.md §7 on one committed state, for a simple (blue-green) record:
-/// §7.1 A and AAAA each have exactly one simple answer; §7.4 A and AAAA agree, every registry
-/// TXT is TTL 300, canonical, unweighted like its record, and all name the same owner, whose
-/// cluster's load balancer the aliases point at (a record owned by one cluster and pointing at
-/// the other's load balancer would be a split).
+/// docs/design.md §7 on one committed state, for a simple (blue-green) record:
+/// docs/design.md §7.1 A and AAAA each have exactly one simple answer; docs/design.md §7.4 A and
+/// AAAA agree, every registry TXT is TTL 300, canonical, unweighted like its record, and all name
+/// the same owner, whose cluster's load balancer the aliases point at (a record owned by one
+/// cluster and pointing at the other's load balancer would be a split).
 fn check_invariants(h: &Harness, records: &[Rrset], context: &str) {
     let lb_of_owner: BTreeMap<&str, String> = [
         ("blue", bare(&h.lb_hostname("blue"))),
@@ -172,7 +172,7 @@ fn check_invariants(h: &Harness, records: &[Rrset], context: &str) {
     .into_iter()
     .collect();
     let mut targets = BTreeSet::new();
-    // v0.13 writes no AAAA alias (AAAA aliases since v0.16, reference external-dns.md §2).
+    // v0.13 writes no AAAA alias (AAAA aliases since v0.16, docs/reference/external-dns.md §2).
     let aaaa = h
         .world
         .clusters
@@ -225,7 +225,7 @@ fn check_invariants(h: &Harness, records: &[Rrset], context: &str) {
 }
 
 /// Every change of the history from `start` on kept the invariants and touched only the
-/// service's names (§7.3: only configured hostnames).
+/// service's names (docs/design.md §7.3: only configured hostnames).
 fn check_history(h: &Harness, start: usize) {
     let history = h.sandbox.route53().history();
     for change in history.iter().skip(start) {
@@ -252,7 +252,7 @@ fn touched_host(report: &ReconcileReport) -> bool {
 
 /// The record types of the host that `report` skipped, each with the owner it read. `None`: no
 /// TXT this version reads (a v0.14–v0.21 instance reads only `cname-` for an A alias,
-/// reference external-dns.md §1), which counts as "not mine" too.
+/// docs/reference/external-dns.md §1 "Lookup order"), which counts as "not mine" too.
 fn skipped_types(report: &ReconcileReport) -> BTreeMap<String, Option<String>> {
     report
         .skipped
@@ -271,8 +271,8 @@ fn host_types(records: &[Rrset]) -> BTreeSet<String> {
 }
 
 /// One external-dns loop of `cluster`. The sandbox's Route53 allows 5 requests/second in real
-/// time (reference route53.md, Limits); a loop whose listing was throttled changed nothing and
-/// is run again after a pause, as external-dns would on its next interval.
+/// time (docs/reference/route53.md "Limits"); a loop whose listing was throttled changed nothing
+/// and is run again after a pause, as external-dns would on its next interval.
 async fn one_loop(h: &Harness, cluster: &str) -> ReconcileReport {
     let mut report = h.external_dns_of(cluster).await;
     for _ in 0..10 {
@@ -287,7 +287,7 @@ async fn one_loop(h: &Harness, cluster: &str) -> ReconcileReport {
     report
 }
 
-/// The owner writes nothing and the other cluster skips the key (reference external-dns.md §3:
+/// The owner writes nothing and the other cluster skips the key (docs/reference/external-dns.md §3:
 /// "The old owner silently skips the key").
 async fn assert_external_dns_settled(h: &Harness, owner: &str, other: &str, context: &str) {
     let zone_before = h.sandbox.route53().records(&h.zone_id());
@@ -327,7 +327,7 @@ async fn assert_external_dns_settled(h: &Harness, owner: &str, other: &str, cont
 }
 
 /// The sandbox with blue's external-dns having published the simple record and green's
-/// skipping it (first writer wins, reference external-dns.md §3).
+/// skipping it (first writer wins, docs/reference/external-dns.md §3).
 async fn published(blue_version: &str, green_version: &str) -> Harness {
     let h = Harness::start(
         world(blue_version, green_version),
@@ -363,7 +363,7 @@ async fn switch(h: &Harness, message_id: &str) -> Vec<Rrset> {
     assert_eq!(entry["applied"], true, "{entry:#}");
     assert!(entry.get("error").is_none(), "{entry:#}");
     let history = h.sandbox.route53().history();
-    // PRODUCT.md §3.2 step 2: ONE batch holds every traffic and registry change and the state
+    // docs/design.md §3.2 step 2: ONE batch holds every traffic and registry change and the state
     // record; what follows it only records the change id in the state record.
     let new: Vec<_> = history.iter().skip(history_before).collect();
     let Some((switch_batch, follow_ups)) = new.split_first() else {
@@ -402,7 +402,8 @@ async fn switch(h: &Harness, message_id: &str) -> Vec<Rrset> {
         let target = r.alias_target.as_ref().map(|a| bare(&a.dns_name));
         assert_eq!(target.as_deref(), Some(green_lb.as_str()), "{r:?}");
     }
-    // The state record was written in the same batch (§7.5), with every traffic change.
+    // The state record was written in the same batch (docs/design.md §7.5), with every traffic
+    // change.
     assert!(
         switch_batch
             .changes
@@ -490,7 +491,7 @@ async fn blue_green_v022() {
 
 /// Known planner gap: the switch keeps the `cname-` entry a v0.22 `to` reads but does not add
 /// the `a-` entry it expects, so green's external-dns self-heals (UPSERTs the A record and
-/// creates `a-`) on its first loop after the switch (reference external-dns.md §1,
+/// creates `a-`) on its first loop after the switch (docs/reference/external-dns.md §1
 /// "Self-healing"). The switch must also CREATE `to`'s expected typed TXT when it is missing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blue_green_v021_to_v022() {
@@ -532,7 +533,7 @@ fn assert_same_records(expected: &[Rrset], actual: &[Rrset], context: &str) {
 
 /// Green's load balancer answers 503 after the switch: the verify window fails and the zone
 /// goes back to exactly the records before the start; blue's external-dns then owns the key
-/// again and its next loop changes nothing (PRODUCT.md §3.2 step 3).
+/// again and its next loop changes nothing (docs/design.md §3.2 step 3).
 async fn failed_verify_rolls_back(blue_version: &str, green_version: &str) {
     let h = published(blue_version, green_version).await;
     let history_start = h.sandbox.route53().history().len();
@@ -587,7 +588,7 @@ async fn failed_verify_rolls_back_v013() {
     failed_verify_rolls_back("v0.13", "v0.13").await;
 }
 
-/// A second delivery of the same SNS message (same MessageId) changes nothing (PRODUCT.md
+/// A second delivery of the same SNS message (same MessageId) changes nothing (docs/design.md
 /// §7.8), right after the switch and again later in the verify window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_sns_delivery_changes_nothing() {
@@ -623,7 +624,8 @@ const KEY_ENV: &str = "BLUE_TXT_AES_KEY";
 const RAW_KEY: &str = "0123456789abcdef0123456789abcdef";
 
 /// payments published by a v0.22 blue with `--txt-encrypt-enabled`: A/AAAA aliases to blue's
-/// load balancer, `a-` and `aaaa-` entries sealed with the key (reference external-dns.md §1).
+/// load balancer, `a-` and `aaaa-` entries sealed with the key (docs/reference/external-dns.md §1
+/// "Encryption").
 fn encrypted_world() -> World {
     let key = EncryptionKey::parse(RAW_KEY).expect("test key");
     let sealed = encrypt_labels(&Labels::new("blue", Some(RESOURCE)), &key, [7u8; 12])

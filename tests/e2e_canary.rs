@@ -1,6 +1,6 @@
 //! End to end on the sandbox, both external-dns simulators running with `--policy=sync`:
 //! three services — one simple record, two already weighted by hand — go 0 → 5 → 25 → 50 → 100 %
-//! and complete, with the zone checked against PRODUCT.md §7 at every committed state.
+//! and complete, with the zone checked against docs/design.md §7 at every committed state.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
@@ -56,7 +56,7 @@ fn txt_owner(r: &Rrset) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
-/// PRODUCT.md §7.1 and §7.4 on one committed state of the zone, for the given hostnames.
+/// docs/design.md §7.1 and §7.4 on one committed state of the zone, for the given hostnames.
 fn check_invariants(records: &[Rrset], hosts: &[String], context: &str) {
     for host in hosts {
         for rtype in ["A", "AAAA"] {
@@ -64,7 +64,7 @@ fn check_invariants(records: &[Rrset], hosts: &[String], context: &str) {
                 .into_iter()
                 .filter(|r| r.rtype == rtype)
                 .collect();
-            // §7.1: the name never loses its last answer.
+            // docs/design.md §7.1: the name never loses its last answer.
             assert!(
                 !members.is_empty(),
                 "{context}: {host} {rtype} has no record"
@@ -87,7 +87,7 @@ fn check_invariants(records: &[Rrset], hosts: &[String], context: &str) {
                 );
             }
         }
-        // §7.4: A and AAAA of a key carry the same weight.
+        // docs/design.md §7.4: A and AAAA of a key carry the same weight.
         let a: BTreeMap<Option<String>, Option<i64>> = records_at(records, host)
             .into_iter()
             .filter(|r| r.rtype == "A")

@@ -1,4 +1,4 @@
-//! The operator surface end to end (PRODUCT.md §5, §6): every command through the handler on
+//! The operator surface end to end (docs/design.md §5, §6): every command through the handler on
 //! the sandbox, `dry_run` showing the exact batch and writing nothing, actor and reason in the
 //! batch comment and the state record, replays by command id, and bad input refused with the
 //! field named and nothing changed.

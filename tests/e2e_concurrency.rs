@@ -1,4 +1,4 @@
-//! Concurrent invocations on the sandbox (PRODUCT.md §7.5): eight ticks at once on the same
+//! Concurrent invocations on the sandbox (docs/design.md §7.5): eight ticks at once on the same
 //! services, sharing one context, plus a manual rollback at the same time, for several rounds.
 //! - no step is taken twice: every change that moves a service's share moves it exactly one
 //!   planned step, and no two changes advance the same service from the same share;

@@ -1,10 +1,11 @@
 //! End to end on the sandbox, both external-dns simulators running their loops between ticks:
-//! the health verdicts of PRODUCT.md §4 and the rollback of §3.1 step 3.
+//! the health verdicts of docs/design.md §4 and the rollback of docs/design.md §3.1 step 3.
 //! - `to` fails at 25 % → rollback after `failure_threshold` checks, from = 100, to = 0 on A,
 //!   AAAA and every TXT entry, the reason and the samples in the report;
 //! - both sides fail → hold and alert, never roll back into an equally broken side;
 //! - inconclusive (cutover cannot resolve `to`'s load balancer) → hold, never counted;
-//! - a manual rollback with both clusters' APIs unreachable works on Route53 alone (§7.6).
+//! - a manual rollback with both clusters' APIs unreachable works on Route53 alone (docs/design.md
+//!   §7.6).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
@@ -100,7 +101,8 @@ async fn to_25_percent(h: &Harness) {
     panic!("{SERVICE} never reached 25 %");
 }
 
-/// PRODUCT.md §7.4: A and AAAA of each key carry `weights`, and so do their TXT entries (TTL 300).
+/// docs/design.md §7.4: A and AAAA of each key carry `weights`, and so do their TXT entries (TTL
+/// 300).
 fn assert_keys(records: &[Rrset], from_weight: i64, to_weight: i64, context: &str) {
     for (sid, weight) in [(FROM_KEY, from_weight), (TO_KEY, to_weight)] {
         for rtype in ["A", "AAAA"] {
@@ -257,7 +259,7 @@ async fn inconclusive_health_holds_and_is_never_counted() {
     let h = harness().await;
     to_25_percent(&h).await;
     // The same config without green's connect_to: cutover must resolve green's load balancer,
-    // and its resolver is down — a cause on cutover's side, not green's (PRODUCT.md §4).
+    // and its resolver is down — a cause on cutover's side, not green's (docs/design.md §4).
     let green_addr = h
         .sandbox
         .cluster("green")

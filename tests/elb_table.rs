@@ -1,6 +1,6 @@
 //! The canonical hosted zones of load balancers are data that both cutover and the sandbox hold,
 //! each its own copy so that the sandbox stays an independent implementation of Route53. The two
-//! copies must be the same table (docs/reference/route53.md, "Alias records").
+//! copies must be the same table (docs/reference/route53.md "Alias records").
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 #[test]

@@ -1,6 +1,7 @@
 //! The SDK Route53 client against the sandbox's Route53 (an independent implementation of the
-//! reference): paging through weighted groups, the atomic simple→weighted switch, compare-and-swap
-//! DELETE failures as InvalidChangeBatch, GetChange PENDING → INSYNC.
+//! reference, docs/reference/route53.md): paging through weighted groups, the atomic
+//! simple→weighted switch, compare-and-swap DELETE failures as InvalidChangeBatch, GetChange
+//! PENDING → INSYNC.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;
@@ -132,7 +133,8 @@ async fn simple_to_weighted_switch_then_a_stale_delete_is_refused_whole() {
         ChangeStatus::Insync
     );
 
-    // [DELETE simple, CREATE weighted…] switches atomically (reference route53.md).
+    // [DELETE simple, CREATE weighted…] switches atomically (docs/reference/route53.md "Simple vs
+    // weighted").
     let blue = weighted_alias(host, "payments-blue", 100, LB_BLUE);
     let green = weighted_alias(host, "payments-green", 0, LB_GREEN);
     env.client

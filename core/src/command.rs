@@ -1,4 +1,4 @@
-//! What an invocation asks for, once parsed from any trigger (PRODUCT.md §5, §6).
+//! What an invocation asks for, once parsed from any trigger (docs/design.md §5, §6).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The state record: one TXT rrset per service at `<prefix><hostname>` (default
 //! `_cutover.payments.example.com`), holding a versioned compact JSON document. It is the only
 //! store cutover needs; every write of it is a compare-and-swap (DELETE exact old + CREATE new, in
-//! the same batch as the traffic records — PRODUCT.md §7.5). Format: docs/state-record.md.
+//! the same batch as the traffic records — docs/design.md §7.5). Format: docs/state-record.md.
 
 use std::collections::BTreeMap;
 
@@ -57,7 +57,7 @@ pub enum Phase {
     /// window passed after the ownership flip (blue-green).
     Completed,
     /// Blue-green: the TXT ownership flip is done and traffic is on `to`; each tick checks health
-    /// until the verify window has passed (PRODUCT.md §3.2 step 3).
+    /// until the verify window has passed (docs/design.md §3.2 step 3).
     Verifying,
 }
 
@@ -76,7 +76,7 @@ impl Phase {
     }
 }
 
-/// The change cutover last submitted, for the INSYNC gate (PRODUCT.md §3.1 step 2).
+/// The change cutover last submitted, for the INSYNC gate (docs/design.md §3.1 step 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingChange {
     /// Route53's change id (bare `C…`); `None` until the engine has recorded it after submitting.
@@ -88,7 +88,7 @@ pub struct PendingChange {
     pub insync_at: Option<Millis>,
 }
 
-/// What cutover last wrote, per set identifier: used to detect drift (PRODUCT.md §7.9).
+/// What cutover last wrote, per set identifier: used to detect drift (docs/design.md §7.9).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Written {
     /// Weight of each weighted key (same on A, AAAA and their TXTs).
@@ -123,7 +123,7 @@ pub struct State {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
     /// Blue-green: the key's records exactly as they were before the ownership flip (A/AAAA and
-    /// every TXT registry entry), so a rollback restores exactly them (PRODUCT.md §3.2 step 3).
+    /// every TXT registry entry), so a rollback restores exactly them (docs/design.md §3.2 step 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prior: Vec<RecordSet>,
     pub actor: String,
@@ -170,7 +170,7 @@ impl State {
         self.events.iter().any(|e| e == &cut(id, 80))
     }
 
-    /// Records who asked and why (PRODUCT.md §5: actor and reason go into the state record).
+    /// Records who asked and why (docs/design.md §5: actor and reason go into the state record).
     pub fn stamp(&mut self, actor: &str, reason: Option<&str>, now: Millis) {
         self.actor = cut(actor, MAX_ACTOR_CHARS);
         self.reason = reason.map(|r| cut(r, MAX_REASON_CHARS));
@@ -183,8 +183,8 @@ impl State {
     }
 
     /// The TXT value: the JSON split into quoted strings of ≤ 255 characters with `\"` escapes
-    /// (reference route53.md, TXT records), ≤ 4,000 characters. When too long, the oldest event
-    /// ids are dropped first.
+    /// (docs/reference/route53.md "TXT records"), ≤ 4,000 characters. When too long, the oldest
+    /// event ids are dropped first.
     pub fn encode(&self) -> Result<String, StateError> {
         let mut s = self.clone();
         loop {

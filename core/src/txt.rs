@@ -1,13 +1,13 @@
 //! The one codec of TXT record values, used by the pre-send validator, the external-dns registry
 //! and the state record: one or more DNS character-strings, each in double quotes, `\"` for a
-//! quote, `\\` for a backslash and `\ooo` (three octal digits) for any byte (reference
-//! route53.md, "TXT records": "Parse TXT with a real character-string parser, not by trimming
-//! quotes").
+//! quote, `\\` for a backslash and `\ooo` (three octal digits) for any byte
+//! (docs/reference/route53.md "TXT records": "Parse TXT with a real character-string parser, not by
+//! trimming quotes").
 
 use crate::route53::model::MAX_VALUE_CHARS;
 
-/// The most bytes one character-string may hold (reference route53.md: at most 255 characters
-/// per string; RFC 1035 counts them in bytes, after unescaping).
+/// The most bytes one character-string may hold (docs/reference/route53.md "TXT records": at most
+/// 255 characters per string; RFC 1035 counts them in bytes, after unescaping).
 pub const MAX_STRING_BYTES: usize = 255;
 
 /// Why a TXT value is not a valid list of character-strings.
@@ -20,7 +20,7 @@ pub enum TxtError {
     /// A string longer than 255 bytes: Route53's `CharacterStringTooLong`.
     #[error("a character-string is longer than 255 bytes")]
     StringTooLong,
-    /// Text that does not fit one value once rendered (reference route53.md, "Limits").
+    /// Text that does not fit one value once rendered (docs/reference/route53.md "Limits").
     #[error("the TXT value is {0} characters once encoded, more than {MAX_VALUE_CHARS}")]
     ValueTooLong(usize),
 }
@@ -125,9 +125,9 @@ pub fn text(value: &str) -> Result<String, TxtError> {
 }
 
 /// Renders text as a TXT value: quoted strings of at most 255 characters each *as written*
-/// (escapes included — the stricter reading of "255 characters per string", reference
-/// route53.md, "TXT records"), separated by a blank. Errors if the value would exceed 4,000
-/// characters.
+/// (escapes included — the stricter reading of "255 characters per string",
+/// docs/reference/route53.md "TXT records"), separated by a blank. Errors if the value would exceed
+/// 4,000 characters.
 pub fn render(text: &str) -> Result<String, TxtError> {
     let mut strings: Vec<String> = Vec::new();
     let mut current = String::new();

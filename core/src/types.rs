@@ -26,7 +26,7 @@ pub enum TypeError {
     Name(String),
 }
 
-/// A Route53 weight: an integer 0–255 (reference route53.md, "Weighted records").
+/// A Route53 weight: an integer 0–255 (docs/reference/route53.md "Weighted records").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Weight(pub u8);
 
@@ -70,7 +70,7 @@ impl Percent {
     pub fn complement(self) -> Percent {
         Percent(100 - self.0)
     }
-    /// Weights are percentages (PRODUCT.md §3.1 step 2): p% is weight p.
+    /// Weights are percentages (docs/design.md §3.1 step 2): p% is weight p.
     pub fn as_weight(self) -> Weight {
         Weight(self.0)
     }
@@ -90,7 +90,7 @@ impl fmt::Display for Percent {
 }
 
 /// A DNS name in one normal form: lower-case, no trailing dot, Route53's `\ooo` escapes decoded
-/// (reference route53.md, ListResourceRecordSets: "Normalise before comparing").
+/// (docs/reference/route53.md "ListResourceRecordSets": "Normalise before comparing").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct DnsName(String);
@@ -229,7 +229,8 @@ impl<'de> Deserialize<'de> for OwnerId {
     }
 }
 
-/// A weighted record's SetIdentifier: 1–128 characters (reference route53.md).
+/// A weighted record's SetIdentifier: 1–128 characters (docs/reference/route53.md "Weighted
+/// records").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct SetIdentifier(String);

@@ -1,4 +1,4 @@
-//! Blue-green by TXT ownership flip (PRODUCT.md §3.2) against the reference rules: the switch
+//! Blue-green by TXT ownership flip (docs/design.md §3.2) against the reference rules: the switch
 //! batch per external-dns version, the verify window, rollback to exactly the prior records,
 //! parking when `from` is gone, every refusal and every operator command (with dry runs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
@@ -253,7 +253,7 @@ fn switch_v022_rewrites_a_and_aaaa_entries() {
 #[test]
 fn switch_v022_rewrites_a_leftover_cname_entry_too() {
     // Upgraded from v0.21: `cname-` is still there beside `a-`; both must flip or the versions
-    // split ownership (reference external-dns.md §1).
+    // split ownership (docs/reference/external-dns.md §1 "Lookup order").
     let mut zone = simple_zone();
     zone.push(entry("cname-payments.example.com", "blue"));
     check_switch(

@@ -1,5 +1,5 @@
-//! The planner's self-check (PRODUCT.md §7) refuses batches that break an invariant, whether the
-//! rule is cutover's own or shared with the pre-send validator.
+//! The planner's self-check (docs/design.md §7) refuses batches that break an invariant, whether
+//! the rule is cutover's own or shared with the pre-send validator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod planner_common;

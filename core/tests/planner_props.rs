@@ -1,4 +1,4 @@
-//! Property tests of PRODUCT.md §7: for random starting zones (simple, weighted, parked,
+//! Property tests of docs/design.md §7: for random starting zones (simple, weighted, parked,
 //! drifted, third-owner), random commands, verdicts, change statuses and clocks, every batch the
 //! planner emits applies exactly (DELETEs equal to listed records, no CREATE of an existing
 //! rrset) and keeps cutover's invariants — checked here independently of the planner's own guard.
@@ -106,7 +106,7 @@ fn zone() -> impl Strategy<Value = Vec<RecordSet>> {
     ]
 }
 
-/// Independent checks of one applied batch (PRODUCT.md §7.1, §7.3, §7.4, §7.5).
+/// Independent checks of one applied batch (docs/design.md §7.1, §7.3, §7.4, §7.5).
 fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Result<(), String> {
     let host = dns(HOST);
     let state_name = dns("_cutover.payments.example.com");
@@ -241,7 +241,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Blue-green (PRODUCT.md §3.2)
+// Blue-green (docs/design.md §3.2)
 // ---------------------------------------------------------------------------------------------
 
 /// blue at `blue_version`, green at `green_version`, blue-green by default.

@@ -1,4 +1,4 @@
-//! cutover's own invariants (PRODUCT.md §7.1, §7.4) and properties of validate + apply.
+//! cutover's own invariants (docs/design.md §7.1, §7.4) and properties of validate + apply.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,4 +1,4 @@
-//! One test per rule of reference route53.md, positive and negative, with Route53's messages.
+//! One test per rule of docs/reference/route53.md, positive and negative, with Route53's messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use cutover_core::route53::model::{

@@ -16,8 +16,8 @@ IAM_ACTION_TO_OPERATION = {
     "lambda:InvokeFunction": "Invoke",
 }
 
-# route53.md "IAM for record-level least privilege": the multi-valued condition keys of
-# route53:ChangeResourceRecordSets.
+# docs/reference/route53.md "IAM for record-level least privilege": the multi-valued condition keys
+# of route53:ChangeResourceRecordSets.
 ROUTE53_NAMES_KEY = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
 ROUTE53_TYPES_KEY = "route53:ChangeResourceRecordSetsRecordTypes"
 ROUTE53_ACTIONS_KEY = "route53:ChangeResourceRecordSetsActions"
@@ -138,8 +138,8 @@ def any_resource_problems(template):
 
 
 def condition_key_problems(template):
-    """route53 condition keys must be the ones route53.md names; keys of other services are not
-    used by this template, so any is flagged (global aws: keys are allowed)."""
+    """route53 condition keys must be the ones docs/reference/route53.md names; keys of other
+    services are not used by this template, so any is flagged (global aws: keys are allowed)."""
     problems = []
     for logical_id, statement in policy_statements(template):
         for operator, keys in _conditions(statement):

@@ -1,5 +1,6 @@
 """IAM of the template: every action exists in botocore's models, the Route53 write permission
-is record-level (route53.md "IAM for record-level least privilege"), and each check can fail."""
+is record-level (docs/reference/route53.md "IAM for record-level least privilege"), and each
+check can fail."""
 
 import copy
 import unittest

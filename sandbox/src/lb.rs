@@ -29,8 +29,8 @@ pub enum LbKind {
     Network,
 }
 
-/// The canonical hosted zone id of a load balancer of `kind` in `region` (reference route53.md,
-/// "Canonical hosted zone ids of load balancers, by region": ALB and Classic share one id, NLB
+/// The canonical hosted zone id of a load balancer of `kind` in `region` (docs/reference/route53.md
+/// "Alias records": ALB and Classic share one id, NLB
 /// has another). `None` for a region not in the table.
 pub fn canonical_zone_id(region: &str, kind: LbKind) -> Option<&'static str> {
     let (_, alb, nlb) = ZONE_IDS.iter().find(|(r, _, _)| *r == region)?;
@@ -40,7 +40,7 @@ pub fn canonical_zone_id(region: &str, kind: LbKind) -> Option<&'static str> {
     })
 }
 
-/// region, ALB + Classic, NLB (reference route53.md).
+/// region, ALB + Classic, NLB (docs/reference/route53.md "Alias records").
 pub const ZONE_IDS: [(&str, &str, &str); 38] = [
     ("af-south-1", "Z268VQBMOI5EKX", "Z203XCE67M25HM"),
     ("ap-east-1", "Z3DQVH9N71FHZ0", "Z12Y7K3UBGUAD1"),
@@ -130,8 +130,9 @@ pub const ZONE_IDS: [(&str, &str, &str); 38] = [
     ("us-west-2", "Z1H1FL5HABSF5", "Z18D5FSROUN65G"),
 ];
 
-/// The DNS name of a load balancer called `name` (reference route53.md: ALB/Classic
-/// `…<region>.elb.amazonaws.com`, NLB `…elb.<region>.amazonaws.com`, `.com.cn` in China).
+/// The DNS name of a load balancer called `name` (docs/reference/route53.md "Alias records":
+/// ALB/Classic `…<region>.elb.amazonaws.com`, NLB `…elb.<region>.amazonaws.com`, `.com.cn` in
+/// China).
 pub fn elb_hostname(name: &str, region: &str, kind: LbKind) -> String {
     let domain = if region.starts_with("cn-") {
         "amazonaws.com.cn"

@@ -21,12 +21,14 @@ use url::Url;
 pub const TOKEN_PREFIX: &str = "k8s-aws-v1.";
 /// The header that binds the token to one cluster (signed, carries the cluster name).
 pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
-/// How long EKS accepts a token after its `X-Amz-Date` (reference: "about 15 minutes").
+/// How long EKS accepts a token after its `X-Amz-Date` (docs/reference/lambda-and-eks.md "EKS
+/// token": "about 15 minutes").
 pub const MAX_TOKEN_AGE: Duration = Duration::from_secs(15 * 60);
 /// Tolerated clock difference between the token's maker and the checker before a token counts as
 /// made in the future.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(60);
-/// The presigned URL's own lifetime, as the AWS CLI sets it (reference: `X-Amz-Expires=60`).
+/// The presigned URL's own lifetime, as the AWS CLI sets it (docs/reference/lambda-and-eks.md "EKS
+/// token": `X-Amz-Expires=60`).
 pub const PRESIGN_EXPIRES: Duration = Duration::from_secs(60);
 
 const ACTION: &str = "GetCallerIdentity";

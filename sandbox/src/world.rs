@@ -416,7 +416,7 @@ fn settings_for(cluster: &ClusterSpec, index: usize) -> Result<ExternalDnsSettin
         .version
         .parse()
         .map_err(|e: SettingsError| invalid(key("version"), e.to_string()))?;
-    // v0.22 requires `--policy` (reference external-dns.md §3).
+    // v0.22 requires `--policy` (docs/reference/external-dns.md §3).
     let policy = match spec.policy {
         Some(policy) => policy,
         None if version.requires_policy() => {

@@ -1,5 +1,5 @@
 //! The external-dns simulator against the real local Route53, through the SDK over HTTP:
-//! each behaviour of reference external-dns.md that cutover relies on.
+//! each behaviour of docs/reference/external-dns.md that cutover relies on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use sandbox::route53::{Action, Change, Route53, Route53Options, Rrset};
 
 const LB_BLUE: &str = "k8s-blue-ingress.eu-west-1.elb.amazonaws.com";
 const LB_GREEN: &str = "k8s-green-ingress.eu-west-1.elb.amazonaws.com";
-/// eu-west-1 ALB canonical hosted zone (reference route53.md table).
+/// eu-west-1 ALB canonical hosted zone (docs/reference/route53.md "Alias records").
 const ALB_ZONE: &str = "Z32O12XQLNTSW2";
 const PREFIX: &str = "external-dns.kubernetes.io/";
 
@@ -258,7 +258,8 @@ async fn weighted_records_are_created_from_annotations_with_their_txts() {
     );
     let aaaa = w.must("checkout.example.com", "AAAA", Some("checkout-green"));
     assert_eq!(aaaa.weight, Some(0));
-    // The TXT copies set identifier and weight, TTL 300, canonical value (reference §1).
+    // The TXT copies set identifier and weight, TTL 300, canonical value
+    // (docs/reference/external-dns.md §1 "TTL and routing fields").
     let txt = w.must("a-checkout.example.com", "TXT", Some("checkout-green"));
     assert_eq!(
         (txt.weight, txt.ttl, txt.records.clone()),
@@ -428,8 +429,8 @@ async fn a_flip_to_an_owner_that_does_not_desire_the_key_deletes_it_under_sync()
     let report = green.run_once().await;
     assert_eq!(report.deleted.len(), 2, "{report:?}");
     assert!(w.inventory().is_empty(), "{:?}", w.inventory());
-    // With no current records the key is a CREATE with no ownership check (reference §3):
-    // blue, which still asks for it, publishes it again.
+    // With no current records the key is a CREATE with no ownership check
+    // (docs/reference/external-dns.md §3): blue, which still asks for it, publishes it again.
     let report = blue.run_once().await;
     assert_eq!(report.created.len(), 2, "{report:?}");
 }

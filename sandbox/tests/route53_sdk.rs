@@ -1,5 +1,5 @@
 //! The sandbox Route53 driven over HTTP by the official `aws-sdk-route53`: every rule of the
-//! reference (route53.md), with the exact error codes and messages.
+//! reference (docs/reference/route53.md), with the exact error codes and messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! cluster, probes in parallel under a bound, then as few Route53 batches as the limits allow.
 //! A packed batch that Route53 refuses is split per service; a service whose compare-and-swap
 //! lost (someone changed the zone since the listing) is re-observed and re-planned, a bounded
-//! number of times (PRODUCT.md §7.5, §10).
+//! number of times (docs/design.md §7.5, §10).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -104,8 +104,8 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
             }
         };
         // The clusters' TXT encryption keys, read from the environment at config load: the
-        // planner reads encrypted owners with them, never rewrites encrypted entries (reference
-        // external-dns.md §1, "Encryption").
+        // planner reads encrypted owners with them, never rewrites encrypted entries
+        // (docs/reference/external-dns.md §1 "Encryption").
         let keys = ctx.config.txt_encrypt_keys();
         let decisions: Vec<(Decision, &ServiceConfig)> = pending
             .iter()

@@ -1,4 +1,5 @@
-//! Health verdicts from HTTP probes sent straight to each cluster's load balancer (PRODUCT.md §4).
+//! Health verdicts from HTTP probes sent straight to each cluster's load balancer (docs/design.md
+//! §4).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use cutover_core::observation::{ClusterHealth, Sample, Verdict};
 use cutover_core::types::DnsName;
 
 // ---------------------------------------------------------------------------------------------
-// HTTP probes straight to a load balancer (PRODUCT.md §4)
+// HTTP probes straight to a load balancer (docs/design.md §4)
 
 /// How to check one service: the same for both clusters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +249,7 @@ fn describe_request_error(e: &reqwest::Error) -> String {
     text
 }
 
-/// Good when at most `allowed_failures` samples failed, else Bad (PRODUCT.md §4).
+/// Good when at most `allowed_failures` samples failed, else Bad (docs/design.md §4).
 pub fn verdict_from_samples(samples: Vec<Sample>, spec: &ProbeSpec) -> ClusterHealth {
     let failed = samples.iter().filter(|s| !s.ok).count();
     let total = samples.len();

@@ -1,5 +1,5 @@
 //! Read-only Kubernetes access: EKS DescribeCluster → EKS bearer token → one Ingress list per
-//! cluster per tick (PRODUCT.md §9).
+//! cluster per tick (docs/design.md §9).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub struct ApiOverride {
     pub ca_pem: String,
 }
 
-/// One Ingress list per cluster per tick, across all namespaces (PRODUCT.md §9).
+/// One Ingress list per cluster per tick, across all namespaces (docs/design.md §9).
 pub trait IngressSource: Send + Sync {
     fn list_ingresses<'a>(
         &'a self,
@@ -80,7 +80,8 @@ pub trait IngressSource: Send + Sync {
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// [`IngressSource`] on EKS: DescribeCluster → EKS token → a `kube::Client` built per call (the
-/// token lives about 15 minutes and is fixed inside the client; rust-lambda.md).
+/// token lives about 15 minutes and is fixed inside the client; docs/reference/lambda-and-eks.md
+/// "EKS token").
 #[derive(Clone)]
 pub struct EksIngressSource {
     sdk_config: aws_config::SdkConfig,
@@ -163,7 +164,7 @@ impl EksIngressSource {
             reason,
         };
         // The SdkConfig's provider: the EKS client's own accessor is deprecated and returns
-        // None (rust-lambda.md).
+        // None (docs/reference/lambda-and-eks.md "EKS token").
         let provider = self
             .sdk_config
             .credentials_provider()
@@ -205,14 +206,14 @@ fn decode_ca_data(data: &str) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------------
 // The EKS token
 
-/// The token's presigned request lives 60 seconds (`X-Amz-Expires=60`, rust-lambda.md); EKS
-/// accepts the token for about 15 minutes.
+/// The token's presigned request lives 60 seconds (`X-Amz-Expires=60`,
+/// docs/reference/lambda-and-eks.md "EKS token"); EKS accepts the token for about 15 minutes.
 pub const TOKEN_PRESIGN_EXPIRY: Duration = Duration::from_secs(60);
 
 /// The EKS bearer token: `k8s-aws-v1.` + base64url (no padding) of a presigned
 /// `GET https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15`, signed
 /// with SigV4 in the query (X-Amz-Expires=60) over the headers `host;x-k8s-aws-id`, the latter
-/// carrying the cluster name (rust-lambda.md, "EKS token").
+/// carrying the cluster name (docs/reference/lambda-and-eks.md "EKS token").
 pub fn eks_token(
     cluster_name: &str,
     region: &str,
@@ -295,7 +296,8 @@ fn aws_uri_encode(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The kube client and the Ingress list
 
-/// DER certificates from a PEM bundle; an error if none parses (rust-lambda.md: fail loudly).
+/// DER certificates from a PEM bundle; an error if none parses (docs/reference/lambda-and-eks.md "A
+/// kube client without a kubeconfig": fail loudly).
 pub fn der_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut ders = Vec::new();
@@ -374,7 +376,7 @@ async fn list_all_ingresses(
 
 /// What cutover needs of one Ingress. Hosts come from `spec.rules[].host`, `spec.tls[].hosts`
 /// and the `<prefix>hostname` annotation (comma-separated), as external-dns reads them
-/// (reference external-dns.md); hosts that are not valid DNS names are dropped.
+/// (docs/reference/external-dns.md); hosts that are not valid DNS names are dropped.
 pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> IngressInfo {
     let meta = &ingress.metadata;
     let annotations: BTreeMap<String, String> = meta.annotations.clone().unwrap_or_default();

@@ -1,7 +1,7 @@
 //! A client-side token bucket shared by every Route53 call of one process.
 //!
 //! Route53 allows 5 requests/second per AWS account, all calls together, shared with every
-//! external-dns of the account (reference route53.md, "Limits"). cutover takes a configurable
+//! external-dns of the account (docs/reference/route53.md "Limits"). cutover takes a configurable
 //! part of it (default 2/s) so that both external-dns instances keep room.
 
 use std::sync::Mutex;

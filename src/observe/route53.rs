@@ -16,7 +16,8 @@ use cutover_core::route53::model::{
 };
 use cutover_core::types::{DnsName, SetIdentifier, Weight};
 
-/// At most 300 record sets per ListResourceRecordSets page (reference route53.md).
+/// At most 300 record sets per ListResourceRecordSets page (docs/reference/route53.md
+/// "ListResourceRecordSets").
 pub const MAX_ITEMS_PER_PAGE: i32 = 300;
 
 /// A bound on pages per listing, far above any zone (10,000 records default quota = 34 pages),
@@ -24,7 +25,7 @@ pub const MAX_ITEMS_PER_PAGE: i32 = 300;
 pub const MAX_PAGES: usize = 10_000;
 
 /// Why a Route53 call failed. Route53's error codes map to their own variants; match on these,
-/// never on the text (reference route53.md, "Error wire form").
+/// never on the text (docs/reference/route53.md "Error wire form").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Route53Error {
     /// The batch was refused as a whole; nothing of it was applied.
@@ -93,7 +94,7 @@ pub trait Route53Api: Send + Sync {
 ///
 /// Build the SDK client from the standard environment (`AWS_ENDPOINT_URL_ROUTE_53`, …). Keep the
 /// SDK's standard retry mode: it retries `Throttling` and `PriorRequestNotComplete` itself
-/// (reference route53.md, "Limits").
+/// (docs/reference/route53.md "Limits").
 #[derive(Debug)]
 pub struct SdkRoute53 {
     client: aws_sdk_route53::Client,
@@ -243,7 +244,7 @@ pub struct PageStart {
 /// The start of the next page, or `None` when this page was the last.
 ///
 /// Route53 sends `NextRecordName`, `NextRecordType`, and `NextRecordIdentifier` when a page ends
-/// inside a group of policy records; all three are passed back (reference route53.md,
+/// inside a group of policy records; all three are passed back (docs/reference/route53.md
 /// "ListResourceRecordSets"). Tokens that do not move would loop forever: that is an error.
 pub fn next_page_start(
     current: Option<&PageStart>,
@@ -290,8 +291,8 @@ fn records_from_page(
 // Conversion SDK → model
 
 /// Converts one listed rrset. Names are normalised with [`DnsName::parse`] (lower case, no
-/// trailing dot, `\ooo` escapes decoded: reference route53.md, "Normalise before comparing").
-/// `at` names the record in errors, e.g. `ResourceRecordSets[4]`.
+/// trailing dot, `\ooo` escapes decoded: docs/reference/route53.md "ListResourceRecordSets":
+/// "Normalise before comparing"). `at` names the record in errors, e.g. `ResourceRecordSets[4]`.
 pub fn record_from_sdk(
     rrset: &sdk::ResourceRecordSet,
     at: &str,
@@ -550,13 +551,14 @@ fn from_code(code: Option<&str>, message: &str, display: &str) -> Route53Error {
     }
 }
 
-/// The openings of Route53's change-batch messages (reference route53.md): a `, ` followed by
-/// one of these, outside inner brackets, starts the next message.
+/// The openings of Route53's change-batch messages (docs/reference/route53.md
+/// "ChangeResourceRecordSets"): a `, ` followed by one of these, outside inner brackets, starts the
+/// next message.
 const MESSAGE_OPENINGS: &[&str] = &["Tried to ", "RRSet ", "Invalid ", "Duplicate "];
 
-/// Route53 joins several messages inside one bracketed Message: `[msg1, msg2]` (reference
-/// route53.md, "Error wire form"). Messages themselves hold `, ` and brackets, so a split happens
-/// only at depth one and before a known opening; anything else stays one message.
+/// Route53 joins several messages inside one bracketed Message: `[msg1, msg2]`
+/// (docs/reference/route53.md "Error wire form"). Messages themselves hold `, ` and brackets, so a
+/// split happens only at depth one and before a known opening; anything else stays one message.
 pub fn split_bracketed_messages(message: &str) -> Vec<String> {
     let trimmed = message.trim();
     let Some(inner) = trimmed

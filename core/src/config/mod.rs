@@ -1,4 +1,4 @@
-//! `cutover.toml`: every key of PRODUCT.md §8, validated in full when the function starts.
+//! `cutover.toml`: every key of docs/design.md §8, validated in full when the function starts.
 //!
 //! Parsing happens in two passes, each its own module: `raw` is the file as serde reads it (unknown
 //! keys refused, the key path of any type error kept), `validate` checks every cross-field rule

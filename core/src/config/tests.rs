@@ -118,7 +118,7 @@ fn txt_encrypt_key_is_read_from_the_named_variable() {
     assert!(!json.contains(raw), "{json}");
     assert!(json.contains("BLUE_TXT_KEY"));
     assert!(!format!("{c:?}").contains(raw));
-    // Standard base64 of 32 bytes works as well (reference external-dns.md §1).
+    // Standard base64 of 32 bytes works as well (docs/reference/external-dns.md §1 "Encryption").
     let b64 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     let env64 = |name: &str| (name == "BLUE_TXT_KEY").then(|| b64.to_string());
     let c64 = Config::parse_with_env(&text, &env64).unwrap();

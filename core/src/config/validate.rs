@@ -114,8 +114,8 @@ fn validate_clusters(
     for (key, rc) in raw {
         let cluster = validate_cluster(key, rc, env)?;
         let p = |field: &str| format!("clusters.{key}.{field}");
-        // Same owner id in two clusters: they overwrite and delete each other (reference
-        // external-dns.md §3) — refused.
+        // Same owner id in two clusters: they overwrite and delete each other
+        // (docs/reference/external-dns.md §3) — refused.
         if let Some(other) = out.values().find(|c| c.owner_id == cluster.owner_id) {
             return Err(ConfigError::at(
                 p("owner_id"),
@@ -127,7 +127,7 @@ fn validate_clusters(
             ));
         }
         // The lease owner id must be one no external-dns uses, or parking would hand the record
-        // to that cluster (PRODUCT.md §2).
+        // to that cluster (docs/design.md §2).
         if &cluster.owner_id == lease {
             return Err(ConfigError::at(
                 p("owner_id"),
@@ -174,7 +174,7 @@ fn validate_cluster(
         .clone()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    // "Prefix and suffix are exclusive" (reference external-dns.md §1).
+    // "Prefix and suffix are exclusive" (docs/reference/external-dns.md §1 "TXT names").
     if !txt_prefix.is_empty() && !txt_suffix.is_empty() {
         return Err(ConfigError::at(
             p("txt_suffix"),
@@ -259,9 +259,9 @@ fn validate_cluster(
     })
 }
 
-/// Reads a cluster's `--txt-aes-encryption-key` from the environment variable `var` (reference
-/// external-dns.md §1: "key 32 raw bytes or standard base64"). Errors name the key path and the
-/// variable, never the variable's value.
+/// Reads a cluster's `--txt-aes-encryption-key` from the environment variable `var`
+/// (docs/reference/external-dns.md §1 "Encryption": "key 32 raw bytes or standard base64"). Errors
+/// name the key path and the variable, never the variable's value.
 fn read_encrypt_key(
     path: &str,
     var: &str,
@@ -414,9 +414,9 @@ fn validate_service(
             )
         })?;
     // external-dns writes a name into every matching private zone and the most specific public
-    // one (reference external-dns.md §5). cutover changes one zone per service, atomically; until
-    // it mirrors edits, a name that external-dns would write into several zones is refused
-    // rather than migrated in one of them only.
+    // one (docs/reference/external-dns.md §5 "Mirror edits"). cutover changes one zone per service,
+    // atomically; until it mirrors edits, a name that external-dns would write into several zones
+    // is refused rather than migrated in one of them only.
     let writers = external_dns_zones(zones, &hostname);
     if writers.len() > 1 {
         return Err(ConfigError::at(

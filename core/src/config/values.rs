@@ -182,7 +182,8 @@ impl IngressRef {
             name: name.to_string(),
         })
     }
-    /// external-dns's `resource` label for it: `ingress/<ns>/<name>` (reference §1).
+    /// external-dns's `resource` label for it: `ingress/<ns>/<name>`
+    /// (docs/reference/external-dns.md §1 "Value").
     pub fn resource_label(&self) -> String {
         format!("ingress/{}/{}", self.namespace, self.name)
     }
@@ -216,14 +217,15 @@ pub struct ClusterConfig {
     pub region: String,
     pub owner_id: OwnerId,
     pub external_dns_version: ExternalDnsVersion,
-    /// Lower-cased (reference external-dns.md §1: "Prefix and suffix are exclusive and
-    /// lower-cased"). Empty when not set.
+    /// Lower-cased (docs/reference/external-dns.md §1 "TXT names": "Prefix and suffix are exclusive
+    /// and lower-cased"). Empty when not set.
     pub txt_prefix: String,
     pub txt_suffix: String,
     pub txt_wildcard_replacement: Option<String>,
-    /// Ends with `/`; default by version (reference external-dns.md §2).
+    /// Ends with `/`; default by version (docs/reference/external-dns.md §2).
     pub annotation_prefix: String,
-    /// external-dns sets EvaluateTargetHealth true unless annotated (reference §2).
+    /// external-dns sets EvaluateTargetHealth true unless annotated (docs/reference/external-dns.md
+    /// §2).
     pub evaluate_target_health: bool,
     pub api_endpoint: Option<String>,
     pub api_ca_pem: Option<String>,
@@ -352,7 +354,7 @@ pub const DEFAULT_RATE_LIMIT: f64 = 2.0;
 pub const DEFAULT_CAS_RETRIES: u32 = 3;
 pub const DEFAULT_PROBE_CONCURRENCY: u32 = 8;
 /// Route53 accepts 5 requests/second per account, shared with every external-dns
-/// (reference route53.md, Limits): cutover's own limit must stay under it.
+/// (docs/reference/route53.md "Limits"): cutover's own limit must stay under it.
 pub const ROUTE53_ACCOUNT_RATE: f64 = 5.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -394,7 +396,7 @@ impl Config {
             .max_by_key(|z| z.name.as_str().len())
     }
     /// Every zone external-dns writes `name` into: all matching private zones and the most
-    /// specific public zone (reference external-dns.md §5, "Mirror edits").
+    /// specific public zone (docs/reference/external-dns.md §5 "Mirror edits").
     pub fn zones_for(&self, name: &DnsName) -> Vec<&ZoneConfig> {
         external_dns_zones(&self.zones, name)
     }
@@ -411,7 +413,7 @@ impl Config {
     pub fn sns_topic_accepted(&self, arn: &str) -> bool {
         self.sns_topic_arns.iter().any(|a| a == arn)
     }
-    /// Every configured cluster's TXT encryption key (reference external-dns.md §1,
+    /// Every configured cluster's TXT encryption key (docs/reference/external-dns.md §1
     /// "Encryption": cutover may read encrypted owners).
     pub fn txt_encrypt_keys(&self) -> Vec<EncryptionKey> {
         self.clusters

@@ -1,4 +1,4 @@
-//! Blue-green by TXT ownership flip, for simple (non-weighted) records (PRODUCT.md §3.2):
+//! Blue-green by TXT ownership flip, for simple (non-weighted) records (docs/design.md §3.2):
 //! preflight, ONE switch batch (every TXT registry variant of the key → owner `to`, resource the
 //! `to` Ingress; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
 //! with health checks and automatic rollback to exactly the prior records, then completion.
@@ -96,7 +96,7 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
 }
 
 /// The `to` Ingress that asks for the simple key (hostname, no set identifier) with a
-/// load-balancer status (PRODUCT.md §3.2 step 1, §7.7).
+/// load-balancer status (docs/design.md §3.2 step 1, §7.7).
 fn simple_key_ingress<'a>(
     ctx: &Ctx<'a>,
     cluster: &ClusterConfig,
@@ -121,7 +121,7 @@ fn simple_key_ingress<'a>(
     })
 }
 
-/// Preflight and the ONE switch batch (PRODUCT.md §3.2 steps 1–2).
+/// Preflight and the ONE switch batch (docs/design.md §3.2 steps 1–2).
 fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State, String), String> {
     let to_cluster = ctx
         .cluster(to)
@@ -167,7 +167,7 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     let mut b = BatchBuilder::default();
     let mut prior: Vec<RecordSet> = Vec::new();
     // Every A/AAAA of the key → the `to` load balancer, as `to`'s external-dns would write it
-    // (reference external-dns.md §2), so the new owner finds nothing to change.
+    // (docs/reference/external-dns.md §2), so the new owner finds nothing to change.
     for r in &f.simple.records {
         let new =
             target::alias_record(&ctx.svc.hostname, to_cluster, to_ing, r.rtype.clone(), None)?;
@@ -175,12 +175,14 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
         b.replace(r, new);
     }
     // Every TXT registry variant present (old format, `a-`, `cname-`, `aaaa-`, each naming's
-    // affixes) → owner `to`, resource the `to` Ingress, canonical value, TTL 300 (reference
-    // external-dns.md §1: "A flip must rewrite every TXT variant present for the key").
+    // affixes) → owner `to`, resource the `to` Ingress, canonical value, TTL 300
+    // (docs/reference/external-dns.md §1 "Lookup order": "A flip must rewrite every TXT variant
+    // present for the key").
     for e in &f.simple.entries {
         let l = match &e.content {
             TxtContent::Labels(l) => l,
-            // Refused by preflight; never rewritten (reference §1, "Encryption").
+            // Refused by preflight; never rewritten (docs/reference/external-dns.md §1
+            // "Encryption").
             TxtContent::Encrypted => {
                 return Err(format!(
                     "TXT {} is encrypted; cutover never rewrites it",
@@ -195,10 +197,11 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     }
     // If `to`'s version reads none of the variants present (a v0.18–v0.21 `to` reads only
     // `cname-` for an A alias; a v0.22 `from` wrote only `a-`), CREATE the variants `to` writes,
-    // or `to` would never see the record as its own (reference §1, lookup order). If it reads
-    // one but its own typed entry is missing (a v0.22 `to` after a v0.21 `from`: it reads
-    // `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its first loop and
-    // writes to the zone right after the switch (reference §1, "Self-healing").
+    // or `to` would never see the record as its own (docs/reference/external-dns.md §1 "Lookup
+    // order"). If it reads one but its own typed entry is missing (a v0.22 `to` after a v0.21
+    // `from`: it reads `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its
+    // first loop and writes to the zone right after the switch (docs/reference/external-dns.md §1
+    // "Self-healing").
     let to_naming = to_cluster.txt_naming();
     for r in &f.simple.records {
         let is_alias = true;
@@ -342,7 +345,7 @@ fn gated_verify(ctx: &Ctx, st: State, promoting: bool) -> ControlFlow<Decision, 
     ))
 }
 
-/// Completion (PRODUCT.md §3.2 step 4): the records already belong to `to`; only the state
+/// Completion (docs/design.md §3.2 step 4): the records already belong to `to`; only the state
 /// record changes.
 fn complete(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     st.phase = Phase::Completed;
@@ -366,7 +369,7 @@ fn complete(ctx: &Ctx, mut st: State, why: &str) -> Decision {
 // ---------------------------------------------------------------------------------------------
 
 /// Whether the `from` Ingress still asks for the simple key with a load-balancer status (the
-/// condition to hand the key back to `from` — PRODUCT.md §3.2 step 3, §7.7). `Err`: why not.
+/// condition to hand the key back to `from` — docs/design.md §3.2 step 3, §7.7). `Err`: why not.
 fn from_still_claims(ctx: &Ctx, from: &Name) -> Result<(), String> {
     let cluster = ctx
         .cluster(from)
@@ -377,7 +380,7 @@ fn from_still_claims(ctx: &Ctx, from: &Name) -> Result<(), String> {
 /// Rollback: flip everything back to `from` — exactly the records before the switch — if its
 /// Ingress still claims the key, else park those records under the lease owner id on `from`'s
 /// load balancer and alert. Needs Route53 only; without an Ingress listing it parks
-/// (PRODUCT.md §3.2 step 3, §7.6).
+/// (docs/design.md §3.2 step 3, §7.6).
 fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     if !matches!(st.phase, Phase::Verifying | Phase::Paused | Phase::Holding) {
         return with_weights(
@@ -481,7 +484,7 @@ fn park(prior: &[RecordSet], lease: &str) -> Result<Vec<RecordSet>, String> {
 
 /// The batch that makes the key's records exactly `target`: DELETE every current record of the
 /// key (A/AAAA and registry TXTs, exactly as listed) that `target` does not hold as is, CREATE
-/// every target record not present as is (compare-and-swap — PRODUCT.md §7.5).
+/// every target record not present as is (compare-and-swap — docs/design.md §7.5).
 fn restore(ctx: &Ctx, target: &[RecordSet]) -> Result<BatchBuilder, String> {
     let f = &ctx.facts;
     if let Some(e) = f
@@ -590,7 +593,7 @@ fn promote(ctx: &Ctx, st: State) -> Decision {
 }
 
 /// `handover`: complete now if the preconditions hold — the `to` Ingress asks for exactly the
-/// simple key with a load-balancer status (PRODUCT.md §7.7) and nothing drifted.
+/// simple key with a load-balancer status (docs/design.md §7.7) and nothing drifted.
 fn handover(ctx: &Ctx, st: State) -> Decision {
     match st.phase {
         Phase::Verifying | Phase::Paused | Phase::Holding => {}

@@ -1,7 +1,8 @@
 //! Building change batches: every edit is DELETE exact old + CREATE new (never UPSERT), so each
-//! batch is a compare-and-swap (PRODUCT.md §7.5; reference route53.md, DELETE). DELETEs come
-//! first, then CREATEs, which is the order the simple→weighted switch needs (reference
-//! route53.md: "`[DELETE simple, CREATE weighted…]` switches atomically").
+//! batch is a compare-and-swap (docs/design.md §7.5; docs/reference/route53.md "DELETE"). DELETEs
+//! come first, then CREATEs, which is the order the simple→weighted switch needs
+//! (docs/reference/route53.md "Simple vs weighted": "`[DELETE simple, CREATE weighted…]` switches
+//! atomically").
 
 use crate::registry::{self, Labels, TxtContent};
 use crate::route53::model::{Action, Change, ChangeBatch, RecordSet};
@@ -9,7 +10,8 @@ use crate::types::{SetIdentifier, Weight};
 
 use super::facts::KeyRecords;
 
-/// Route53's batch comment limit (reference route53.md: Comment max 256).
+/// Route53's batch comment limit (docs/reference/route53.md "ChangeResourceRecordSets": Comment max
+/// 256).
 pub const MAX_COMMENT_CHARS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,8 +74,9 @@ impl BatchBuilder {
     }
 
     /// Sets a key's weight and the owner of all its registry TXTs: A and AAAA and every TXT get
-    /// the same weight (reference external-dns.md §1: "Change a record's weight ⇒ change its
-    /// TXT's weight in the same batch"); TXTs are rewritten in canonical form, TTL 300.
+    /// the same weight (docs/reference/external-dns.md §1 "TTL and routing fields": "Change a
+    /// record's weight ⇒ change its TXT's weight in the same batch"); TXTs are rewritten in
+    /// canonical form, TTL 300.
     pub fn set_key(
         &mut self,
         key: &KeyRecords,
@@ -104,8 +107,9 @@ impl BatchBuilder {
         Ok(())
     }
 
-    /// Deletes a key's A/AAAA records and every registry TXT of them (reference external-dns.md
-    /// §5: never leave a record without its TXT nor a TXT without its record).
+    /// Deletes a key's A/AAAA records and every registry TXT of them
+    /// (docs/reference/external-dns.md §5: never leave a record without its TXT nor a TXT without
+    /// its record).
     pub fn delete_key(&mut self, key: &KeyRecords) -> Result<(), BuildError> {
         if key.has_encrypted() {
             if let Some(e) = key

@@ -86,7 +86,7 @@ fn serving_ingress<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a IngressInfo,
     })
 }
 
-/// Preflight (PRODUCT.md §3.1 step 1) and the one start batch.
+/// Preflight (docs/design.md §3.1 step 1) and the one start batch.
 fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State, String), String> {
     // Both clusters serve the host with a load balancer (docs/design.md §3.1 step 1).
     serving_ingress(ctx, from)?;
@@ -128,8 +128,8 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
             ));
         }
         // Simple → weighted in one batch: DELETE the simple records exactly as listed and their
-        // TXTs, CREATE the weighted pair with TXTs (reference route53.md: `[DELETE simple,
-        // CREATE weighted…]`).
+        // TXTs, CREATE the weighted pair with TXTs (docs/reference/route53.md "Simple vs weighted":
+        // `[DELETE simple, CREATE weighted…]`).
         b.delete_key(&f.simple).map_err(|e| e.to_string())?;
         let resource = f.simple.resource();
         let labels = Labels::new(lease, resource.as_deref());
@@ -156,8 +156,8 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
             Some(k) => key_weight(k, &to_sid)?,
             None => 0,
         };
-        // All weights 0 is an even split, never "off" (reference route53.md): write the share as
-        // percentages instead of leaving the group at 0/0.
+        // All weights 0 is an even split, never "off" (docs/reference/route53.md "Weighted
+        // records"): write the share as percentages instead of leaving the group at 0/0.
         let (wf, wt) = if wf == 0 && wt == 0 {
             let p = if f.key(&to_sid).is_some() { 50 } else { 0 };
             (100 - p, p)
@@ -214,15 +214,16 @@ fn key_weight(k: &KeyRecords, sid: &SetIdentifier) -> Result<u8, String> {
     match k.weight() {
         Ok(Some(w)) => Ok(w),
         Ok(None) => Err(format!("key {sid} has no weight")),
-        // A and AAAA always carry the same weight (PRODUCT.md §7.4).
+        // A and AAAA always carry the same weight (docs/design.md §7.4).
         Err((a, b)) => Err(format!(
             "key {sid} has A/AAAA weights that differ ({a} and {b}); fix by hand first"
         )),
     }
 }
 
-/// CREATEs the registry TXTs the owning cluster's version writes for `rec` (reference
-/// external-dns.md §1 table), same set identifier and weight, TTL 300.
+/// CREATEs the registry TXTs the owning cluster's version writes for `rec`
+/// (docs/reference/external-dns.md §1 "Which names exist, by version"), same set identifier and
+/// weight, TTL 300.
 fn create_txts(
     b: &mut BatchBuilder,
     rec: &RecordSet,
@@ -247,7 +248,8 @@ fn create_txts(
 }
 
 /// The `to` cluster's weighted alias to its load balancer, weight 0, as its external-dns would
-/// make it (reference external-dns.md §2: ELB target → alias, EvaluateTargetHealth per cluster).
+/// make it (docs/reference/external-dns.md §2: ELB target → alias, EvaluateTargetHealth per
+/// cluster).
 fn to_alias(
     ctx: &Ctx,
     cluster: &ClusterConfig,
@@ -393,7 +395,7 @@ fn gated_step(
 }
 
 /// Writes `from` = 100 − p, `to` = p on both keys and their TXTs (weights are percentages,
-/// PRODUCT.md §3.1 step 2), parked under the lease owner.
+/// docs/design.md §3.1 step 2), parked under the lease owner.
 fn move_to(ctx: &Ctx, mut st: State, p: Percent, kind: DecisionKind, summary: String) -> Decision {
     let (Some(from_sid), Some(to_sid)) = (ctx.sid(&st.from), ctx.sid(&st.to)) else {
         return ctx.refuse("no set identifier for from/to");
@@ -429,7 +431,8 @@ fn move_to(ctx: &Ctx, mut st: State, p: Percent, kind: DecisionKind, summary: St
 // Operator commands
 // ---------------------------------------------------------------------------------------------
 
-/// Rollback: one batch puts `from` = 100, `to` = 0; Route53 only (PRODUCT.md §3.1 step 3, §7.6).
+/// Rollback: one batch puts `from` = 100, `to` = 0; Route53 only (docs/design.md §3.1 step 3,
+/// §7.6).
 pub(super) fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     if !matches!(
         st.phase,
@@ -566,7 +569,7 @@ fn set_weight(ctx: &Ctx, mut st: State, p: Percent) -> Decision {
 }
 
 /// Status: phase, live share, owners, and the external-dns mismatches the team must fix
-/// (PRODUCT.md §3.3).
+/// (docs/design.md §3.3).
 fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
     let (from, to) = st
         .map(|s| (s.from.clone(), s.to.clone()))
@@ -602,7 +605,7 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
 }
 
 /// A cluster whose Ingress asks for the simple key while the records are weighted fails its
-/// external-dns batch for that name on every loop (PRODUCT.md §3.3): say so with the exact
+/// external-dns batch for that name on every loop (docs/design.md §3.3): say so with the exact
 /// annotations that make the clusters agree.
 pub(super) fn simple_key_notes(ctx: &Ctx, clusters: &[Name]) -> Vec<String> {
     if !ctx.facts.is_weighted() {

@@ -129,7 +129,7 @@ pub(super) fn with_weights(ctx: &Ctx, st: &State, mut d: Decision) -> Decision {
     d
 }
 
-/// The live share from the zone: both keys' weights (whoever set them — PRODUCT.md §3.3).
+/// The live share from the zone: both keys' weights (whoever set them — docs/design.md §3.3).
 pub(super) fn current_weights(ctx: &Ctx, from: &Name, to: &Name) -> Option<Weights> {
     let f = &ctx.facts;
     if !f.is_weighted() {
@@ -151,7 +151,7 @@ pub(super) fn current_weights(ctx: &Ctx, from: &Name, to: &Name) -> Option<Weigh
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writing: the state record travels in the same batch (PRODUCT.md §7.5)
+// Writing: the state record travels in the same batch (docs/design.md §7.5)
 // ---------------------------------------------------------------------------------------------
 
 /// Finishes a decision that writes: stamps actor/reason, remembers the event id, marks the change

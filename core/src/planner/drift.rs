@@ -12,7 +12,7 @@ use super::context::Ctx;
 /// The state record key under which a blue-green migration remembers the simple key's owner.
 pub(super) const SIMPLE_KEY: &str = "simple";
 
-/// Drift: records differ from what the state says cutover last wrote (PRODUCT.md §7.9).
+/// Drift: records differ from what the state says cutover last wrote (docs/design.md §7.9).
 pub(super) fn weighted(ctx: &Ctx, st: &State) -> Vec<String> {
     let mut out = Vec::new();
     let f = &ctx.facts;
@@ -70,7 +70,7 @@ pub(super) fn weighted(ctx: &Ctx, st: &State) -> Vec<String> {
     out
 }
 
-/// Drift during the verify window (PRODUCT.md §7.9): the key is gone, or its owner is no longer
+/// Drift during the verify window (docs/design.md §7.9): the key is gone, or its owner is no longer
 /// the one cutover wrote.
 pub(super) fn simple_key(ctx: &Ctx, st: &State) -> Vec<String> {
     let mut out = Vec::new();

@@ -61,7 +61,7 @@ impl KeyRecords {
     }
 
     /// The effective TTL of the key's records in seconds: 60 for an alias (an ELB's), the
-    /// record's TTL otherwise (reference route53.md, "Alias records").
+    /// record's TTL otherwise (docs/reference/route53.md "Alias records").
     pub fn effective_ttl_secs(&self) -> u32 {
         self.records
             .iter()
@@ -152,7 +152,7 @@ impl HostFacts {
     }
 
     /// Opens encrypted registry entries with the configured keys, so their owners count
-    /// (reference external-dns.md §1: "cutover may *read* encrypted owners").
+    /// (docs/reference/external-dns.md §1 "Encryption": "cutover may *read* encrypted owners").
     pub fn decrypt(&mut self, keys: &[registry::EncryptionKey]) {
         if keys.is_empty() {
             return;
@@ -205,7 +205,7 @@ fn entries(
 }
 
 /// The share on `to` from the two keys' weights: to / (from + to), whole percent rounded to
-/// nearest. Both 0 is an even split (reference route53.md, "Weighted records").
+/// nearest. Both 0 is an even split (docs/reference/route53.md "Weighted records").
 pub fn share(from_weight: u8, to_weight: u8) -> Percent {
     let total = u32::from(from_weight) + u32::from(to_weight);
     if total == 0 {

@@ -13,7 +13,7 @@ use super::context::{wait_or_record, Ctx};
 use super::decision::{Decision, DecisionKind};
 
 /// When the engine could not record a change id, INSYNC is assumed this long after submission
-/// (Route53 is "usually" INSYNC within 60 s — reference route53.md, GetChange; doubled to be
+/// (Route53 is "usually" INSYNC within 60 s — docs/reference/route53.md "GetChange"; doubled to be
 /// safe).
 pub const INSYNC_FALLBACK_MS: Millis = 120_000;
 
@@ -115,7 +115,7 @@ pub(super) fn baked(
 }
 
 /// The bake of the step being held: the configured bake of the largest step at or below the
-/// current share, never less than the effective TTL + propagation allowance (PRODUCT.md §3.1
+/// current share, never less than the effective TTL + propagation allowance (docs/design.md §3.1
 /// step 2b).
 pub(super) fn bake_required(ctx: &Ctx, st: &State) -> Millis {
     let steps = &ctx.svc.rollout.steps;
@@ -168,7 +168,7 @@ pub(super) fn health_call(ctx: &Ctx, st: &State) -> HealthCall {
     }
 }
 
-/// The health gate both strategies share (PRODUCT.md §4): a good verdict resets the failure
+/// The health gate both strategies share (docs/design.md §4): a good verdict resets the failure
 /// count; inconclusive or both-sides-bad holds (and alerts), never counting a failure; `to`
 /// failing while `from` is good counts, and at `failure_threshold` consecutive failures calls
 /// the strategy's `roll_back` (when `may_roll_back`). `Ok`: go on with the updated state.

@@ -1,5 +1,5 @@
-//! Completion at 100 %: giving the records back to external-dns without a bounce (PRODUCT.md
-//! §3.1 step 4, §7.7; reference external-dns.md §3 "After an owner flip", §5).
+//! Completion at 100 %: giving the records back to external-dns without a bounce (docs/design.md
+//! §3.1 step 4, §7.7; docs/reference/external-dns.md §5 and §3, after an owner flip).
 
 use crate::config::ClusterConfig;
 use crate::observation::IngressInfo;
@@ -48,7 +48,7 @@ pub(super) fn handover_command(ctx: &Ctx, mut st: State) -> Decision {
     }
 }
 
-/// Whether `ing` asks for exactly the key (hostname, `sid`) (PRODUCT.md §3.1 step 4): its
+/// Whether `ing` asks for exactly the key (hostname, `sid`) (docs/design.md §3.1 step 4): its
 /// set-identifier annotation names it and it has a load-balancer status. Returns the annotated
 /// weight.
 fn asks_for_key(
@@ -137,8 +137,9 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
                     Ok(Some(w)) => crate::types::Weight(w),
                     _ => return ctx.refuse(format!("key {to_sid} has inconsistent weights")),
                 };
-                // Owner := the `to` cluster's owner id, every TXT variant present (reference
-                // external-dns.md §1: "A flip must rewrite every TXT variant present").
+                // Owner := the `to` cluster's owner id, every TXT variant present
+                // (docs/reference/external-dns.md §1 "Lookup order": "A flip must rewrite every TXT
+                // variant present").
                 if let Err(e) = b.set_key(k, weight, to_cluster.owner_id.as_str(), Some(&resource))
                 {
                     return ctx.refuse(e.to_string());
@@ -191,9 +192,9 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
     d
 }
 
-/// The `to` Ingress that may take the key, or what the team must change (PRODUCT.md §3.1 step 4:
-/// "only if its Ingress asks for exactly that (name, set identifier), has a load-balancer status,
-/// and either annotates a weight above 0 or the from key is already gone").
+/// The `to` Ingress that may take the key, or what the team must change (docs/design.md §3.1 step
+/// 4: "only if its Ingress asks for exactly that (name, set identifier), has a load-balancer
+/// status, and either annotates a weight above 0 or the from key is already gone").
 fn hand_to<'a>(
     ctx: &Ctx<'a>,
     cluster: &ClusterConfig,

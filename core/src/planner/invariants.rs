@@ -1,4 +1,4 @@
-//! cutover's own invariants (PRODUCT.md §7), checked on every batch the planner emits, against
+//! cutover's own invariants (docs/design.md §7), checked on every batch the planner emits, against
 //! the zone as listed. A batch that breaks one is never handed to the engine. (The full Route53
 //! rule set is the pre-send validator's job; the zone invariants both share come from
 //! `route53::validate::check_invariants`; this adds what only cutover promises.)
@@ -78,8 +78,9 @@ pub fn check(
         out.push("the state record is not written in the same batch".into());
     }
     let after_list: Vec<RecordSet> = after.values().cloned().collect();
-    // §7.1 (last record, all weights 0) and §7.4 (A/AAAA and their TXTs carry one weight, TXT
-    // TTL 300): the rules the pre-send validator also checks, from the one implementation.
+    // docs/design.md §7.1 (last record, all weights 0) and docs/design.md §7.4 (A/AAAA and their
+    // TXTs carry one weight, TXT TTL 300): the rules the pre-send validator also checks, from the
+    // one implementation.
     let zone_name = cfg
         .zone(&svc.zone_id)
         .map(|z| z.name.clone())
@@ -92,9 +93,9 @@ pub fn check(
     if touches_host {
         let txt_names = registry::all_txt_names(host, &namings);
         // A registry TXT name may lose its last entry with its record, or when a rollback
-        // removes a variant the switch added; §7.1 is about the hostname's answers (checked
-        // below for A/AAAA, since the old-format TXT name is the hostname itself), and a TXT
-        // without its record is checked below too.
+        // removes a variant the switch added; docs/design.md §7.1 is about the hostname's answers
+        // (checked below for A/AAAA, since the old-format TXT name is the hostname itself), and a
+        // TXT without its record is checked below too.
         scope.may_empty = txt_names.iter().cloned().collect();
         scope.registry_names.insert(host.clone(), txt_names);
     }
@@ -119,8 +120,8 @@ pub fn check(
             .values()
             .filter(|r| &r.name == host && r.rtype == rtype)
             .collect();
-        // §7.1 for the hostname itself: `may_empty` above names the old-format registry TXT,
-        // which shares the hostname, so its answers are checked here.
+        // docs/design.md §7.1 for the hostname itself: `may_empty` above names the old-format
+        // registry TXT, which shares the hostname, so its answers are checked here.
         let had = before.values().any(|r| &r.name == host && r.rtype == rtype);
         if had && at.is_empty() {
             out.push(format!("{host} {rtype} would lose its last record"));
@@ -132,7 +133,7 @@ pub fn check(
             ));
         }
     }
-    // §7.4: no record without its TXT and no TXT without its record.
+    // docs/design.md §7.4: no record without its TXT and no TXT without its record.
     for sid_opt in &touched_sids {
         let records: Vec<&RecordSet> = after_list
             .iter()

@@ -1,5 +1,5 @@
 //! The pure planner: state + observations + clock + command → one decision with its whole change
-//! batch. No I/O and no clock reads: `now` is passed in (PRODUCT.md §3.1, §3.3, §7).
+//! batch. No I/O and no clock reads: `now` is passed in (docs/design.md §3.1, §3.3, §7).
 //!
 //! This module routes a command to its strategy. The strategies (`canary`, `bluegreen`, with
 //! `handover` for the canary's completion) are built from shared parts: `context` (one
@@ -66,9 +66,9 @@ pub fn needs(
         .is_some_and(|s| s.strategy == crate::command::Strategy::BlueGreen);
     let (probe, ingresses) = match &cmd.action {
         // Blue-green rollback hands the key back to `from` only if its Ingress still claims it
-        // (PRODUCT.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
+        // (docs/design.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
         Action::Rollback if blue_green => (false, true),
-        // Rollback needs Route53 only (PRODUCT.md §7.6).
+        // Rollback needs Route53 only (docs/design.md §7.6).
         Action::Rollback | Action::Pause | Action::Resume | Action::SetWeight { .. } => {
             (false, false)
         }
@@ -103,8 +103,8 @@ pub fn decide(
 
 /// `decide`, reading the owners of encrypted TXT registry entries (`--txt-encrypt-enabled`) with
 /// `txt_encrypt_keys` — the clusters' AES keys, which the caller reads from the environment,
-/// never from the config file. Encrypted entries are still never rewritten (reference
-/// external-dns.md §1, "Encryption").
+/// never from the config file. Encrypted entries are still never rewritten
+/// (docs/reference/external-dns.md §1 "Encryption").
 pub fn decide_with_keys(
     cfg: &Config,
     svc: &ServiceConfig,
@@ -196,7 +196,7 @@ fn dispatch(
             return d;
         }
     };
-    // Replaying an event changes nothing (PRODUCT.md §7.8).
+    // Replaying an event changes nothing (docs/design.md §7.8).
     if let (Some(id), Some(st)) = (&cmd.id, &state) {
         if st.has_seen(id) {
             return with_weights(

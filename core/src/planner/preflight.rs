@@ -1,5 +1,5 @@
-//! Refusals shared by both strategies before anything is written (PRODUCT.md §3.1 step 1, §3.2
-//! step 1, §3.3, §7.3; reference external-dns.md §3, §5). Each names what is wrong and why.
+//! Refusals shared by both strategies before anything is written (docs/design.md §3.1 step 1, §3.2
+//! step 1, §3.3, §7.3; docs/reference/external-dns.md §3, §5). Each names what is wrong and why.
 
 use std::collections::BTreeSet;
 
@@ -24,9 +24,9 @@ pub(super) fn common(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
     Ok(())
 }
 
-/// Two clusters with the same owner id overwrite and delete each other's records (reference
-/// external-dns.md §3): refused. The config already refuses it; checked again here so a
-/// hand-built config cannot slip through.
+/// Two clusters with the same owner id overwrite and delete each other's records
+/// (docs/reference/external-dns.md §3): refused. The config already refuses it; checked again here
+/// so a hand-built config cannot slip through.
 fn same_owner_id_in_config(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
     let (Some(f), Some(t)) = (ctx.cluster(from), ctx.cluster(to)) else {
         return Err(format!("cluster {from} or {to} is not configured"));
@@ -40,8 +40,9 @@ fn same_owner_id_in_config(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), Stri
     Ok(())
 }
 
-/// "Never leave a simple and a weighted record at one name+type" (reference external-dns.md §5);
-/// such a name fails one cluster's external-dns on every loop (§3).
+/// "Never leave a simple and a weighted record at one name+type" (docs/reference/external-dns.md
+/// §5); such a name fails one cluster's external-dns on every loop (docs/reference/external-dns.md
+/// §3).
 fn mixed_routing(ctx: &Ctx) -> Result<(), String> {
     let f = &ctx.facts;
     if !f.simple.is_empty() && f.is_weighted() {
@@ -56,8 +57,8 @@ fn mixed_routing(ctx: &Ctx) -> Result<(), String> {
 }
 
 /// "Never leave an A/AAAA record without its TXT, nor a TXT without its record (orphans make
-/// the next creator inherit a foreign owner — external-dns issue #6617)" (reference
-/// external-dns.md §5): refuse to start on such a zone.
+/// the next creator inherit a foreign owner — external-dns issue #6617)"
+/// (docs/reference/external-dns.md §5): refuse to start on such a zone.
 fn orphans(ctx: &Ctx) -> Result<(), String> {
     let host = &ctx.svc.hostname;
     let namings = super::names::all_namings(ctx.cfg);
@@ -106,8 +107,9 @@ fn orphans(ctx: &Ctx) -> Result<(), String> {
 }
 
 /// Every record of the hostname is owned by `from`, `to` or the lease owner id — nothing else
-/// (PRODUCT.md §3.1 step 1, §3.3, §7.3; reference external-dns.md §1: ownership is one exact
-/// string compare of the `owner` label). Encrypted entries count with their decrypted owner.
+/// (docs/design.md §3.1 step 1, §3.3, §7.3; docs/reference/external-dns.md §1 "Ownership":
+/// ownership is one exact string compare of the `owner` label). Encrypted entries count with their
+/// decrypted owner.
 fn owners(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
     let allowed = allowed_owners(ctx, from, to);
     let from_sid = ctx.sid(from);
@@ -154,7 +156,7 @@ pub(super) fn allowed_owners(ctx: &Ctx, from: &Name, to: &Name) -> BTreeSet<Stri
         .collect()
 }
 
-/// The zone's view of "two clusters with the same owner id" (reference external-dns.md §3): a
+/// The zone's view of "two clusters with the same owner id" (docs/reference/external-dns.md §3): a
 /// key owned by one cluster's owner id whose alias points at the *other* cluster's load
 /// balancer was written by that other cluster under a borrowed id.
 fn same_owner_id_in_zone(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
@@ -202,8 +204,8 @@ fn alias_targets(key: &KeyRecords) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Encrypted entries are read, never rewritten: a value cutover writes cannot be byte-identical
-/// to what Go's gzip makes, so external-dns's later exact DELETE would fail (reference
-/// external-dns.md §1, "Encryption").
+/// to what Go's gzip makes, so external-dns's later exact DELETE would fail
+/// (docs/reference/external-dns.md §1 "Encryption").
 fn encrypted(ctx: &Ctx) -> Result<(), String> {
     for (label, key) in ctx.facts.all_keys() {
         let Some(e) = key

@@ -1,6 +1,7 @@
-//! Alias records to a cluster's load balancer, as its external-dns would write them (reference
-//! external-dns.md §2: an ELB target becomes an A alias plus an AAAA alias, EvaluateTargetHealth
-//! true unless annotated, HostedZoneId from the load balancers' canonical zone table).
+//! Alias records to a cluster's load balancer, as its external-dns would write them
+//! (docs/reference/external-dns.md §2: an ELB target becomes an A alias plus an AAAA alias,
+//! EvaluateTargetHealth true unless annotated, HostedZoneId from the load balancers' canonical zone
+//! table).
 
 use crate::config::ClusterConfig;
 use crate::observation::IngressInfo;
@@ -9,7 +10,7 @@ use crate::route53::zone::elb::{canonical_zone_id, elb_region_and_kind};
 use crate::types::{DnsName, SetIdentifier, Weight};
 
 /// The alias HostedZoneId for a load balancer host name: the cluster's configured override when
-/// set, else the canonical zone of its region and kind (reference route53.md, "Alias records":
+/// set, else the canonical zone of its region and kind (docs/reference/route53.md "Alias records":
 /// "Prefer a configured value … keep this table as the default").
 pub fn alias_zone_for(hostname: &str, override_id: Option<&str>) -> Option<String> {
     if let Some(id) = override_id {
@@ -21,7 +22,7 @@ pub fn alias_zone_for(hostname: &str, override_id: Option<&str>) -> Option<Strin
 
 /// EvaluateTargetHealth as the cluster's external-dns sets it: the Ingress's
 /// `aws-evaluate-target-health` annotation when it says `true`/`false`, else the cluster default
-/// (reference external-dns.md §2).
+/// (docs/reference/external-dns.md §2).
 pub fn evaluate_target_health(cluster: &ClusterConfig, ing: &IngressInfo) -> bool {
     let key = format!("{}aws-evaluate-target-health", cluster.annotation_prefix);
     match ing.annotations.get(&key).map(String::as_str) {

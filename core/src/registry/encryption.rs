@@ -1,5 +1,5 @@
 //! Encrypted registry entries (`--txt-encrypt-enabled`): AES-256-GCM over gzip of the label
-//! string (reference external-dns.md §1, "Encryption"). cutover reads them with a configured
+//! string (docs/reference/external-dns.md §1 "Encryption"). cutover reads them with a configured
 //! key and never writes them.
 
 use std::fmt;
@@ -8,7 +8,8 @@ use base64::Engine as _;
 
 use super::{parse_label_text, Labels, TxtContent};
 
-/// AES-GCM nonce size external-dns uses (reference external-dns.md §1: "12-byte nonce").
+/// AES-GCM nonce size external-dns uses (docs/reference/external-dns.md §1 "Encryption": "12-byte
+/// nonce").
 pub const NONCE_LEN: usize = 12;
 /// AES-GCM tag size.
 const TAG_LEN: usize = 16;
@@ -41,8 +42,8 @@ impl fmt::Debug for EncryptionKey {
 }
 
 impl EncryptionKey {
-    /// "key 32 raw bytes or standard base64" (reference external-dns.md §1). Surrounding
-    /// whitespace (a trailing newline of an environment variable or file) is ignored.
+    /// "key 32 raw bytes or standard base64" (docs/reference/external-dns.md §1 "Encryption").
+    /// Surrounding whitespace (a trailing newline of an environment variable or file) is ignored.
     pub fn parse(input: &str) -> Result<EncryptionKey, EncryptionError> {
         let trimmed = input.trim();
         if let Ok(raw) = <[u8; 32]>::try_from(trimmed.as_bytes()) {
@@ -63,7 +64,8 @@ impl EncryptionKey {
 }
 
 /// Opens an encrypted registry value (the text inside the quotes): base64 → nonce ‖
-/// ciphertext+tag → AES-256-GCM → gunzip → label string (reference external-dns.md §1).
+/// ciphertext+tag → AES-256-GCM → gunzip → label string (docs/reference/external-dns.md §1
+/// "Encryption").
 pub fn decrypt_labels(text: &str, key: &EncryptionKey) -> Result<Labels, EncryptionError> {
     use aes_gcm::aead::Aead as _;
     use std::io::Read as _;
@@ -91,7 +93,8 @@ pub fn decrypt_labels(text: &str, key: &EncryptionKey) -> Result<Labels, Encrypt
 
 /// Seals labels as external-dns does (for tests and the local sandbox only: cutover never
 /// writes encrypted entries, because its gzip bytes differ from Go's and external-dns's later
-/// exact DELETE would fail — reference external-dns.md §1). Returns the quoted TXT value.
+/// exact DELETE would fail — docs/reference/external-dns.md §1 "Encryption"). Returns the quoted
+/// TXT value.
 pub fn encrypt_labels(
     labels: &Labels,
     key: &EncryptionKey,

@@ -1,5 +1,5 @@
-//! The external-dns TXT registry as cutover reads and writes it (reference external-dns.md §1, §2,
-//! §5): TXT record names per external-dns version and affix flags, the canonical label value, a
+//! The external-dns TXT registry as cutover reads and writes it (docs/reference/external-dns.md §1,
+//! §2, §5): TXT record names per external-dns version and affix flags, the canonical label value, a
 //! real TXT character-string codec, ownership lookup in external-dns's own order, and detection of
 //! encrypted values (read-only: cutover refuses to rewrite them).
 
@@ -20,7 +20,7 @@ pub use names::{
     TxtNaming, TxtVariant,
 };
 
-/// "TXT is TTL 300" (reference external-dns.md §1).
+/// "TXT is TTL 300" (docs/reference/external-dns.md §1 "TTL and routing fields").
 pub const TXT_TTL: u32 = 300;
 /// The heritage every external-dns registry TXT carries.
 pub const HERITAGE: &str = "external-dns";
@@ -59,7 +59,7 @@ impl Labels {
     }
 
     /// The canonical text: `heritage=external-dns` first, then `external-dns/<key>=<value>` with
-    /// keys sorted, comma-separated, no spaces (reference external-dns.md §1, "Value").
+    /// keys sorted, comma-separated, no spaces (docs/reference/external-dns.md §1 "Value").
     pub fn render_text(&self) -> String {
         let mut parts = vec![format!("heritage={HERITAGE}")];
         for (k, v) in &self.0 {
@@ -68,9 +68,9 @@ impl Labels {
         parts.join(",")
     }
 
-    /// The canonical Route53 value: the text as ONE quoted string (reference §1). Labels longer
-    /// than one string are split into several, which external-dns cannot regenerate; cutover
-    /// never writes such labels (owner ids and resources are short).
+    /// The canonical Route53 value: the text as ONE quoted string (docs/reference/external-dns.md
+    /// §1 "Value"). Labels longer than one string are split into several, which external-dns cannot
+    /// regenerate; cutover never writes such labels (owner ids and resources are short).
     pub fn render_value(&self) -> Result<String, TxtError> {
         txt::render(&self.render_text())
     }
@@ -82,9 +82,10 @@ pub enum TxtContent {
     /// A plain external-dns label set.
     Labels(Labels),
     /// An AES-256-GCM value (`--txt-encrypt-enabled`): readable only with the key; cutover
-    /// refuses to rewrite it (reference external-dns.md §1, "Encryption").
+    /// refuses to rewrite it (docs/reference/external-dns.md §1 "Encryption").
     Encrypted,
-    /// No `heritage=external-dns`: not a registry entry; never touched (reference §1).
+    /// No `heritage=external-dns`: not a registry entry; never touched
+    /// (docs/reference/external-dns.md §1 "Ownership").
     Foreign,
 }
 
@@ -120,7 +121,7 @@ pub(super) fn parse_label_text(text: &str) -> TxtContent {
 }
 
 /// An encrypted value is `base64std(nonce(12) ‖ ciphertext+tag(16+))` with no `heritage=` in it
-/// (reference external-dns.md §1, "Encryption").
+/// (docs/reference/external-dns.md §1 "Encryption").
 fn looks_encrypted(text: &str) -> bool {
     !text.contains("heritage=")
         && !text.is_empty()
@@ -139,7 +140,7 @@ pub struct RegistryEntry {
     pub record: RecordSet,
     pub content: TxtContent,
     /// The labels of an encrypted entry, when a configured key opened it (read-only: cutover
-    /// never rewrites encrypted entries — reference external-dns.md §1, "Encryption").
+    /// never rewrites encrypted entries — docs/reference/external-dns.md §1 "Encryption").
     pub decrypted: Option<Labels>,
 }
 
@@ -153,8 +154,9 @@ impl RegistryEntry {
         }
     }
 
-    /// Opens an encrypted entry with the first key that fits (reference external-dns.md §1:
-    /// AES-256-GCM over gzip of the label string). Plain and foreign entries stay as they are.
+    /// Opens an encrypted entry with the first key that fits (docs/reference/external-dns.md §1
+    /// "Encryption": AES-256-GCM over gzip of the label string). Plain and foreign entries stay as
+    /// they are.
     pub fn decrypt_with(&mut self, keys: &[EncryptionKey]) {
         if self.content != TxtContent::Encrypted || self.decrypted.is_some() {
             return;
@@ -180,7 +182,7 @@ pub fn find_txt<'a>(
 }
 
 /// Reads a TXT rrset as a registry entry: "Only the first value of the TXT rrset is read"
-/// (reference §1).
+/// (docs/reference/external-dns.md §1 "Value").
 pub fn read_entry(record: &RecordSet) -> RegistryEntry {
     let content = record
         .values
@@ -195,8 +197,9 @@ pub fn read_entry(record: &RecordSet) -> RegistryEntry {
 }
 
 /// The registry entry an external-dns instance would read for the record
-/// (`host`, `rtype`, `set_id`), following its version's lookup order (reference §1). `None`: no
-/// TXT, which means "not mine" to every instance.
+/// (`host`, `rtype`, `set_id`), following its version's lookup order
+/// (docs/reference/external-dns.md §1 "Lookup order"). `None`: no TXT, which means "not mine" to
+/// every instance.
 pub fn owner_entry(
     records: &[RecordSet],
     host: &DnsName,
@@ -213,8 +216,8 @@ pub fn owner_entry(
 }
 
 /// Every registry TXT present for the key (`host`, `set_id`) and the record type, under every
-/// name any of `namings` uses (reference §1: "A flip must rewrite every TXT variant present for
-/// the key"). A and its typed/old names, AAAA and `aaaa-`.
+/// name any of `namings` uses (docs/reference/external-dns.md §1 "Lookup order": "A flip must
+/// rewrite every TXT variant present for the key"). A and its typed/old names, AAAA and `aaaa-`.
 pub fn entries_for_record(
     records: &[RecordSet],
     host: &DnsName,
@@ -242,7 +245,7 @@ pub fn entries_for_record(
 }
 
 /// A registry TXT record for a record: TTL 300, the record's SetIdentifier, Weight and health
-/// check id copied (reference §1, "TXT is TTL 300 and copies the routing fields").
+/// check id copied (docs/reference/external-dns.md §1 "TTL and routing fields").
 pub fn txt_record(
     name: DnsName,
     set_id: Option<SetIdentifier>,

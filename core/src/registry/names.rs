@@ -1,5 +1,6 @@
-//! The TXT names of registry entries, per external-dns version and naming flags (reference
-//! external-dns.md §1, "TXT names" and "Which names exist, by version"; `registry/mapper/mapper.go`).
+//! The TXT names of registry entries, per external-dns version and naming flags
+//! (docs/reference/external-dns.md §1 "TXT names" and "Which names exist, by version";
+//! `registry/mapper/mapper.go`).
 
 use std::fmt;
 
@@ -9,7 +10,7 @@ use crate::route53::model::RecordType;
 use crate::types::DnsName;
 
 /// An external-dns release, `major.minor` (patch ignored): the TXT names it writes and reads
-/// and its default annotation prefix depend on it (reference external-dns.md §1, §2).
+/// and its default annotation prefix depend on it (docs/reference/external-dns.md §1, §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ExternalDnsVersion {
     pub major: u32,
@@ -44,7 +45,7 @@ impl ExternalDnsVersion {
         Ok(ExternalDnsVersion { major, minor })
     }
 
-    /// v0.22 moved the default annotation prefix (reference external-dns.md §2).
+    /// v0.22 moved the default annotation prefix (docs/reference/external-dns.md §2).
     pub fn default_annotation_prefix(self) -> &'static str {
         if self >= Self::V0_22 {
             "external-dns.kubernetes.io/"
@@ -125,10 +126,10 @@ impl fmt::Display for TxtVariant {
 
 const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 
-/// The TXT name of `host` for a variant (`registry/mapper/mapper.go` rules, reference
-/// external-dns.md §1): the affix goes around the first label; a typed variant puts `<type>-`
-/// before the first label unless an affix carries `%{record_type}`; a leading `*` label is
-/// replaced by the wildcard replacement when set.
+/// The TXT name of `host` for a variant (`registry/mapper/mapper.go` rules,
+/// docs/reference/external-dns.md §1 "TXT names"): the affix goes around the first label; a typed
+/// variant puts `<type>-` before the first label unless an affix carries `%{record_type}`; a
+/// leading `*` label is replaced by the wildcard replacement when set.
 pub fn txt_name(host: &DnsName, variant: TxtVariant, naming: &TxtNaming) -> Option<DnsName> {
     let (first, rest) = host.split_first();
     let mut first = first.to_string();
@@ -159,7 +160,8 @@ pub fn txt_name(host: &DnsName, variant: TxtVariant, naming: &TxtNaming) -> Opti
 }
 
 /// The typed variant of a record type, as a version names it: an A *alias* was a `CNAME`
-/// endpoint in external-dns before v0.22, so its typed TXT is `cname-` (reference §1 table).
+/// endpoint in external-dns before v0.22, so its typed TXT is `cname-`
+/// (docs/reference/external-dns.md §1 "Which names exist, by version").
 pub fn typed_variant(
     rtype: &RecordType,
     is_alias: bool,
@@ -174,7 +176,7 @@ pub fn typed_variant(
     }
 }
 
-/// The TXT variants a version *writes* for a record (reference external-dns.md §1, "Which names
+/// The TXT variants a version *writes* for a record (docs/reference/external-dns.md §1 "Which names
 /// exist, by version"): ≤ v0.11 old only; v0.12–v0.17 old and typed (typed only for AAAA);
 /// v0.18+ typed only.
 pub fn written_variants(
@@ -195,9 +197,10 @@ pub fn written_variants(
     typed.into_iter().collect()
 }
 
-/// The TXT variants a version *reads*, in its lookup order (reference external-dns.md §1):
-/// typed with the same SetIdentifier → (v0.22, A alias only) `cname-` → (not for AAAA) old
-/// format; a v0.14–v0.21 instance reads only `cname-` for an A alias; ≤ v0.11 reads old only.
+/// The TXT variants a version *reads*, in its lookup order (docs/reference/external-dns.md §1
+/// "Lookup order"): typed with the same SetIdentifier → (v0.22, A alias only) `cname-` → (not for
+/// AAAA) old format; a v0.14–v0.21 instance reads only `cname-` for an A alias; ≤ v0.11 reads old
+/// only.
 pub fn lookup_variants(
     rtype: &RecordType,
     is_alias: bool,

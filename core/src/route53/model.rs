@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::{DnsName, SetIdentifier, Weight};
 
-/// The longest Value of any record (reference route53.md, "Limits").
+/// The longest Value of any record (docs/reference/route53.md "Limits").
 pub const MAX_VALUE_CHARS: usize = 4_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,7 +57,8 @@ pub struct AliasTarget {
     pub evaluate_target_health: bool,
 }
 
-/// One resource record set. `ttl` + `values` XOR `alias` (reference route53.md).
+/// One resource record set. `ttl` + `values` XOR `alias` (docs/reference/route53.md "Structural
+/// errors").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordSet {
     pub name: DnsName,

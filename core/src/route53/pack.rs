@@ -1,5 +1,5 @@
 //! Packing: one zone's change batches of many services into as few requests as Route53's limits
-//! allow (PRODUCT.md §10), never splitting one service's batch, each request remembering which
+//! allow (docs/design.md §10), never splitting one service's batch, each request remembering which
 //! services it holds so a failed request can be retried service by service.
 
 use std::ops::Range;
@@ -89,7 +89,7 @@ pub struct Packing {
 }
 
 /// Packs the batches of many services for one zone into as few requests as `limits` allow
-/// (reference route53.md, "Limits": records with UPSERT twice, value characters with UPSERT
+/// (docs/reference/route53.md "Limits": records with UPSERT twice, value characters with UPSERT
 /// twice), by first-fit decreasing. A service's batch is never split (it must stay atomic); one
 /// that alone exceeds the limits, or is empty, is refused. No two resulting requests could be
 /// merged within the limits. Comments are joined (each distinct one once) within
@@ -195,8 +195,8 @@ fn build(bin: Bin, limits: &Limits) -> Packed {
 }
 
 /// Each distinct comment once, in order, joined by "; "; cut to `max` characters with a final
-/// "…" when longer (reference route53.md: Comment max 256). Every service's own comment stays
-/// whole in its `Part` and in its state record.
+/// "…" when longer (docs/reference/route53.md "ChangeResourceRecordSets": Comment max 256). Every
+/// service's own comment stays whole in its `Part` and in its state record.
 pub fn join_comments<'a>(comments: impl Iterator<Item = &'a str>, max: usize) -> Option<String> {
     let mut distinct: Vec<&str> = Vec::new();
     for comment in comments {

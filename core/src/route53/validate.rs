@@ -1,7 +1,7 @@
-//! The pre-send validator: every rule of reference route53.md that Route53 checks on
+//! The pre-send validator: every rule of docs/reference/route53.md that Route53 checks on
 //! ChangeResourceRecordSets, applied to a batch before it is sent, so that a batch cutover sends
-//! is accepted (PRODUCT.md §7.2). Plus cutover's own invariants on the zone a batch leaves
-//! (PRODUCT.md §7.1, §7.4), a separate check.
+//! is accepted (docs/design.md §7.2). Plus cutover's own invariants on the zone a batch leaves
+//! (docs/design.md §7.1, §7.4), a separate check.
 //!
 //! Where the reference gives Route53's message text, `Violation`'s Display reproduces it, so a
 //! report reads like Route53's own answer. Where it does not, the text is cutover's own and
@@ -22,7 +22,7 @@ use crate::types::DnsName;
 
 pub use invariants::{check_invariants, InvariantScope, InvariantViolation};
 
-/// Route53's request limits (reference route53.md, "Limits").
+/// Route53's request limits (docs/reference/route53.md "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// ResourceRecord elements per request, alias records counting one, UPSERT twice.
@@ -68,7 +68,7 @@ impl Cost {
 }
 
 /// The cost of one change: one record per value (an alias counts one), the characters of its
-/// values; both doubled for an UPSERT (reference route53.md, "Limits").
+/// values; both doubled for an UPSERT (docs/reference/route53.md "Limits").
 pub fn change_cost(change: &Change) -> Cost {
     let record = &change.record;
     let records = if record.alias.is_some() {
@@ -97,9 +97,9 @@ pub fn batch_cost(batch: &ChangeBatch) -> Cost {
         .fold(Cost::default(), Cost::plus)
 }
 
-/// The most weighted records of one name and type (reference route53.md, "Limits").
+/// The most weighted records of one name and type (docs/reference/route53.md "Limits").
 pub const MAX_WEIGHTED_PER_NAME_TYPE: usize = 100;
-/// The longest name or alias DNSName (reference route53.md, "Limits").
+/// The longest name or alias DNSName (docs/reference/route53.md "Limits").
 pub const MAX_NAME_CHARS: usize = 1_024;
 /// The largest TTL Route53 takes (API model: `TTL` is a Long 0–2147483647).
 pub const MAX_TTL: u32 = 2_147_483_647;
@@ -108,7 +108,8 @@ pub const MAX_TTL: u32 = 2_147_483_647;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     // ---- the batch as a whole -------------------------------------------------------------
-    /// A batch holds 1+ changes (reference: "1+ Change"). Text is cutover's own.
+    /// A batch holds 1+ changes (docs/reference/route53.md "ChangeResourceRecordSets": "1+
+    /// Change"). Text is cutover's own.
     #[error("Invalid request: the change batch holds no change")]
     EmptyBatch,
     /// Text is cutover's own; the reference gives the limit, not the message.
@@ -134,7 +135,8 @@ pub enum Violation {
     AliasAndRecords { action: Action, key: RrKey },
     #[error("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId], but found none in Change with {}", change_label(*.action, .key))]
     NeitherAliasNorRecords { action: Action, key: RrKey },
-    /// Weight and SetIdentifier, both or neither (reference: "Weighted records"). Own text.
+    /// Weight and SetIdentifier, both or neither (docs/reference/route53.md "Weighted records").
+    /// Own text.
     #[error("Invalid request: a weighted record needs both Weight and SetIdentifier, but found only {present} in Change with {}", change_label(*.action, .key))]
     WeightWithoutSetIdentifier {
         action: Action,
@@ -196,7 +198,8 @@ pub enum Violation {
         key: RrKey,
         fields: Vec<&'static str>,
     },
-    /// The reference: "Deleting the same rrset twice in one batch is an error". Own text.
+    /// docs/reference/route53.md "DELETE": "Deleting the same rrset twice in one batch is an
+    /// error". Own text.
     #[error("Tried to delete resource record set {0} twice in one batch")]
     DeletedTwice(RrKey),
     #[error("RRSet with DNS name {}, type {}, SetIdentifier {} cannot be created as a non-weighted set exists with the same name and type.", .0.name.to_fqdn(), .0.rtype, set_id_label(.0))]
@@ -206,14 +209,15 @@ pub enum Violation {
     /// Weighted and other policy records at one name and type. Own text, modelled on Route53's.
     #[error("RRSet with DNS name {}, type {}, SetIdentifier {} cannot be created as RRSets of another routing policy exist with the same name and type.", .0.name.to_fqdn(), .0.rtype, set_id_label(.0))]
     OtherPolicyExists(RrKey),
-    /// The reference: UPSERT "cannot change routing policy". Own text.
+    /// docs/reference/route53.md "UPSERT": UPSERT "cannot change routing policy". Own text.
     #[error("RRSet with DNS name {}, type {}, SetIdentifier {} cannot change its routing policy by UPSERT.", .0.name.to_fqdn(), .0.rtype, set_id_label(.0))]
     PolicyChange(RrKey),
     /// `rtype` is the type being created: CNAME beside anything else, or anything beside a
-    /// CNAME. The reference gives the CNAME form; the other form follows it.
+    /// CNAME. docs/reference/route53.md "CNAME" gives the CNAME form; the other form follows it.
     #[error("RRSet of type {} with DNS name {} is not permitted as it conflicts with other records with the same DNS name in zone {}", .key.rtype, .key.name.to_fqdn(), .zone.to_fqdn())]
     CnameConflict { key: RrKey, zone: DnsName },
-    /// "No CNAME at the zone apex" (reference); Route53's text, not given by the reference.
+    /// "No CNAME at the zone apex" (docs/reference/route53.md "CNAME"); Route53's text, not given
+    /// by the reference.
     #[error("RRSet of type CNAME with DNS name {} is not permitted at apex in zone {}", .key.name.to_fqdn(), .zone.to_fqdn())]
     CnameAtApex { key: RrKey, zone: DnsName },
     #[error("RRSet with DNS name {} and type {}, SetIdentifier {} cannot be created as weighted sets must contain the same TTL.", .0.name.to_fqdn(), .0.rtype, set_id_label(.0))]
@@ -224,8 +228,8 @@ pub enum Violation {
 }
 
 impl Violation {
-    /// The Route53 error code this violation would come back as (reference route53.md: "Match
-    /// on the code, not the text"); `cutover` for cutover's own rules.
+    /// The Route53 error code this violation would come back as (docs/reference/route53.md "Error
+    /// wire form": "Match on the code, not the text"); `cutover` for cutover's own rules.
     pub fn code(&self) -> &'static str {
         use Violation::*;
         match self {
@@ -261,7 +265,7 @@ fn set_id_label(key: &RrKey) -> String {
 }
 
 /// Validates a batch as Route53 would: change by change, in order, each against the zone as
-/// the earlier changes of the batch left it, every violation collected (reference route53.md,
+/// the earlier changes of the batch left it, every violation collected (docs/reference/route53.md
 /// "All or nothing"). `Ok` means Route53 would accept it, as far as the zone listing tells.
 /// Not checked offline: health check ids exist, aliases to records of other hosted zones.
 pub fn validate_batch(zone: &ZoneSnapshot, batch: &ChangeBatch) -> Result<(), Vec<Violation>> {
@@ -289,7 +293,7 @@ pub fn validate_batch(zone: &ZoneSnapshot, batch: &ChangeBatch) -> Result<(), Ve
     }
 }
 
-/// The batch's size, comment and limits (reference route53.md, "ChangeResourceRecordSets" and
+/// The batch's size, comment and limits (docs/reference/route53.md "ChangeResourceRecordSets" and
 /// "Limits").
 fn check_batch_shape(batch: &ChangeBatch, out: &mut Vec<Violation>) {
     if batch.changes.is_empty() {
@@ -350,7 +354,7 @@ fn check_change_alone(zone_name: &DnsName, change: &Change, out: &mut Vec<Violat
 }
 
 /// The length of a name as Route53 writes it: fully qualified, any byte other than a–z, 0–9,
-/// `-`, `_`, `.` as `\ooo` (reference route53.md, "ListResourceRecordSets"). Counting the
+/// `-`, `_`, `.` as `\ooo` (docs/reference/route53.md "ListResourceRecordSets"). Counting the
 /// escaped form is the stricter reading of the 1,024 limit.
 fn escaped_fqdn_len(name: &DnsName) -> usize {
     let escaped: usize = name
@@ -364,8 +368,8 @@ fn escaped_fqdn_len(name: &DnsName) -> usize {
     escaped + 1
 }
 
-/// Weight and SetIdentifier: both or neither; SetIdentifier 1–128 characters (reference
-/// route53.md, "Weighted records"). Records of other policies are refused elsewhere.
+/// Weight and SetIdentifier: both or neither; SetIdentifier 1–128 characters
+/// (docs/reference/route53.md "Weighted records"). Records of other policies are refused elsewhere.
 fn check_routing_fields(change: &Change, key: &RrKey, out: &mut Vec<Violation>) {
     let record = &change.record;
     if record.other_policy.is_some() {
@@ -390,7 +394,7 @@ fn check_routing_fields(change: &Change, key: &RrKey, out: &mut Vec<Violation>) 
     }
 }
 
-/// AliasTarget XOR (TTL and ResourceRecords) (reference route53.md, "Structural errors").
+/// AliasTarget XOR (TTL and ResourceRecords) (docs/reference/route53.md "Structural errors").
 fn check_data_shape(change: &Change, key: &RrKey, out: &mut Vec<Violation>) {
     let record = &change.record;
     let has_alias = record.alias.is_some();
@@ -409,8 +413,9 @@ fn check_data_shape(change: &Change, key: &RrKey, out: &mut Vec<Violation>) {
     }
 }
 
-/// An alias to a load balancer must name the load balancer's canonical zone (reference
-/// route53.md, "Alias records"); the DNSName is at most 1,024 characters ("Limits").
+/// An alias to a load balancer must name the load balancer's canonical zone
+/// (docs/reference/route53.md "Alias records"); the DNSName is at most 1,024 characters
+/// (docs/reference/route53.md "Limits").
 fn check_alias_target(record: &RecordSet, key: &RrKey, out: &mut Vec<Violation>) {
     let Some(alias) = &record.alias else {
         return;
@@ -441,8 +446,9 @@ fn check_alias_target(record: &RecordSet, key: &RrKey, out: &mut Vec<Violation>)
     }
 }
 
-/// Each value: at most 4,000 characters ("Limits"); TXT quoted strings of at most 255
-/// ("TXT records"); A an IPv4 and AAAA an IPv6 address; one value for a CNAME.
+/// Each value: at most 4,000 characters (docs/reference/route53.md "Limits"); TXT quoted strings
+/// of at most 255 (docs/reference/route53.md "TXT records"); A an IPv4 and AAAA an IPv6 address;
+/// one value for a CNAME.
 fn check_values(record: &RecordSet, key: &RrKey, out: &mut Vec<Violation>) {
     if record.rtype == RecordType::Cname && record.values.len() > 1 {
         out.push(Violation::CnameValueCount {
@@ -530,8 +536,8 @@ fn check_against_zone(
     }
 }
 
-/// DELETE names an existing record with all its current values, once per batch (reference
-/// route53.md, "DELETE").
+/// DELETE names an existing record with all its current values, once per batch
+/// (docs/reference/route53.md "DELETE").
 fn check_delete(
     zone: &ZoneSnapshot,
     deleted: &mut BTreeSet<RrKey>,
@@ -598,8 +604,8 @@ fn normalised_values(record: &RecordSet) -> Vec<Vec<Vec<u8>>> {
     values
 }
 
-/// CREATE or UPSERT of `record`: routing policy, CNAME and weighted-group rules (reference
-/// route53.md, "Simple vs weighted", "CNAME", "Weighted records", "Limits").
+/// CREATE or UPSERT of `record`: routing policy, CNAME and weighted-group rules
+/// (docs/reference/route53.md "Simple vs weighted", "CNAME", "Weighted records", "Limits").
 fn check_put(zone: &ZoneSnapshot, record: &RecordSet, out: &mut Vec<Violation>) {
     check_cname_rules(zone, record, out);
     let key = record.key();

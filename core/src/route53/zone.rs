@@ -155,7 +155,7 @@ impl ZoneSnapshot {
     }
 
     /// Validates `batch` against this zone and applies it only if it is valid: all or nothing,
-    /// as Route53 does (reference route53.md, "All or nothing").
+    /// as Route53 does (docs/reference/route53.md "All or nothing").
     pub fn try_apply(
         &mut self,
         batch: &ChangeBatch,

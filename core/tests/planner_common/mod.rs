@@ -97,7 +97,7 @@ pub fn txt(
     }
 }
 
-/// The simple record blue's external-dns v0.22 publishes (reference external-dns.md §2).
+/// The simple record blue's external-dns v0.22 publishes (docs/reference/external-dns.md §2).
 pub fn simple_zone() -> Vec<RecordSet> {
     vec![
         alias(RecordType::A, BLUE_LB, None, None),
@@ -269,7 +269,8 @@ impl World {
 }
 
 /// Applies a batch in order, as Route53 does: a DELETE must match the listed rrset exactly, a
-/// CREATE must not exist (reference route53.md). Panics (test failure) otherwise.
+/// CREATE must not exist (docs/reference/route53.md "All or nothing", "DELETE", "CREATE"). Panics
+/// (test failure) otherwise.
 pub fn apply(zone: &[RecordSet], batch: &ChangeBatch) -> Vec<RecordSet> {
     let mut z = zone.to_vec();
     for c in &batch.changes {

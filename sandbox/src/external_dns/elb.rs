@@ -1,8 +1,8 @@
 //! Which load balancer a target host name is, and the canonical hosted zone its alias records use.
 //!
-//! external-dns recognises an ELB by its host-name suffix (reference external-dns.md §2,
-//! "HostedZoneId from its suffix table"); the ids are the table of reference route53.md
-//! ("Canonical hosted zone ids of load balancers, by region"), shared with `crate::lb`.
+//! external-dns recognises an ELB by its host-name suffix (docs/reference/external-dns.md §2:
+//! "HostedZoneId from its suffix table"); the ids are the table of docs/reference/route53.md
+//! "Alias records", shared with `crate::lb`.
 
 /// The two families of load balancer host names (ALB and Classic share one zone id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +38,8 @@ pub fn elb_region_and_family(hostname: &str) -> Option<(String, ElbFamily)> {
     }
 }
 
-/// The canonical hosted zone id of a load balancer in `region` (reference route53.md table, kept
-/// in `crate::lb`).
+/// The canonical hosted zone id of a load balancer in `region` (the table of
+/// docs/reference/route53.md "Alias records", kept in `crate::lb`).
 pub fn canonical_zone_id(region: &str, family: ElbFamily) -> Option<&'static str> {
     let kind = match family {
         ElbFamily::Application => crate::lb::LbKind::Application,

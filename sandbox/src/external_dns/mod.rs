@@ -1,6 +1,7 @@
 //! A simulated external-dns for one cluster: the Ingress source, the TXT registry, the planner and
-//! the AWS provider, each following reference external-dns.md. It reads its cluster's Ingresses
-//! in-process and talks to the local Route53 through the real `aws-sdk-route53` over HTTP.
+//! the AWS provider, each following docs/reference/external-dns.md. It reads its cluster's
+//! Ingresses in-process and talks to the local Route53 through the real `aws-sdk-route53` over
+//! HTTP.
 
 pub mod elb;
 pub mod plan;
@@ -262,7 +263,7 @@ impl ExternalDns {
     }
 
     /// Submits a batch; when it fails, retries each name-group alone and logs each failure
-    /// (reference §4: since v0.13.4 / v0.14.1).
+    /// (docs/reference/external-dns.md §4: since v0.13.4 / v0.14.1).
     async fn submit_batch(
         &self,
         zone_id: &str,

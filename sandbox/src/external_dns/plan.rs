@@ -1,4 +1,4 @@
-//! Planning, as external-dns does it (reference external-dns.md §3) — a pure function of the
+//! Planning, as external-dns does it (docs/reference/external-dns.md §3) — a pure function of the
 //! zone's records, the desired endpoints and the flags.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,7 +23,8 @@ pub struct Zone {
     pub private: bool,
 }
 
-/// Submission order inside a batch: UPSERT, then DELETE, then CREATE (reference §4).
+/// Submission order inside a batch: UPSERT, then DELETE, then CREATE
+/// (docs/reference/external-dns.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {
@@ -70,7 +71,7 @@ pub struct ZonePlan {
 }
 
 /// The zones a name is written to: all matching private zones and the most specific matching
-/// public zone (reference §5, "Mirror edits…"), limited by `--aws-zone-type`.
+/// public zone (docs/reference/external-dns.md §5 "Mirror edits"), limited by `--aws-zone-type`.
 pub fn zones_for<'a>(name: &str, zones: &'a [Zone], zone_type: Option<ZoneType>) -> Vec<&'a Zone> {
     let allowed = |z: &&Zone| match zone_type {
         Some(ZoneType::Public) => !z.private,
@@ -176,9 +177,9 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// A key with no current records is created, with no ownership check (reference §3).
-    /// An existing registry TXT is left as it is (so an orphan TXT hands its owner to the new
-    /// record, external-dns issue #6617).
+    /// A key with no current records is created, with no ownership check
+    /// (docs/reference/external-dns.md §3). An existing registry TXT is left as it is (so an orphan
+    /// TXT hands its owner to the new record, external-dns issue #6617).
     fn create(&mut self, endpoint: &Endpoint) {
         let record = &endpoint.record;
         self.push(Action::Create, &record.name, record.clone());
@@ -217,7 +218,8 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// DELETE of a TXT carries the value regenerated from its parsed labels (reference §1).
+    /// DELETE of a TXT carries the value regenerated from its parsed labels
+    /// (docs/reference/external-dns.md §1 "Value").
     fn delete_txt(&mut self, name: &str, record: &RecordSet) {
         let Some(existing) = self.txts.get(name, record.set_identifier.as_deref()) else {
             return;
@@ -266,8 +268,9 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Ownership is one exact string compare of the `owner` label (reference §1); a record
-    /// without a registry TXT is not ours. Foreign keys are skipped with a debug line.
+    /// Ownership is one exact string compare of the `owner` label (docs/reference/external-dns.md
+    /// §1 "Ownership"); a record without a registry TXT is not ours. Foreign keys are skipped with
+    /// a debug line.
     fn owned(&mut self, record: &RecordSet) -> bool {
         let owner = self
             .txts
@@ -304,7 +307,8 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// A registry TXT copies the routing fields of its record; TTL 300 (reference §1).
+/// A registry TXT copies the routing fields of its record; TTL 300 (docs/reference/external-dns.md
+/// §1 "TTL and routing fields").
 fn txt_for(name: &str, record: &RecordSet) -> RecordSet {
     RecordSet {
         name: name.to_string(),
@@ -319,7 +323,7 @@ fn txt_for(name: &str, record: &RecordSet) -> RecordSet {
 }
 
 /// UPDATE when targets, TTL (if annotated) or any provider property (weight, alias,
-/// evaluate-target-health, health check) differ (reference §3).
+/// evaluate-target-health, health check) differ (docs/reference/external-dns.md §3).
 fn differs(current: &RecordSet, endpoint: &Endpoint) -> bool {
     let desired = &endpoint.record;
     let alias_differs = match (&current.alias, &desired.alias) {
@@ -346,7 +350,7 @@ fn sorted_values(record: &RecordSet) -> Vec<String> {
     values
 }
 
-/// Route53's per-request limits (reference route53.md, Limits): 1,000 records, 32,000
+/// Route53's per-request limits (docs/reference/route53.md "Limits"): 1,000 records, 32,000
 /// characters of values, UPSERT counted twice.
 const MAX_RECORDS_PER_BATCH: usize = 1000;
 const MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;

@@ -128,8 +128,8 @@ impl Provider {
         }
     }
 
-    /// Every record set of a zone, paging with all three tokens (reference route53.md,
-    /// ListResourceRecordSets: pass `NextRecordName`, `NextRecordType`, `NextRecordIdentifier`
+    /// Every record set of a zone, paging with all three tokens (docs/reference/route53.md
+    /// "ListResourceRecordSets": pass `NextRecordName`, `NextRecordType`, `NextRecordIdentifier`
     /// back; stop if they do not move).
     pub async fn records(&self, zone_id: &str) -> Result<Vec<RecordSet>, ProviderError> {
         let mut records = Vec::new();

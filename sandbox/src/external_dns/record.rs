@@ -39,7 +39,7 @@ pub struct RecordSet {
 }
 
 impl RecordSet {
-    /// The plan key of external-dns: (name, set identifier) (reference §3).
+    /// The plan key of external-dns: (name, set identifier) (docs/reference/external-dns.md §3).
     pub fn key(&self) -> (String, Option<String>) {
         (self.name.clone(), self.set_identifier.clone())
     }
@@ -49,7 +49,8 @@ impl RecordSet {
     }
 }
 
-/// The record types external-dns manages by default; TXT never enters the plan (reference §3).
+/// The record types external-dns manages by default; TXT never enters the plan
+/// (docs/reference/external-dns.md §3).
 pub fn is_managed_type(record_type: &str) -> bool {
     matches!(record_type, "A" | "AAAA" | "CNAME")
 }

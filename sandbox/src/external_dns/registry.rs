@@ -1,5 +1,5 @@
 //! The TXT registry: registry names per version and affixes, the label value, ownership lookup.
-//! Every rule here is reference external-dns.md §1.
+//! Every rule here is docs/reference/external-dns.md §1.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use super::settings::{ExternalDnsSettings, Version};
 const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 const HERITAGE: &str = "external-dns";
 const LABEL_PREFIX: &str = "external-dns/";
-/// "TXT is TTL 300" (reference §1).
+/// "TXT is TTL 300" (docs/reference/external-dns.md §1 "TTL and routing fields").
 pub const TXT_TTL: i64 = 300;
 
 /// Registry labels (`owner`, `resource`, …) without the `external-dns/` prefix.
@@ -100,7 +100,8 @@ fn join_affixed(prefix: &str, first: &str, suffix: &str, rest: Option<&str>) -> 
 }
 
 /// The type whose name a record's typed TXT carries: an A alias is `cname-` before v0.22 and
-/// `a-` from v0.22; AAAA is `aaaa-` (reference §1 table).
+/// `a-` from v0.22; AAAA is `aaaa-` (docs/reference/external-dns.md §1 "Which names exist, by
+/// version").
 pub fn txt_type_for(version: Version, record: &RecordSet) -> String {
     if record.record_type == "A" && record.is_alias() {
         version.a_alias_txt_type().to_string()
@@ -276,7 +277,7 @@ impl<'a> TxtIndex<'a> {
             .copied()
     }
 
-    /// Ownership lookup (reference §1, "Lookup order when reading ownership"). Only the first
+    /// Ownership lookup (docs/reference/external-dns.md §1 "Lookup order"). Only the first
     /// value of the TXT rrset is read.
     pub fn ownership(
         &self,

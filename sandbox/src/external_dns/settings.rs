@@ -23,7 +23,7 @@ impl Version {
     }
 
     /// ≤ v0.17 writes the old-format TXT (the record's own name); from v0.18 typed only
-    /// (reference §1, "Which names exist, by version").
+    /// (docs/reference/external-dns.md §1 "Which names exist, by version").
     pub fn writes_old_format(self) -> bool {
         self < Version::new(0, 18)
     }
@@ -33,7 +33,8 @@ impl Version {
         self >= Version::new(0, 12)
     }
 
-    /// An A alias's TXT is `cname-` before v0.22 and `a-` from v0.22 (reference §1 table).
+    /// An A alias's TXT is `cname-` before v0.22 and `a-` from v0.22
+    /// (docs/reference/external-dns.md §1 "Which names exist, by version").
     pub fn a_alias_txt_type(self) -> &'static str {
         if self >= Version::V0_22 {
             "a"
@@ -42,13 +43,14 @@ impl Version {
         }
     }
 
-    /// AAAA aliases are created for every ELB alias since v0.16 (reference §1/§2).
+    /// AAAA aliases are created for every ELB alias since v0.16 (docs/reference/external-dns.md
+    /// §1/§2).
     pub fn creates_aaaa_alias(self) -> bool {
         self >= Version::new(0, 16)
     }
 
     /// The annotation prefix default: `external-dns.kubernetes.io/` in v0.22, the `alpha` one
-    /// before (reference §2).
+    /// before (docs/reference/external-dns.md §2).
     pub fn default_annotation_prefix(self) -> &'static str {
         if self >= Version::V0_22 {
             "external-dns.kubernetes.io/"
@@ -57,7 +59,7 @@ impl Version {
         }
     }
 
-    /// v0.22 requires `--policy` (reference §3).
+    /// v0.22 requires `--policy` (docs/reference/external-dns.md §3).
     pub fn requires_policy(self) -> bool {
         self >= Version::V0_22
     }
@@ -102,7 +104,7 @@ impl<'de> Deserialize<'de> for Version {
     }
 }
 
-/// `--policy` (reference §3).
+/// `--policy` (docs/reference/external-dns.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
@@ -187,7 +189,7 @@ impl ExternalDnsSettings {
         if self.owner_id.is_empty() {
             return Err(SettingsError::EmptyOwner);
         }
-        // Prefix and suffix are exclusive (reference §1, TXT names).
+        // Prefix and suffix are exclusive (docs/reference/external-dns.md §1 "TXT names").
         if non_empty(&self.txt_prefix) && non_empty(&self.txt_suffix) {
             return Err(SettingsError::PrefixAndSuffix);
         }

@@ -1,4 +1,5 @@
-//! The Ingress source: what records a cluster's Ingresses ask for (reference external-dns.md §2).
+//! The Ingress source: what records a cluster's Ingresses ask for (docs/reference/external-dns.md
+//! §2).
 
 use std::net::IpAddr;
 
@@ -16,7 +17,7 @@ pub struct Endpoint {
     pub record: RecordSet,
     /// `ingress/<ns>/<name>`.
     pub resource: String,
-    /// TTL is compared only when annotated (reference §3).
+    /// TTL is compared only when annotated (docs/reference/external-dns.md §3).
     pub ttl_annotated: bool,
 }
 
@@ -146,7 +147,7 @@ impl Routing {
             })?),
             None => None,
         };
-        // EvaluateTargetHealth true unless annotated (reference §2).
+        // EvaluateTargetHealth true unless annotated (docs/reference/external-dns.md §2).
         let evaluate_target_health = match annotations.get("aws-evaluate-target-health") {
             Some("false") => false,
             Some("true") => true,
@@ -164,7 +165,7 @@ impl Routing {
                 .get("aws-health-check-id")
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
-            // Only the string "true" counts (reference §2).
+            // Only the string "true" counts (docs/reference/external-dns.md §2).
             force_alias: annotations.get("alias") == Some("true"),
         })
     }

@@ -9,13 +9,13 @@ pub const RR_TYPES: [&str; 17] = [
     "SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS",
     "TLSA", "SSHFP", "SVCB", "HTTPS",
 ];
-/// Reference route53.md, Weighted records: weight 0–255.
+/// docs/reference/route53.md "Weighted records": weight 0–255.
 pub const MAX_WEIGHT: i64 = 255;
-/// Reference route53.md, Weighted records: SetIdentifier 1–128 characters.
+/// docs/reference/route53.md "Weighted records": SetIdentifier 1–128 characters.
 pub const MAX_SET_IDENTIFIER: usize = 128;
-/// Reference route53.md, Limits: one Value at most 4,000 characters.
+/// docs/reference/route53.md "Limits": one Value at most 4,000 characters.
 pub const MAX_VALUE_LENGTH: usize = 4000;
-/// Reference route53.md, ChangeResourceRecordSets: Comment max 256.
+/// docs/reference/route53.md "ChangeResourceRecordSets": Comment max 256.
 pub const MAX_COMMENT_LENGTH: usize = 256;
 /// The model's TTL range (0 – 2^31-1).
 pub const MAX_TTL: i64 = 2_147_483_647;
@@ -155,7 +155,8 @@ fn check_range(v: &mut Violations, value: i64, path: &str, min: i64, max: i64) {
     }
 }
 
-/// `[Action=CREATE, Name=x.example.com., Type=A, SetIdentifier=null]` (reference route53.md).
+/// `[Action=CREATE, Name=x.example.com., Type=A, SetIdentifier=null]` (docs/reference/route53.md
+/// "Structural errors").
 pub fn change_description(change: &Change) -> String {
     let r = &change.rrset;
     let name = names::normalize(&r.name).unwrap_or_else(|_| r.name.clone());
@@ -172,7 +173,7 @@ fn check_shape(change: &Change) -> Result<(), ApiError> {
     let has_alias = r.alias_target.is_some();
     let has_ttl_or_records = r.ttl.is_some() || !r.records.is_empty();
     let has_ttl_and_records = r.ttl.is_some() && !r.records.is_empty();
-    // Reference route53.md: alias XOR TTL+records, exact texts.
+    // docs/reference/route53.md "Structural errors": alias XOR TTL+records, exact texts.
     let found = if has_alias && has_ttl_or_records {
         Some("more than one")
     } else if !has_alias && !has_ttl_and_records {
@@ -186,8 +187,8 @@ fn check_shape(change: &Change) -> Result<(), ApiError> {
             change_description(change)
         )));
     }
-    // Reference route53.md: weight and set identifier, both or neither. Text seen from real
-    // Route53 in a public bug report.
+    // docs/reference/route53.md "Weighted records": weight and set identifier, both or neither.
+    // Text seen from real Route53 in a public bug report.
     if r.weight.is_some() && r.set_identifier.is_none() {
         return Err(ApiError::invalid_input(format!(
             "Invalid request: Missing field 'SetIdentifier' in Change with {}",

@@ -1,13 +1,14 @@
-//! ListResourceRecordSets paging (reference route53.md): at most 300 per page, in listing order;
-//! start by name, name+type or name+type+identifier; `IsTruncated`, `NextRecordName`,
-//! `NextRecordType` and `NextRecordIdentifier` point at the first record of the next page.
+//! ListResourceRecordSets paging (docs/reference/route53.md "ListResourceRecordSets"): at most 300
+//! per page, in listing order; start by name, name+type or name+type+identifier; `IsTruncated`,
+//! `NextRecordName`, `NextRecordType` and `NextRecordIdentifier` point at the first record of the
+//! next page.
 
 use super::input::RR_TYPES;
 use super::model::{ApiError, Rrset};
 use super::names::DnsName;
 use super::zone::{RecordKey, Zone};
 
-/// Reference route53.md: at most 300 per page.
+/// docs/reference/route53.md "ListResourceRecordSets": at most 300 per page.
 pub const MAX_PAGE: usize = 300;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,8 +72,8 @@ pub fn list_page(zone: &Zone, start: &ListStart, max_items: usize) -> Result<Pag
     })
 }
 
-/// Reference route53.md: nothing → first record; name → first name ≥ it; name+type → first
-/// (name, type) ≥; type without name → `InvalidInput` (text unverified).
+/// docs/reference/route53.md "ListResourceRecordSets": nothing → first record; name → first name ≥
+/// it; name+type → first (name, type) ≥; type without name → `InvalidInput` (text unverified).
 fn start_key(start: &ListStart) -> Result<Option<RecordKey>, ApiError> {
     let Some(name) = &start.name else {
         if start.rtype.is_some() {

@@ -1,8 +1,8 @@
 //! The sandbox's Route53: REST-XML over HTTP on loopback, so that the official SDKs work against
-//! it with only an endpoint URL and dummy credentials. Every rule of the reference (route53.md) is
-//! enforced: atomic ordered batches, compare-and-swap DELETE, simple/weighted and CNAME conflicts,
-//! alias targets, TXT format, limits, paging, PENDING→INSYNC on the simulated clock, the account
-//! rate limit, and injected faults.
+//! it with only an endpoint URL and dummy credentials. Every rule of the reference
+//! (docs/reference/route53.md) is enforced: atomic ordered batches, compare-and-swap DELETE,
+//! simple/weighted and CNAME conflicts, alias targets, TXT format, limits, paging, PENDING→INSYNC
+//! on the simulated clock, the account rate limit, and injected faults.
 
 mod faults;
 mod input;
@@ -55,7 +55,7 @@ impl Default for Route53Options {
     fn default() -> Self {
         Route53Options {
             insync_after: Duration::from_secs(2),
-            // Reference route53.md, Limits: 5 requests/second per AWS account.
+            // docs/reference/route53.md "Limits": 5 requests/second per AWS account.
             rate_limit_per_second: Some(5.0),
             prior_request_not_complete: false,
         }
@@ -331,8 +331,8 @@ impl Route53 {
         self.change(zone_id, changes, comment)
     }
 
-    /// Reference route53.md: `PriorRequestNotComplete` (400) while a previous change to the zone
-    /// is still processing (only when enabled).
+    /// docs/reference/route53.md "Other error codes": `PriorRequestNotComplete` (400) while a
+    /// previous change to the zone is still processing (only when enabled).
     fn check_prior_request(&self, zone_id: &str) -> Result<(), ApiError> {
         let now = self.clock.now_millis();
         let state = self.lock();
@@ -422,7 +422,7 @@ fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Reference route53.md, GetChange: PENDING until the change is everywhere, then INSYNC
+/// docs/reference/route53.md "GetChange": PENDING until the change is everywhere, then INSYNC
 /// (here: after `insync_after` of simulated time).
 fn change_info(id: &str, record: &ChangeRecord, options: &Route53Options, now: i64) -> ChangeInfo {
     let insync_at = record

@@ -110,7 +110,7 @@ pub struct ApiError {
     pub message: String,
 }
 
-/// The texts of the reference (route53.md) and of the Route53 limits documentation.
+/// The texts of the reference (docs/reference/route53.md) and of the Route53 limits documentation.
 pub mod texts {
     pub const RATE_EXCEEDED: &str = "Rate exceeded";
     pub const PRIOR_REQUEST_NOT_COMPLETE: &str =
@@ -139,7 +139,8 @@ impl ApiError {
         ApiError::new(400, "InvalidInput", message)
     }
 
-    /// Reference route53.md: several messages joined inside one bracketed Message.
+    /// docs/reference/route53.md "Error wire form": several messages joined inside one bracketed
+    /// Message.
     pub fn invalid_change_batch(messages: &[String]) -> Self {
         ApiError::new(
             400,
@@ -164,7 +165,7 @@ impl ApiError {
         )
     }
 
-    /// Reference route53.md: `Throttling` (400, "Rate exceeded").
+    /// docs/reference/route53.md "Other error codes": `Throttling` (400, "Rate exceeded").
     pub fn throttling() -> Self {
         ApiError::new(400, "Throttling", texts::RATE_EXCEEDED)
     }

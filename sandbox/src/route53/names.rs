@@ -1,12 +1,12 @@
 //! DNS names as Route53 stores and returns them.
 //!
-//! Reference route53.md, ListResourceRecordSets: names come back lower-case, fully qualified with
-//! a trailing dot, and any byte other than a–z, 0–9, `-`, `_` escaped as `\ooo` (`*` is `\052`).
-//! Input may use the same `\ooo` escapes; `\X` stands for the character X itself.
+//! docs/reference/route53.md "ListResourceRecordSets": names come back lower-case, fully qualified
+//! with a trailing dot, and any byte other than a–z, 0–9, `-`, `_` escaped as `\ooo` (`*` is
+//! `\052`). Input may use the same `\ooo` escapes; `\X` stands for the character X itself.
 
 use thiserror::Error;
 
-/// Longest name Route53 accepts (reference route53.md, Limits: name / alias DNSName 1,024).
+/// Longest name Route53 accepts (docs/reference/route53.md "Limits": name / alias DNSName 1,024).
 pub const MAX_NAME_LENGTH: usize = 1024;
 /// Longest DNS label (RFC 1035).
 const MAX_LABEL_LENGTH: usize = 63;
@@ -85,7 +85,7 @@ impl DnsName {
     }
 
     /// Listing order key: labels reversed, joined by dots, trailing dot included
-    /// (reference route53.md, ListResourceRecordSets: `com.example.www.`).
+    /// (docs/reference/route53.md "ListResourceRecordSets": `com.example.www.`).
     pub fn sort_key(&self) -> String {
         let mut out = String::new();
         for label in self.labels.iter().rev() {

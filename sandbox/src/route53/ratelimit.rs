@@ -1,4 +1,4 @@
-//! The account-wide request rate limit (reference route53.md, Limits: 5 requests/second per
+//! The account-wide request rate limit (docs/reference/route53.md "Limits": 5 requests/second per
 //! account, all Route53 calls together), a token bucket on real time.
 
 use std::time::Instant;

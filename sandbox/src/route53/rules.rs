@@ -1,6 +1,6 @@
-//! ChangeResourceRecordSets semantics (reference route53.md): a batch is validated change by
-//! change, in order, each against the zone as the earlier changes left it, on a copy of the zone;
-//! every error is collected; on any error nothing is applied.
+//! ChangeResourceRecordSets semantics (docs/reference/route53.md "ChangeResourceRecordSets"): a
+//! batch is validated change by change, in order, each against the zone as the earlier changes left
+//! it, on a copy of the zone; every error is collected; on any error nothing is applied.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -11,13 +11,13 @@ use super::names::DnsName;
 use super::txt;
 use super::zone::{RecordKey, RecordMap, Zone};
 
-/// Reference route53.md, Limits: ResourceRecord elements per request (alias records count).
+/// docs/reference/route53.md "Limits": ResourceRecord elements per request (alias records count).
 pub const MAX_RECORDS_PER_BATCH: usize = 1000;
-/// Reference route53.md, Limits: characters in all Value elements per request.
+/// docs/reference/route53.md "Limits": characters in all Value elements per request.
 pub const MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;
-/// Reference route53.md, Limits: weighted records per name+type.
+/// docs/reference/route53.md "Limits": weighted records per name+type.
 pub const MAX_WEIGHTED_PER_GROUP: usize = 100;
-/// Reference route53.md, Limits: records per zone (default quota).
+/// docs/reference/route53.md "Limits": records per zone (default quota).
 pub const MAX_RRSETS_PER_ZONE: usize = 10_000;
 
 /// What the rules need to know outside the zone being changed.
@@ -65,8 +65,8 @@ pub fn apply_batch(
     Ok((working, normalised))
 }
 
-/// Reference route53.md, Limits: 1,000 ResourceRecord elements and 32,000 Value characters per
-/// request, UPSERT counted twice. Texts as real Route53 returned them in public bug reports.
+/// docs/reference/route53.md "Limits": 1,000 ResourceRecord elements and 32,000 Value characters
+/// per request, UPSERT counted twice. Texts as real Route53 returned them in public bug reports.
 fn check_batch_limits(changes: &[Change]) -> Result<(), ApiError> {
     let mut records = 0usize;
     let mut chars = 0usize;
@@ -152,7 +152,8 @@ fn apply_one(
     match change.action {
         Action::Delete => delete(working, &key, r),
         Action::Create => {
-            // Reference route53.md: CREATE fails if the rrset (name, type, set identifier) exists.
+            // docs/reference/route53.md "CREATE": CREATE fails if the rrset (name, type, set
+            // identifier) exists.
             if working.contains_key(&key) {
                 return Err(format!(
                     "Tried to create resource record set {} but it already exists",
@@ -164,7 +165,8 @@ fn apply_one(
             Ok(())
         }
         Action::Upsert => {
-            // Reference route53.md: UPSERT creates or replaces by (name, type, set identifier).
+            // docs/reference/route53.md "UPSERT": UPSERT creates or replaces by (name, type, set
+            // identifier).
             check_new_rrset(zone, working, &key, name, r, lookup)?;
             working.insert(key, r.clone());
             Ok(())
@@ -183,8 +185,9 @@ fn describe_key(r: &Rrset) -> String {
     }
 }
 
-/// Reference route53.md: DELETE must name a record that exists and carry all its current values;
-/// deleting the same rrset twice in one batch fails (the first DELETE removed it from the copy).
+/// docs/reference/route53.md "DELETE": DELETE must name a record that exists and carry all its
+/// current values; deleting the same rrset twice in one batch fails (the first DELETE removed it
+/// from the copy).
 fn delete(working: &mut RecordMap, key: &RecordKey, r: &Rrset) -> Result<(), String> {
     let Some(current) = working.get(key) else {
         return Err(format!(
@@ -233,8 +236,8 @@ fn check_new_rrset(
     check_alias_target(zone, working, r, lookup)
 }
 
-/// Values must parse for their type; TXT/SPF values are character strings (reference
-/// route53.md, TXT records). The A/AAAA texts are unverified.
+/// Values must parse for their type; TXT/SPF values are character strings
+/// (docs/reference/route53.md "TXT records"). The A/AAAA texts are unverified.
 fn check_record_data(r: &Rrset) -> Result<(), String> {
     for value in &r.records {
         match r.rtype.as_str() {
@@ -253,7 +256,7 @@ fn check_record_data(r: &Rrset) -> Result<(), String> {
     Ok(())
 }
 
-/// Reference route53.md, CNAME: no CNAME at the zone apex. Text unverified.
+/// docs/reference/route53.md "CNAME": no CNAME at the zone apex. Text unverified.
 fn check_cname_at_apex(zone: &Zone, name: &DnsName, r: &Rrset) -> Result<(), String> {
     if r.rtype == "CNAME" && *name == zone.name {
         return Err(format!(
@@ -299,7 +302,7 @@ fn same_name<'a>(
         .map(|(_, r)| r)
 }
 
-/// Reference route53.md, Simple vs weighted: they cannot coexist at one name+type, both ways.
+/// docs/reference/route53.md "Simple vs weighted": they cannot coexist at one name+type, both ways.
 fn check_policy_conflict(working: &RecordMap, key: &RecordKey, r: &Rrset) -> Result<(), String> {
     let mut others = group_members(working, key).peekable();
     if others.peek().is_none() {
@@ -320,7 +323,7 @@ fn check_policy_conflict(working: &RecordMap, key: &RecordKey, r: &Rrset) -> Res
     ))
 }
 
-/// Reference route53.md, CNAME excludes every other type at the same name. The reference text
+/// docs/reference/route53.md "CNAME" excludes every other type at the same name. The reference text
 /// covers a CNAME joining other types; the text for a type joining a CNAME is unverified.
 fn check_cname_exclusive(
     zone: &Zone,
@@ -345,7 +348,7 @@ fn check_cname_exclusive(
     Ok(())
 }
 
-/// Reference route53.md, Weighted records: same TTL inside a group (alias members have none);
+/// docs/reference/route53.md "Weighted records": same TTL inside a group (alias members have none);
 /// at most 100 weighted records per name+type (that text is unverified).
 fn check_weighted_group(working: &RecordMap, key: &RecordKey, r: &Rrset) -> Result<(), String> {
     let (Some(_), Some(id)) = (r.weight, &r.set_identifier) else {
@@ -371,9 +374,10 @@ fn check_weighted_group(working: &RecordMap, key: &RecordKey, r: &Rrset) -> Resu
     Ok(())
 }
 
-/// Reference route53.md, Alias records: the target must exist in the given zone. Load balancers
-/// are known by their registered host names (optionally `dualstack.`-prefixed); an alias may also
-/// target an existing record of a hosted zone (this one as the batch left it so far, or another).
+/// docs/reference/route53.md "Alias records": the target must exist in the given zone. Load
+/// balancers are known by their registered host names (optionally `dualstack.`-prefixed); an alias
+/// may also target an existing record of a hosted zone (this one as the batch left it so far, or
+/// another).
 fn check_alias_target(
     zone: &Zone,
     working: &RecordMap,

@@ -1,12 +1,12 @@
 //! TXT record values as DNS character strings.
 //!
-//! Reference route53.md, TXT records: every string in double quotes, at most 255 characters per
-//! string, several strings in one Value (`"a" "b"`); `\"` for a quote and `\ooo` octal for other
-//! special bytes. Parsed with a real character-string parser, not by trimming quotes.
+//! docs/reference/route53.md "TXT records": every string in double quotes, at most 255 characters
+//! per string, several strings in one Value (`"a" "b"`); `\"` for a quote and `\ooo` octal for
+//! other special bytes. Parsed with a real character-string parser, not by trimming quotes.
 
 use thiserror::Error;
 
-/// Longest character string (reference route53.md, TXT records).
+/// Longest character string (docs/reference/route53.md "TXT records").
 pub const MAX_STRING_LENGTH: usize = 255;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

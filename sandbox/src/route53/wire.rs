@@ -329,7 +329,7 @@ impl XmlWriter {
     }
 }
 
-/// Reference route53.md, error wire form:
+/// docs/reference/route53.md "Error wire form":
 /// `<ErrorResponse><Error><Type>Sender</Type><Code>…</Code><Message>…</Message></Error><RequestId>…</RequestId></ErrorResponse>`.
 pub fn render_error(error: &ApiError, request_id: &str) -> String {
     let mut w = XmlWriter::new("ErrorResponse");

@@ -8,7 +8,7 @@ use super::model::Rrset;
 use super::names::DnsName;
 
 /// Identity and listing position of an rrset: name (labels reversed), type, set identifier
-/// (reference route53.md, ListResourceRecordSets: by name with labels reversed, then by type;
+/// (docs/reference/route53.md "ListResourceRecordSets": by name with labels reversed, then by type;
 /// inside a weighted group by set identifier, a stable order).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordKey {

@@ -1,5 +1,5 @@
 //! cutover's own invariants on the zone a batch leaves, beyond what Route53 checks
-//! (PRODUCT.md §7.1 and §7.4). They compare the zone before and after a batch and look only at
+//! (docs/design.md §7.1 and §7.4). They compare the zone before and after a batch and look only at
 //! what the batch touched, plus the managed keys the caller names.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,14 +9,15 @@ use crate::route53::zone::ZoneSnapshot;
 use crate::txt;
 use crate::types::{DnsName, SetIdentifier, Weight};
 
-/// external-dns writes every registry TXT with TTL 300 (reference external-dns.md §1).
+/// external-dns writes every registry TXT with TTL 300 (docs/reference/external-dns.md §1 "TTL and
+/// routing fields").
 pub const REGISTRY_TXT_TTL: u32 = 300;
 
 /// What the caller tells the check about the batch's intent and the keys it manages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvariantScope {
     /// Names whose name/type groups the batch may leave with no record: the deletion of a
-    /// parked key with its TXT registry entries (PRODUCT.md §3.1 step 4). Empty: none may.
+    /// parked key with its TXT registry entries (docs/design.md §3.1 step 4). Empty: none may.
     pub may_empty: BTreeSet<DnsName>,
     /// For each managed hostname, the names of its TXT registry entries (every variant the
     /// registry knows of). A weighted A/AAAA member's TXT entries with the same set identifier
@@ -27,13 +28,13 @@ pub struct InvariantScope {
 /// A committed state cutover must never leave.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantViolation {
-    /// PRODUCT.md §7.1: all weights 0 is an even split, never "off".
+    /// docs/design.md §7.1: all weights 0 is an even split, never "off".
     #[error("every weight of the weighted group [name='{}', type='{rtype}'] would be 0, which Route53 answers as an even split", .name.to_fqdn())]
     AllWeightsZero { name: DnsName, rtype: RecordType },
-    /// PRODUCT.md §7.1: a hostname never loses its last answer.
+    /// docs/design.md §7.1: a hostname never loses its last answer.
     #[error("the batch removes the last record of [name='{}', type='{rtype}']", .name.to_fqdn())]
     LastRecordRemoved { name: DnsName, rtype: RecordType },
-    /// PRODUCT.md §3.1 step 2 and §7.4: A and AAAA, and each record and its TXT entries, carry
+    /// docs/design.md §3.1 step 2 and §7.4: A and AAAA, and each record and its TXT entries, carry
     /// the same weight.
     #[error("{record} has weight {record_weight} but {companion} of the same key has weight {companion_weight}")]
     UnequalWeights {
@@ -42,10 +43,11 @@ pub enum InvariantViolation {
         companion: RrKey,
         companion_weight: Weight,
     },
-    /// Reference route53.md, "Weighted records": one value per weighted member (keep it so).
+    /// docs/reference/route53.md "Weighted records": one value per weighted member (keep it so).
     #[error("weighted record {key} holds {count} values; a weighted member holds one")]
     WeightedMemberValues { key: RrKey, count: usize },
-    /// PRODUCT.md §7.4, reference external-dns.md §1: registry TXT is TTL 300.
+    /// docs/design.md §7.4, docs/reference/external-dns.md §1 "TTL and routing fields": registry
+    /// TXT is TTL 300.
     #[error("TXT registry entry {key} has TTL {ttl}, not 300")]
     RegistryTtl { key: RrKey, ttl: String },
 }
@@ -105,7 +107,7 @@ fn touched_keys<'a>(before: &'a ZoneSnapshot, after: &'a ZoneSnapshot) -> BTreeS
     changed_or_gone.chain(created).collect()
 }
 
-/// PRODUCT.md §7.1: no weighted group of a traffic type all at 0. TXT groups copy their
+/// docs/design.md §7.1: no weighted group of a traffic type all at 0. TXT groups copy their
 /// record's weights and carry no traffic; they are checked through their records.
 fn check_group_weights(
     after: &ZoneSnapshot,
@@ -125,7 +127,7 @@ fn check_group_weights(
     }
 }
 
-/// PRODUCT.md §7.1: a name/type that had records keeps at least one, unless the caller says
+/// docs/design.md §7.1: a name/type that had records keeps at least one, unless the caller says
 /// the batch deletes that name on purpose.
 fn check_group_not_emptied(
     before: &ZoneSnapshot,
@@ -160,7 +162,8 @@ fn check_a_aaaa_agree(after: &ZoneSnapshot, name: &DnsName, out: &mut Vec<Invari
 }
 
 /// Each weighted A/AAAA member of `host` and its TXT entries with the same set identifier
-/// carry the same weight (reference external-dns.md §1: the TXT copies the routing fields).
+/// carry the same weight (docs/reference/external-dns.md §1 "TTL and routing fields": the TXT
+/// copies the routing fields).
 fn check_txt_weights(
     after: &ZoneSnapshot,
     host: &DnsName,
@@ -231,8 +234,8 @@ fn check_registry_ttls(
     }
 }
 
-/// A plain-text external-dns registry value starts with `heritage=external-dns` (reference
-/// external-dns.md §1). Only the first value is read, as external-dns does.
+/// A plain-text external-dns registry value starts with `heritage=external-dns`
+/// (docs/reference/external-dns.md §1 "Value"). Only the first value is read, as external-dns does.
 fn is_heritage_txt(record: &RecordSet) -> bool {
     let Some(first) = record.values.first() else {
         return false;

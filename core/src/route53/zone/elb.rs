@@ -1,6 +1,7 @@
-//! Canonical hosted zone ids of Elastic Load Balancing, by region and kind (reference
-//! route53.md, "Alias records"): an alias to a load balancer must name the zone its hostname
-//! lies in, or Route53 answers "the alias target name does not lie within the target zone".
+//! Canonical hosted zone ids of Elastic Load Balancing, by region and kind
+//! (docs/reference/route53.md "Alias records"): an alias to a load balancer must name the zone its
+//! hostname lies in, or Route53 answers "the alias target name does not lie within the target
+//! zone".
 
 /// The two families of load balancer hostnames. ALB and Classic share one zone per region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11,7 +12,8 @@ pub enum ElbKind {
     Nlb,
 }
 
-/// (region, ALB + Classic zone id, NLB zone id), the table of reference route53.md.
+/// (region, ALB + Classic zone id, NLB zone id), the table of docs/reference/route53.md "Alias
+/// records".
 pub const CANONICAL_ZONES: &[(&str, &str, &str)] = &[
     ("af-south-1", "Z268VQBMOI5EKX", "Z203XCE67M25HM"),
     ("ap-east-1", "Z3DQVH9N71FHZ0", "Z12Y7K3UBGUAD1"),
@@ -118,10 +120,10 @@ pub fn is_known_region(region: &str) -> bool {
     CANONICAL_ZONES.iter().any(|(r, _, _)| *r == region)
 }
 
-/// Reads the region and kind out of a load balancer hostname (reference route53.md: ALB/Classic
-/// `…<region>.elb.amazonaws.com`, NLB `…elb.<region>.amazonaws.com`, `.com.cn` in China;
-/// a `dualstack.` prefix is just one more leading label). `None` if it is not an ELB hostname.
-/// The region is returned as written; it need not be in the table.
+/// Reads the region and kind out of a load balancer hostname (docs/reference/route53.md "Alias
+/// records": ALB/Classic `…<region>.elb.amazonaws.com`, NLB `…elb.<region>.amazonaws.com`,
+/// `.com.cn` in China; a `dualstack.` prefix is just one more leading label). `None` if it is not
+/// an ELB hostname. The region is returned as written; it need not be in the table.
 pub fn elb_region_and_kind(hostname: &str) -> Option<(String, ElbKind)> {
     let lower = hostname.trim_end_matches('.').to_ascii_lowercase();
     let stem = lower
