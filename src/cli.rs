@@ -59,6 +59,10 @@ pub enum CliCommand {
     SetWeight(SetWeightArgs),
     /// Complete now if the handover preconditions hold.
     Handover(ServiceArgs),
+    /// Let a step that asks for approval advance.
+    Approve(ServiceArgs),
+    /// Rebuild a lost state record from the zone (records parked without one).
+    Adopt(ServiceArgs),
     /// Run the schedule's work now.
     Tick(ServiceArgs),
     /// Print the record names cutover may change, normalised as IAM compares them, for the
@@ -70,8 +74,12 @@ pub enum CliCommand {
 /// What every operator command takes (docs/design.md §5).
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
-    /// The service (all services when omitted).
+    /// The service. Only `status` and `tick` act on every service when it is omitted; any other
+    /// command needs `--all` for that.
     pub service: Option<String>,
+    /// Act on every configured service.
+    #[arg(long, conflicts_with = "service")]
+    pub all: bool,
     /// Plan and report, write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -144,6 +152,8 @@ impl CliCommand {
                 ("set-weight", &a.common, extra)
             }
             CliCommand::Handover(a) => ("handover", a, Map::new()),
+            CliCommand::Approve(a) => ("approve", a, Map::new()),
+            CliCommand::Adopt(a) => ("adopt", a, Map::new()),
             CliCommand::Tick(a) => ("tick", a, Map::new()),
             CliCommand::IamRecordNames => return Err(CliError::NotAnEvent("iam-record-names")),
         };
@@ -179,6 +189,9 @@ fn manual_command(
     command.insert("action".into(), json!(action));
     if let Some(service) = &common.service {
         command.insert("service".into(), json!(service));
+    }
+    if common.all {
+        command.insert("services".into(), json!("all"));
     }
     command.insert("dry_run".into(), json!(common.dry_run));
     let actor = common.actor.as_deref().unwrap_or(default_actor);
@@ -350,11 +363,26 @@ mod tests {
             vec!["rollback", "payments"],
             vec!["set-weight", "payments", "--percent", "100"],
             vec!["handover", "payments"],
+            vec!["approve", "payments"],
+            vec!["adopt", "payments"],
+            vec!["promote", "--all"],
             vec!["tick"],
         ] {
             let parsed = parse_invocation(&payload(&args), &[]).unwrap();
             assert!(matches!(parsed.as_slice(), [Ok(_)]), "{args:?}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn a_command_that_moves_traffic_needs_a_service_or_all() {
+        assert_eq!(
+            payload(&["rollback", "--all"]),
+            json!({"action":"rollback","services":"all","dry_run":false,"actor":"cli:test"})
+        );
+        let err = parse_invocation(&payload(&["rollback"]), &[]).unwrap_err();
+        assert_eq!(err.field(), "service");
+        assert!(err.to_string().contains("--all") || err.to_string().contains("\"all\""));
+        assert!(Cli::try_parse_from(["cutover", "rollback", "payments", "--all"]).is_err());
     }
 
     #[test]

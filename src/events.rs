@@ -9,7 +9,7 @@ use aws_lambda_events::sns::SnsRecord;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use cutover_core::command::{Action, Command, Strategy};
+use cutover_core::command::{Action, Command, Strategy, Trigger};
 use cutover_core::types::{Name, Percent};
 
 /// Why a payload, or one SNS record of it, was refused. `field` is a path into the payload:
@@ -184,8 +184,8 @@ fn parse_sns_record(
     parse_deploy_message(message, &message_at, &sns.message_id)
 }
 
-/// `{"type":"deployed","service","cluster","strategy","version","actor"}` → Start. Fields that
-/// CI adds beyond these are ignored (the message is CI's, not an operator's typo).
+/// `{"type":"deployed","service","cluster","strategy","version","actor","dry_run"}` → Start.
+/// Fields that CI adds beyond these are ignored (the message is CI's, not an operator's typo).
 fn parse_deploy_message(
     message: &Map<String, Value>,
     at: &str,
@@ -203,6 +203,8 @@ fn parse_deploy_message(
     let strategy = optional_strategy(message, at)?;
     let version = optional_str(message, at, "version")?;
     let actor = optional_str(message, at, "actor")?.unwrap_or_else(|| "sns".to_string());
+    // A dry run is honoured whatever the trigger: CI may preview what its deploy would start.
+    let dry_run = optional_bool(message, at, "dry_run")?.unwrap_or(false);
     let reason = match &version {
         Some(v) => format!("deployed {v} on {cluster}"),
         None => format!("deployed on {cluster}"),
@@ -214,19 +216,22 @@ fn parse_deploy_message(
             version,
         },
         service: Some(service),
-        dry_run: false,
+        dry_run,
         actor,
         reason: Some(reason),
         id: Some(message_id.to_string()),
+        trigger: Trigger::Deploy,
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Manual commands
 
-const COMMON_FIELDS: &[&str] = &["action", "service", "dry_run", "actor", "reason", "id"];
-const ACTIONS: &str =
-    "status, plan, start, pause, resume, promote, promote-full, rollback, set-weight, handover, tick";
+const COMMON_FIELDS: &[&str] = &[
+    "action", "service", "services", "dry_run", "actor", "reason", "id",
+];
+const ACTIONS: &str = "status, plan, start, pause, resume, promote, promote-full, rollback, \
+                       set-weight, handover, approve, adopt, tick";
 
 /// `{"action":"rollback","service":"payments","actor":"alice","reason":"5xx","dry_run":false,
 /// "id":"…"}` (+ `percent` for set-weight; `to`, `strategy`, `version` for start).
@@ -242,19 +247,8 @@ pub fn parse_manual(
     let action_name = required_str(command, at, "action")?;
     let (action, extra_fields) = parse_action(command, at, action_name)?;
     reject_unknown_fields(command, at, extra_fields)?;
-    let service = optional_str(command, at, "service")?
-        .map(|s| {
-            Name::new(&s).map_err(|e| EventError::Invalid {
-                field: join(at, "service"),
-                reason: e.to_string(),
-            })
-        })
-        .transpose()?;
-    let dry_run = match command.get("dry_run") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(wrong_type(&join(at, "dry_run"), "true or false")),
-    };
+    let service = parse_scope(command, at, &action)?;
+    let dry_run = optional_bool(command, at, "dry_run")?.unwrap_or(false);
     let actor = match (optional_str(command, at, "actor")?, default_actor) {
         (Some(actor), _) => non_empty(actor, &join(at, "actor"))?,
         (None, _) if matches!(action, Action::Tick) => SCHEDULE_ACTOR.to_string(),
@@ -274,6 +268,13 @@ pub fn parse_manual(
     let id = optional_str(command, at, "id")?
         .map(|id| non_empty(id, &join(at, "id")))
         .transpose()?;
+    // EventBridge Scheduler passes `{"action":"tick"}` verbatim: a tick without an actor is the
+    // schedule's.
+    let trigger = if actor == SCHEDULE_ACTOR && matches!(action, Action::Tick) {
+        Trigger::Schedule
+    } else {
+        Trigger::Operator
+    };
     Ok(Command {
         action,
         service,
@@ -281,7 +282,51 @@ pub fn parse_manual(
         actor,
         reason,
         id,
+        trigger,
     })
+}
+
+/// The services a command acts on: `service` names one; `"services": "all"` asks for every
+/// service explicitly. Only tick and status act on every service when neither is given
+/// (docs/design.md §5): a command that moves traffic must never reach a whole fleet by omission.
+fn parse_scope(
+    command: &Map<String, Value>,
+    at: &str,
+    action: &Action,
+) -> Result<Option<Name>, EventError> {
+    let service = optional_str(command, at, "service")?;
+    let all = match optional_str(command, at, "services")?.as_deref() {
+        None => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(EventError::Invalid {
+                field: join(at, "services"),
+                reason: format!(
+                    "expected \"all\", got {other:?} (name one service with \"service\")"
+                ),
+            })
+        }
+    };
+    match (service, all) {
+        (Some(_), true) => Err(EventError::Invalid {
+            field: join(at, "services"),
+            reason: "give either \"service\" or \"services\": \"all\", not both".into(),
+        }),
+        (Some(s), false) => Name::new(&s).map(Some).map_err(|e| EventError::Invalid {
+            field: join(at, "service"),
+            reason: e.to_string(),
+        }),
+        (None, true) => Ok(None),
+        (None, false) if action.is_fleet_wide_by_default() => Ok(None),
+        (None, false) => Err(EventError::Invalid {
+            field: join(at, "service"),
+            reason: format!(
+                "missing: name the service, or send \"services\": \"all\" to {} every service \
+                 (only tick and status act on every service by default)",
+                action.name()
+            ),
+        }),
+    }
 }
 
 /// The action and the fields it takes beyond the common ones.
@@ -322,6 +367,8 @@ fn parse_action(
             &["percent"],
         ),
         "handover" => (Action::Handover, none),
+        "approve" => (Action::Approve, none),
+        "adopt" => (Action::Adopt, none),
         "tick" => (Action::Tick, none),
         other => {
             return Err(EventError::Invalid {
@@ -436,6 +483,18 @@ fn required_name(object: &Map<String, Value>, at: &str, key: &str) -> Result<Nam
         field: join(at, key),
         reason: e.to_string(),
     })
+}
+
+fn optional_bool(
+    object: &Map<String, Value>,
+    at: &str,
+    key: &str,
+) -> Result<Option<bool>, EventError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(wrong_type(&join(at, key), "true or false")),
+    }
 }
 
 fn non_empty(s: String, field: &str) -> Result<String, EventError> {

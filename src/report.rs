@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use cutover_core::planner::Decision;
-use cutover_core::types::Millis;
+use cutover_core::types::{Millis, Name};
 
 /// The JSON report of one command (docs/design.md §6).
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +20,19 @@ pub struct Report {
     pub services: Vec<ServiceReport>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// Clusters whose Kubernetes API failed, and what that blocks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<ClusterProblem>,
+}
+
+/// A cluster whose Kubernetes API could not be read this time (docs/design.md §9).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterProblem {
+    pub cluster: Name,
+    /// What failed: EKS DescribeCluster, the token, TLS, the list call…
+    pub error: String,
+    /// What waits because of it, and for which services.
+    pub blocks: String,
 }
 
 /// The per-service part of a report: the planner's decision and what became of its batch.

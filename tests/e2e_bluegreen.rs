@@ -377,18 +377,39 @@ async fn switch(h: &Harness, message_id: &str) -> Vec<Rrset> {
         );
     }
     let after = service_records(&h.sandbox.route53().records(&h.zone_id()));
-    // Every TXT variant present before is still there, now owned by green with green's
-    // Ingress as resource.
+    // The TXT variants left are exactly the names green's external-dns writes for the A and
+    // AAAA aliases (so exactly the ones it reads, and deletes with the records one day), each
+    // owned by green with green's Ingress as resource; every other variant present before was
+    // deleted (docs/reference/external-dns.md §5).
     let owners_before = txt_owners(&before);
     let owners_after = txt_owners(&after);
     assert!(!owners_before.is_empty());
-    for name in owners_before.keys() {
-        assert_eq!(
-            owners_after.get(name).map(String::as_str),
-            Some("green"),
-            "{name} not flipped: {after:?}"
-        );
-    }
+    let green = h
+        .ctx
+        .config
+        .cluster(&cutover_core::types::Name::new("green").unwrap())
+        .unwrap()
+        .txt_naming();
+    let host = cutover_core::types::DnsName::parse(HOST).unwrap();
+    let green_writes: BTreeSet<String> = [
+        cutover_core::route53::model::RecordType::A,
+        cutover_core::route53::model::RecordType::Aaaa,
+    ]
+    .iter()
+    .filter(|t| {
+        after
+            .iter()
+            .any(|r| bare(&r.name) == HOST && r.rtype == t.as_str())
+    })
+    .flat_map(|t| cutover_core::registry::written_variants(t, true, green.version))
+    .filter_map(|v| cutover_core::registry::txt_name(&host, v, &green))
+    .map(|n| n.to_string())
+    .collect();
+    assert_eq!(
+        owners_after.keys().cloned().collect::<BTreeSet<String>>(),
+        green_writes,
+        "{after:?}"
+    );
     assert!(owners_after.values().all(|o| o == "green"), "{after:?}");
     for txt in after.iter().filter(|r| is_registry_txt(r)) {
         assert_eq!(

@@ -541,10 +541,11 @@ async fn after_a_lost_change_id_cutover_waits_the_insync_fallback() {
     for _ in 0..6 {
         h.advance(Duration::from_secs(60));
         h.external_dns().await;
-        h.sandbox
-            .route53()
-            .faults()
-            .fail_change_after(1, "AccessDenied", "the process died before this write");
+        h.sandbox.route53().faults().fail_change_after(
+            1,
+            "AccessDenied",
+            "the process died before this write",
+        );
         let e = entry(&h.tick().await, "search");
         h.sandbox.route53().faults().clear();
         if kind(&e) == "advance" && e["applied"] == true {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use cutover::events::{parse_invocation, EventError};
-use cutover_core::command::{Action, Command, Strategy};
+use cutover_core::command::{Action, Command, Strategy, Trigger};
 use cutover_core::types::{Name, Percent};
 use serde_json::{json, Value};
 
@@ -51,6 +51,7 @@ fn payments(action: Action, actor: &str, reason: &str) -> Command {
         actor: actor.into(),
         reason: Some(reason.into()),
         id: None,
+        trigger: Trigger::Operator,
     }
 }
 
@@ -94,6 +95,7 @@ fn sns_deploy_message_starts_with_the_message_id_as_command_id() {
             actor: "ci#812".into(),
             reason: Some("deployed v42 on green".into()),
             id: Some("95df01b4-ee98-5cb9-9903-4c221d41eb5e".into()),
+            trigger: Trigger::Deploy,
         }
     );
 }
@@ -110,6 +112,7 @@ fn every_manual_sample_parses_to_its_command() {
                 actor: "anonymous".into(),
                 reason: None,
                 id: None,
+                trigger: Trigger::Operator,
             },
         ),
         (
@@ -121,6 +124,7 @@ fn every_manual_sample_parses_to_its_command() {
                 actor: "alice".into(),
                 reason: None,
                 id: None,
+                trigger: Trigger::Operator,
             },
         ),
         (
@@ -190,6 +194,7 @@ fn every_manual_sample_parses_to_its_command() {
                 actor: "alice".into(),
                 reason: Some("run the schedule now".into()),
                 id: None,
+                trigger: Trigger::Operator,
             },
         ),
     ];
@@ -468,7 +473,7 @@ fn manual_command_errors_name_the_field() {
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"action":"explode","actor":"a"}),
-            "action: unknown action \"explode\" (expected one of status, plan, start, pause, resume, promote, promote-full, rollback, set-weight, handover, tick)",
+            "action: unknown action \"explode\" (expected one of status, plan, start, pause, resume, promote, promote-full, rollback, set-weight, handover, approve, adopt, tick)",
         ),
         (json!({"action":7}), "action: expected a string"),
         (
@@ -493,11 +498,11 @@ fn manual_command_errors_name_the_field() {
         ),
         (
             json!({"action":"rollback","service":"payments","actor":"a","dryrun":true}),
-            "dryrun: unknown field (allowed here: action, service, dry_run, actor, reason, id)",
+            "dryrun: unknown field (allowed here: action, service, services, dry_run, actor, reason, id)",
         ),
         (
             json!({"action":"rollback","service":"payments","actor":"a","percent":5}),
-            "percent: unknown field (allowed here: action, service, dry_run, actor, reason, id)",
+            "percent: unknown field (allowed here: action, service, services, dry_run, actor, reason, id)",
         ),
         (
             json!({"action":"rollback","service":"payments"}),
@@ -539,9 +544,29 @@ fn manual_command_errors_name_the_field() {
 
 #[test]
 fn manual_command_for_all_services_and_null_fields() {
-    let command = one(&json!({"action":"pause","actor":"bob","service":null,"dry_run":null}));
+    // A command that moves traffic never reaches the whole fleet by omission
+    // (docs/design.md §5): `"services": "all"` asks for it explicitly.
+    let command = one(&json!({"action":"pause","actor":"bob","services":"all","dry_run":null}));
     assert_eq!(command.service, None);
     assert!(!command.dry_run);
+    let err = one_err(&json!({"action":"pause","actor":"bob","service":null}));
+    assert_eq!(err.field(), "service");
+    assert!(err.to_string().contains("\"services\": \"all\""), "{err}");
+    for (payload, field) in [
+        (
+            json!({"action":"rollback","actor":"bob","services":"some"}),
+            "services",
+        ),
+        (
+            json!({"action":"rollback","actor":"bob","service":"payments","services":"all"}),
+            "services",
+        ),
+    ] {
+        assert_eq!(one_err(&payload).field(), field, "{payload}");
+    }
+    // tick and status stay fleet-wide by default.
+    assert_eq!(one(&json!({"action":"status"})).service, None);
+    assert_eq!(one(&json!({"action":"tick"})).service, None);
 }
 
 #[test]

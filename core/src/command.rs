@@ -42,6 +42,11 @@ pub enum Action {
     },
     /// Complete now if the handover preconditions hold.
     Handover,
+    /// Let a step that asks for approval advance (docs/design.md §3.1 step 2).
+    Approve,
+    /// Rebuild a lost state record from the zone (records parked under the lease owner id with no
+    /// state record, docs/design.md §7.12).
+    Adopt,
     /// The schedule's work: advance, roll back or wait, for every active service.
     Tick,
 }
@@ -59,6 +64,8 @@ impl Action {
             Action::Rollback => "rollback",
             Action::SetWeight { .. } => "set-weight",
             Action::Handover => "handover",
+            Action::Approve => "approve",
+            Action::Adopt => "adopt",
             Action::Tick => "tick",
         }
     }
@@ -67,6 +74,28 @@ impl Action {
     pub fn is_read_only(&self) -> bool {
         matches!(self, Action::Status | Action::Plan)
     }
+
+    /// Commands that act on every service when none is named. Any other command must name its
+    /// service, or ask for all of them explicitly: one typo must not promote a fleet
+    /// (docs/design.md §5).
+    pub fn is_fleet_wide_by_default(&self) -> bool {
+        matches!(self, Action::Status | Action::Tick)
+    }
+}
+
+/// Where a command came from. A deploy event is CI reporting what it did, so a start it asks for
+/// that makes no sense (toward the serving cluster) is a no-op with its reason, where the same
+/// start asked by an operator is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// An operator: a manual invoke, an EventBridge command, the CLI.
+    #[default]
+    Operator,
+    /// An SNS deploy event.
+    Deploy,
+    /// The EventBridge schedule.
+    Schedule,
 }
 
 /// One command with who asked, why, and the key that makes its replay a no-op.
@@ -80,6 +109,8 @@ pub struct Command {
     pub reason: Option<String>,
     /// Idempotency key: the SNS MessageId, or the manual command's `id`.
     pub id: Option<String>,
+    #[serde(default)]
+    pub trigger: Trigger,
 }
 
 impl Command {
@@ -91,6 +122,7 @@ impl Command {
             actor: actor.to_string(),
             reason: None,
             id: None,
+            trigger: Trigger::Schedule,
         }
     }
 }

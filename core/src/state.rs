@@ -88,6 +88,40 @@ pub struct PendingChange {
     pub insync_at: Option<Millis>,
 }
 
+/// The health checks of the step being baked (docs/design.md §3.1 steps 2 and 3). The bake of a
+/// step counts from its first good check after INSYNC, and a check that is not good ends the run:
+/// a step advances only when every check for a whole bake was good. Bad checks of `to` are
+/// counted over the whole step, so a side that flaps is rolled back, not promoted. Only a change
+/// of what is kept here writes the state record, so a steady bake, or a probe that keeps failing
+/// on cutover's side, writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StepChecks {
+    /// Good checks in a row, counted up to the number a step needs: later good checks change
+    /// nothing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub good: u32,
+    /// When the current run of good checks began; `None` while there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_since: Option<Millis>,
+    /// Bad checks of `to` while `from` was good, in this step.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bad: u32,
+    /// How many times a check without a verdict against `to` (inconclusive, or both sides bad)
+    /// ended a run of good checks in this step. Never counted as failures.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub inconclusive: u32,
+}
+
+impl StepChecks {
+    pub fn is_empty(&self) -> bool {
+        self == &StepChecks::default()
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// What cutover last wrote, per set identifier: used to detect drift (docs/design.md §7.9).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Written {
@@ -117,6 +151,12 @@ pub struct State {
     /// Consecutive bad verdicts of `to` while `from` was good.
     #[serde(default)]
     pub failures: u32,
+    /// The health checks of the current step.
+    #[serde(default, skip_serializing_if = "StepChecks::is_empty")]
+    pub checks: StepChecks,
+    /// The step an operator approved (`approve`), for a step that asks for approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Percent>,
     #[serde(default)]
     pub written: Written,
     /// Recent processed event ids (SNS MessageId, command id), oldest first, bounded.
@@ -146,6 +186,8 @@ impl State {
             target: None,
             change: None,
             failures: 0,
+            checks: StepChecks::default(),
+            approved: None,
             written: Written::default(),
             events: Vec::new(),
             prior: Vec::new(),
@@ -160,14 +202,16 @@ impl State {
         if self.has_seen(id) {
             return;
         }
-        self.events.push(cut(id, 80));
+        self.events.push(event_key(id));
         while self.events.len() > MAX_EVENTS {
             self.events.remove(0);
         }
     }
 
+    /// Whether the event with this id was processed: ids compare whole (docs/design.md §7.8).
     pub fn has_seen(&self, id: &str) -> bool {
-        self.events.iter().any(|e| e == &cut(id, 80))
+        let key = event_key(id);
+        self.events.iter().any(|e| e == &key)
     }
 
     /// Records who asked and why (docs/design.md §5: actor and reason go into the state record).
@@ -270,6 +314,26 @@ pub fn find(records: &[RecordSet], name: &DnsName) -> Option<Stored> {
     })
 }
 
+/// Longest event id kept as it is; a longer one is kept as its hash.
+pub const MAX_EVENT_ID_CHARS: usize = 64;
+
+/// How an event id is remembered: as it is when short and printable, else `#` and the SHA-256 of
+/// the whole id (the first 32 hex digits, 128 bits). Two ids that differ anywhere, even after a
+/// long common prefix, never compare equal (an 80-character cut once made a rollback look like a
+/// replay of its start).
+fn event_key(id: &str) -> String {
+    use sha2::Digest as _;
+    let plain = id.len() <= MAX_EVENT_ID_CHARS
+        && !id.starts_with('#')
+        && id.chars().all(|c| c.is_ascii_graphic());
+    if plain {
+        return id.to_string();
+    }
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("#{hex}")
+}
+
 /// Cuts a string to at most `max` characters (on a character boundary).
 fn cut(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
@@ -348,6 +412,23 @@ mod tests {
         assert!(!s.has_seen("msg-2"));
         s.remember_event("msg-1");
         assert_eq!(s.events.len(), 1);
+    }
+
+    #[test]
+    fn long_ids_compare_whole() {
+        let mut s = sample();
+        let prefix = "x".repeat(84);
+        s.remember_event(&format!("{prefix}-start"));
+        assert!(s.has_seen(&format!("{prefix}-start")));
+        assert!(!s.has_seen(&format!("{prefix}-rollback")));
+        assert!(!s.has_seen(&prefix));
+        // Stored compactly, and an id that looks like a stored hash is hashed too.
+        let stored = s.events.last().unwrap();
+        assert!(stored.starts_with('#') && stored.len() == 33, "{stored}");
+        assert!(!s.has_seen(stored));
+        // Ids with blanks or non-ASCII are hashed, never cut.
+        s.remember_event("a b");
+        assert!(s.has_seen("a b") && !s.has_seen("a"));
     }
 
     #[test]

@@ -112,9 +112,16 @@ fn validates(before: &[RecordSet], d: &cutover_core::planner::Decision) {
 }
 
 /// Runs the switch and checks it: exactly the TXT names `rewritten` are DELETEd and re-CREATEd
-/// with owner green / the green Ingress, `added` are CREATEd new, A/AAAA point at the green load
+/// with owner green / the green Ingress, `added` are CREATEd new, `removed` (names green's
+/// external-dns neither writes nor deletes) are DELETEd for good, A/AAAA point at the green load
 /// balancer, canonical values, TTL 300, the batch passes the pre-send validator.
-fn check_switch(cfg: &Config, zone: Vec<RecordSet>, rewritten: &[&str], added: &[&str]) -> World {
+fn check_switch(
+    cfg: &Config,
+    zone: Vec<RecordSet>,
+    rewritten: &[&str],
+    added: &[&str],
+    removed: &[&str],
+) -> World {
     let mut w = world(zone);
     let before = w.zone.clone();
     let d = w.run_with(cfg, start(), Some("sns-1"), 0, false);
@@ -130,7 +137,11 @@ fn check_switch(cfg: &Config, zone: Vec<RecordSet>, rewritten: &[&str], added: &
             .map(|c| c.record.name.to_string())
             .collect()
     };
-    let want_deleted: BTreeSet<String> = rewritten.iter().map(|s| s.to_string()).collect();
+    let want_deleted: BTreeSet<String> = rewritten
+        .iter()
+        .chain(removed)
+        .map(|s| s.to_string())
+        .collect();
     let want_created: BTreeSet<String> = rewritten
         .iter()
         .chain(added)
@@ -199,6 +210,7 @@ fn switch_v013_rewrites_old_and_typed_entries() {
         zone,
         &["payments.example.com", "cname-payments.example.com"],
         &[],
+        &[],
     );
 }
 
@@ -215,6 +227,7 @@ fn switch_v018_rewrites_cname_and_aaaa_entries() {
         &cfg,
         zone,
         &["cname-payments.example.com", "aaaa-payments.example.com"],
+        &[],
         &[],
     );
 }
@@ -237,6 +250,7 @@ fn switch_v021_with_affixes_rewrites_the_prefixed_names() {
             "aaaa-ext.payments.example.com",
         ],
         &[],
+        &[],
     );
 }
 
@@ -247,31 +261,32 @@ fn switch_v022_rewrites_a_and_aaaa_entries() {
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
         &[],
+        &[],
     );
 }
 
 #[test]
-fn switch_v022_rewrites_a_leftover_cname_entry_too() {
-    // Upgraded from v0.21: `cname-` is still there beside `a-`; both must flip or the versions
-    // split ownership (docs/reference/external-dns.md §1 "Lookup order").
+fn switch_v022_deletes_a_leftover_cname_entry() {
+    // Upgraded from v0.21: `cname-` is still there beside `a-`. Green (v0.22) writes `a-` and
+    // `aaaa-` and deletes only those with the records one day: a `cname-` left behind would outlive
+    // them and hand the name's next creator its owner (docs/reference/external-dns.md §5), so the
+    // switch deletes it.
     let mut zone = simple_zone();
     zone.push(entry("cname-payments.example.com", "blue"));
     check_switch(
         &v22(),
         zone,
-        &[
-            "a-payments.example.com",
-            "aaaa-payments.example.com",
-            "cname-payments.example.com",
-        ],
+        &["a-payments.example.com", "aaaa-payments.example.com"],
         &[],
+        &["cname-payments.example.com"],
     );
 }
 
 #[test]
 fn switch_mixed_v021_to_v022_adds_the_typed_entry_green_expects() {
     // blue v0.21 wrote `cname-`; green v0.22 reads it, but expects `a-` and would self-heal
-    // (rewrite the record and create `a-`) on its first loop: the switch adds `a-` itself.
+    // (rewrite the record and create `a-`) on its first loop: the switch adds `a-` itself, and
+    // deletes `cname-`, which green never deletes.
     let zone = vec![
         alias(RecordType::A, BLUE_LB, None, None),
         alias(RecordType::Aaaa, BLUE_LB, None, None),
@@ -282,21 +297,25 @@ fn switch_mixed_v021_to_v022_adds_the_typed_entry_green_expects() {
     check_switch(
         &cfg,
         zone,
-        &["cname-payments.example.com", "aaaa-payments.example.com"],
+        &["aaaa-payments.example.com"],
         &["a-payments.example.com"],
+        &["cname-payments.example.com"],
     );
 }
 
 #[test]
 fn switch_mixed_v022_to_v021_adds_the_entry_green_reads() {
     // blue v0.22 wrote `a-`; green v0.21 reads only `cname-` for an A alias, so it would never
-    // see the A as its own: the switch adds `cname-` (what green writes) in the same batch.
+    // see the A as its own: the switch adds `cname-` (what green writes) in the same batch and
+    // deletes `a-`, which green would leave behind when it deletes the records (the orphan of
+    // external-dns issue 6617).
     let cfg = bg_config(("0.22", ""), ("0.21", ""));
     check_switch(
         &cfg,
         simple_zone(),
-        &["a-payments.example.com", "aaaa-payments.example.com"],
+        &["aaaa-payments.example.com"],
         &["cname-payments.example.com"],
+        &["a-payments.example.com"],
     );
 }
 
@@ -312,6 +331,7 @@ fn verify_window_then_complete() {
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
         &[],
+        &[],
     );
     // Not INSYNC yet: wait.
     let d = w.run_with(&cfg, Action::Tick, None, MIN, false);
@@ -325,7 +345,13 @@ fn verify_window_then_complete() {
         "{}",
         d.summary
     );
+    // The second good check in a row is recorded (a window needs success_threshold = 2)…
     let d = w.run_with(&cfg, Action::Tick, None, 7 * MIN, false);
+    assert_eq!(d.kind, DecisionKind::Wait);
+    assert!(d.batch.is_some(), "the good check is recorded");
+    assert_eq!(state_of(&w).checks.good, 2);
+    // …later good checks change nothing: a steady window writes nothing.
+    let d = w.run_with(&cfg, Action::Tick, None, 8 * MIN, false);
     assert_eq!(d.kind, DecisionKind::Wait);
     assert!(d.batch.is_none(), "nothing new to record");
     let d = w.run_with(&cfg, Action::Tick, None, 12 * MIN, false);
@@ -347,6 +373,7 @@ fn verify_failure_rolls_back_to_exactly_the_prior_records() {
         &cfg,
         original.clone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
+        &[],
         &[],
     );
     w.change_status = Some(ChangeStatus::Insync);
@@ -373,8 +400,9 @@ fn rollback_removes_the_entry_the_switch_added() {
     let mut w = check_switch(
         &cfg,
         original.clone(),
-        &["a-payments.example.com", "aaaa-payments.example.com"],
+        &["aaaa-payments.example.com"],
         &["cname-payments.example.com"],
+        &["a-payments.example.com"],
     );
     let before = w.zone.clone();
     let d = w.run_with(&cfg, Action::Rollback, None, MIN, false);
@@ -390,6 +418,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         &cfg,
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
+        &[],
         &[],
     );
     w.blue_ingresses.clear();
@@ -423,6 +452,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
         &[],
+        &[],
     );
     let mut view = w.view();
     view.ingresses.insert(
@@ -436,6 +466,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         actor: "alice".into(),
         reason: None,
         id: None,
+        trigger: Default::default(),
     };
     let d = cutover_core::planner::decide(
         &cfg,
@@ -463,6 +494,7 @@ fn duplicate_event_changes_nothing() {
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
         &[],
+        &[],
     );
     let zone = w.zone.clone();
     let d = w.run_with(&cfg, start(), Some("sns-1"), MIN, false);
@@ -485,6 +517,7 @@ fn drift_in_the_verify_window_holds_and_alerts() {
         &cfg,
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
+        &[],
         &[],
     );
     w.change_status = Some(ChangeStatus::Insync);
@@ -638,6 +671,7 @@ fn encrypted_entries_are_read_with_the_key_and_never_rewritten() {
             actor: "alice".into(),
             reason: None,
             id: None,
+            trigger: Default::default(),
         };
         let d = cutover_core::planner::decide_with_keys(&c, svc, &view, &cmd, 0, &keys);
         assert_eq!(d.kind, DecisionKind::Refused);
@@ -683,6 +717,7 @@ fn switched() -> (Config, World) {
         &cfg,
         simple_zone(),
         &["a-payments.example.com", "aaaa-payments.example.com"],
+        &[],
         &[],
     );
     (cfg, w)
@@ -866,8 +901,8 @@ fn canary_with_one_step_of_100_is_a_weighted_blue_green() {
 #[test]
 fn switch_with_every_variant_of_two_namings_fits_the_state_record() {
     // blue v0.22 with a prefix, green v0.22 without: every variant under both namings is
-    // present (upgrades and renames leave them behind); all flip, and the prior records still
-    // fit the state record's 4,000 characters.
+    // present (upgrades and renames leave them behind); green's two names flip, the six others
+    // are deleted, and the prior records still fit the state record's 4,000 characters.
     let cfg = bg_config(("0.22", r#"txt_prefix = "txt.""#), ("0.22", ""));
     let mut zone = vec![
         alias(RecordType::A, BLUE_LB, None, None),
@@ -884,7 +919,20 @@ fn switch_with_every_variant_of_two_namings_fits_the_state_record() {
         "payments.example.com",
     ];
     zone.extend(names.iter().map(|n| entry(n, "blue")));
-    let w = check_switch(&cfg, zone, &names, &[]);
+    let w = check_switch(
+        &cfg,
+        zone,
+        &["a-payments.example.com", "aaaa-payments.example.com"],
+        &[],
+        &[
+            "txt.a-payments.example.com",
+            "txt.aaaa-payments.example.com",
+            "txt.cname-payments.example.com",
+            "txt.payments.example.com",
+            "cname-payments.example.com",
+            "payments.example.com",
+        ],
+    );
     let st = state_of(&w);
     assert_eq!(st.prior.len(), 10);
     let record = state::find(&w.zone, &dns(STATE)).unwrap().record;
@@ -895,15 +943,18 @@ fn switch_with_every_variant_of_two_namings_fits_the_state_record() {
 #[test]
 fn switch_to_v013_adds_old_format_and_rollback_removes_it() {
     // green v0.13 reads `cname-` then the old format for an A alias; blue v0.22 wrote `a-`:
-    // the switch adds both variants green writes, the rollback removes them again — including
-    // the old-format TXT that shares the hostname.
+    // the switch adds both variants green writes and deletes `a-` (green never deletes it); the
+    // rollback removes the added ones again — including the old-format TXT that shares the
+    // hostname — and brings `a-` back. green (v0.13) creates no AAAA alias, but the AAAA record
+    // is there: its `aaaa-` entry (what a v0.13 would write for it) flips.
     let cfg = bg_config(("0.22", ""), ("0.13", ""));
     let original = simple_zone();
     let mut w = check_switch(
         &cfg,
         original.clone(),
-        &["a-payments.example.com", "aaaa-payments.example.com"],
+        &["aaaa-payments.example.com"],
         &["payments.example.com", "cname-payments.example.com"],
+        &["a-payments.example.com"],
     );
     let before = w.zone.clone();
     let d = w.run_with(&cfg, Action::Rollback, None, MIN, false);
@@ -923,6 +974,7 @@ fn needs_of_a_blue_green_migration() {
         actor: "alice".into(),
         reason: None,
         id: None,
+        trigger: Default::default(),
     };
     // A tick in the verify window probes and lists Ingresses (a failure may roll back, and the
     // rollback asks whether `from` still claims the name).

@@ -311,15 +311,42 @@ fn both_sides_bad_holds_and_alerts_without_rollback() {
 #[test]
 fn inconclusive_holds_and_never_counts() {
     let mut w = started_at_10();
+    assert_eq!(
+        state_of(&w).checks.good,
+        1,
+        "the INSYNC tick's check was good"
+    );
     w.green = Some(Verdict::Inconclusive);
-    let zone = w.zone.clone();
+    let state_name = dns("_cutover.payments.example.com");
+    let traffic = |zone: &[cutover_core::route53::model::RecordSet]| {
+        zone.iter()
+            .filter(|r| r.name != state_name)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let traffic_before = traffic(&w.zone);
+    // The first inconclusive check ends the run of good checks: the bake starts over, and only
+    // the state record says so.
     let d = w.run(Action::Tick, None, 30 * MIN);
     assert_eq!(d.kind, DecisionKind::Hold);
+    let batch = d.batch.as_ref().expect("the ended run is recorded");
+    assert!(batch.changes.iter().all(|c| c.record.name == state_name));
+    assert_eq!(traffic(&w.zone), traffic_before);
+    let checks = state_of(&w).checks;
+    assert_eq!(
+        (checks.good, checks.good_since, checks.inconclusive),
+        (0, None, 1)
+    );
+    // More inconclusive checks change nothing and write nothing; none counts as a failure.
+    let zone = w.zone.clone();
+    let d = w.run(Action::Tick, None, 31 * MIN);
+    assert_eq!(d.kind, DecisionKind::Hold);
     assert!(d.batch.is_none());
-    assert_eq!(w.zone, zone);
     w.green = None;
-    assert_eq!(w.run(Action::Tick, None, 31 * MIN).kind, DecisionKind::Hold);
+    assert_eq!(w.run(Action::Tick, None, 32 * MIN).kind, DecisionKind::Hold);
+    assert_eq!(w.zone, zone);
     assert_eq!(state_of(&w).failures, 0);
+    assert_eq!(state_of(&w).checks.bad, 0);
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
         at_millis: ctx.clock.now_millis(),
         services: Vec::new(),
         errors: Vec::new(),
+        clusters: Vec::new(),
     };
     let services = match select_services(&ctx.config, cmd) {
         Ok(s) => s,
@@ -111,10 +112,12 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
             .iter()
             .map(|svc| {
                 let view = observed.view_of(svc);
-                let d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
+                let mut d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
+                d.alerts.extend(observed.cluster_alerts(svc));
                 (d, *svc)
             })
             .collect();
+        report.clusters = observed.cluster_problems();
         for (d, _) in &decisions {
             tracing::info!(
                 service = %d.service, kind = ?d.kind, summary = %d.summary,

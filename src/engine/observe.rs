@@ -16,6 +16,7 @@ use cutover_core::types::{DnsName, Name};
 use super::Context;
 use crate::observe::health::{self, ProbeSpec, ProbeTarget};
 use crate::observe::kubernetes::{ApiOverride, ClusterRef};
+use crate::report::ClusterProblem;
 
 /// Everything read from the world for one attempt.
 pub(super) struct Observations {
@@ -29,6 +30,8 @@ pub(super) struct Observations {
     health: BTreeMap<(Name, Name), ClusterHealth>,
     /// service → its names of interest and pending change.
     scopes: BTreeMap<Name, Scope>,
+    /// cluster → the services whose decision needed its Ingresses.
+    needed_by: BTreeMap<Name, Vec<Name>>,
 }
 
 struct Scope {
@@ -104,6 +107,51 @@ impl Observations {
     }
 }
 
+impl Observations {
+    /// The clusters whose Kubernetes API failed, with what that blocks (docs/design.md §9): the
+    /// report says so instead of leaving it to the logs.
+    pub(super) fn cluster_problems(&self) -> Vec<ClusterProblem> {
+        self.ingresses
+            .iter()
+            .filter_map(|(cluster, observed)| match observed {
+                Observed::Unavailable(error) => Some(ClusterProblem {
+                    cluster: cluster.clone(),
+                    error: error.clone(),
+                    blocks: format!(
+                        "the Kubernetes checks of {}: start and handover preflight, completion, \
+                         a blue-green rollback to `from`, and finding the Ingress's load balancer \
+                         to probe (the zone's alias target is probed instead)",
+                        self.needed_by
+                            .get(cluster)
+                            .map(|s| { s.iter().map(Name::as_str).collect::<Vec<_>>().join(", ") })
+                            .unwrap_or_default()
+                    ),
+                }),
+                Observed::Known(_) => None,
+            })
+            .collect()
+    }
+
+    /// The alerts of one service about the clusters it needed whose API failed.
+    pub(super) fn cluster_alerts(&self, svc: &ServiceConfig) -> Vec<String> {
+        [&svc.from, &svc.to]
+            .into_iter()
+            .filter(|c| {
+                self.needed_by
+                    .get(*c)
+                    .is_some_and(|services| services.contains(&svc.name))
+            })
+            .filter_map(|c| match self.ingresses.get(c) {
+                Some(Observed::Unavailable(error)) => Some(format!(
+                    "the Kubernetes API of cluster {c} failed ({error}): what needs its Ingresses \
+                     waits (preflight, handover, completion); rollback needs Route53 only"
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The Ingresses that carry `host`: all the planner looks at (a fleet tick must not copy every
 /// Ingress of a cluster for every service).
 fn claiming(list: &[IngressInfo], host: &DnsName) -> Vec<IngressInfo> {
@@ -137,6 +185,7 @@ pub(super) async fn observe(
         ingresses: BTreeMap::new(),
         changes: BTreeMap::new(),
         health: BTreeMap::new(),
+        needed_by: BTreeMap::new(),
         scopes: services
             .iter()
             .map(|svc| {
@@ -157,8 +206,13 @@ pub(super) async fn observe(
     for svc in services {
         let needs = planner::needs(cfg, svc, &obs.records_of(svc), cmd);
         if needs.ingresses || needs.probe {
-            clusters_to_list.insert(svc.from.clone());
-            clusters_to_list.insert(svc.to.clone());
+            for cluster in [&svc.from, &svc.to] {
+                clusters_to_list.insert(cluster.clone());
+                obs.needed_by
+                    .entry(cluster.clone())
+                    .or_default()
+                    .push(svc.name.clone());
+            }
         }
         if needs.probe {
             to_probe.push(svc);
@@ -233,19 +287,16 @@ async fn probe(
         for cluster in [&svc.from, &svc.to] {
             let key = (svc.name.clone(), cluster.clone());
             match probe_target(&ctx.config, svc, cluster, obs) {
-                Some(target) => {
+                Ok(target) => {
                     keys.push(key);
                     checks.push((spec.clone(), target));
                 }
-                None => {
+                Err(reason) => {
                     out.insert(
                         key,
                         ClusterHealth {
                             verdict: Verdict::Inconclusive,
-                            reason: format!(
-                                "no load balancer known for {} in cluster {cluster}",
-                                svc.hostname
-                            ),
+                            reason,
                             samples: Vec::new(),
                         },
                     );
@@ -272,20 +323,46 @@ fn probe_spec(check: &HealthCheck) -> ProbeSpec {
     }
 }
 
-/// Where to probe a cluster for a service: the load balancer in its Ingress's status or, when
-/// the cluster's API is out of reach, the alias target Route53 holds for the cluster's key (so
-/// that health, like rollback, can go on with Route53 alone).
+/// Where to probe a cluster for a service: the load balancer in the status of the service's
+/// Ingress — the pinned one (`services.<name>.ingress.<cluster>`) when configured, so another
+/// tenant's Ingress that claims the host never decides this service's health — or, when the
+/// cluster's API is out of reach, the alias target Route53 holds for the cluster's key (so that
+/// health, like rollback, can go on with Route53 alone). Several unpinned claimants: no verdict
+/// can be trusted, so none is taken (`Err` names them).
 fn probe_target(
     cfg: &Config,
     svc: &ServiceConfig,
     cluster: &Name,
     obs: &Observations,
-) -> Option<ProbeTarget> {
+) -> Result<ProbeTarget, String> {
     let from_ingress = match obs.ingresses.get(cluster) {
-        Some(Observed::Known(list)) => list
-            .iter()
-            .filter(|i| i.hosts.contains(&svc.hostname))
-            .find_map(|i| i.load_balancer_hostnames.first().cloned()),
+        Some(Observed::Known(list)) => {
+            let claiming: Vec<&IngressInfo> = list
+                .iter()
+                .filter(|i| i.hosts.contains(&svc.hostname))
+                .filter(|i| {
+                    svc.ingress_of(cluster)
+                        .is_none_or(|pin| pin.namespace == i.namespace && pin.name == i.name)
+                })
+                .collect();
+            match claiming.as_slice() {
+                [] => None,
+                [one] => one.load_balancer_hostnames.first().cloned(),
+                many => {
+                    return Err(format!(
+                        "{} Ingresses in cluster {cluster} claim {} ({}): whose load balancer \
+                         to probe is ambiguous; set services.{}.ingress.{cluster}",
+                        many.len(),
+                        svc.hostname,
+                        many.iter()
+                            .map(|i| format!("{}/{}", i.namespace, i.name))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        svc.name
+                    ))
+                }
+            }
+        }
         _ => None,
     };
     let from_zone = || {
@@ -295,9 +372,15 @@ fn probe_target(
             .find(|r| r.name == svc.hostname && r.set_identifier.as_ref() == Some(&set_id))
             .and_then(|r| r.alias.map(|a| a.dns_name.to_string()))
     };
-    Some(ProbeTarget {
+    let load_balancer = from_ingress.or_else(from_zone).ok_or_else(|| {
+        format!(
+            "no load balancer known for {} in cluster {cluster}",
+            svc.hostname
+        )
+    })?;
+    Ok(ProbeTarget {
         hostname: svc.hostname.clone(),
-        load_balancer: from_ingress.or_else(from_zone)?,
+        load_balancer,
         connect_to: cfg.cluster(cluster).and_then(|c| c.connect_to),
     })
 }

@@ -63,6 +63,8 @@ pub(super) struct RawRollout {
     pub(super) strategy: Option<Strategy>,
     pub(super) steps: Option<Vec<RawStep>>,
     pub(super) failure_threshold: Option<u32>,
+    pub(super) failure_limit: Option<u32>,
+    pub(super) success_threshold: Option<u32>,
     pub(super) verify_window: Option<DurationSpec>,
     pub(super) propagation_allowance: Option<DurationSpec>,
     pub(super) health_check: Option<RawHealthCheck>,
@@ -74,6 +76,8 @@ pub(super) struct RawRollout {
 pub(super) struct RawStep {
     pub(super) percent: i64,
     pub(super) bake: DurationSpec,
+    #[serde(default)]
+    pub(super) approval: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -509,6 +509,17 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
             "must be at least 1",
         ));
     }
+    let failure_limit = raw.failure_limit.unwrap_or(base.failure_limit);
+    if failure_limit == 0 {
+        return Err(ConfigError::at(p("failure_limit"), "must be at least 1"));
+    }
+    let success_threshold = raw.success_threshold.unwrap_or(base.success_threshold);
+    if success_threshold == 0 {
+        return Err(ConfigError::at(
+            p("success_threshold"),
+            "must be at least 1 (a step advances only after good checks)",
+        ));
+    }
     let verify_window = raw.verify_window.unwrap_or(base.verify_window);
     let propagation_allowance = raw
         .propagation_allowance
@@ -531,6 +542,8 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
         strategy: raw.strategy.unwrap_or(base.strategy),
         steps,
         failure_threshold,
+        failure_limit,
+        success_threshold,
         verify_window,
         propagation_allowance,
         health_check,
@@ -566,6 +579,7 @@ fn validate_steps(path: &str, raw: &[RawStep]) -> Result<Vec<Step>, ConfigError>
         out.push(Step {
             percent,
             bake: s.bake,
+            approval: s.approval,
         });
     }
     if out.last().map(|s| s.percent) != Some(Percent::FULL) {

@@ -244,6 +244,9 @@ pub struct ClusterConfig {
 pub struct Step {
     pub percent: Percent,
     pub bake: DurationSpec,
+    /// The step waits for an operator's `approve` before it advances (docs/design.md §3.1 step
+    /// 2d).
+    pub approval: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -276,7 +279,14 @@ impl Default for HealthCheck {
 pub struct Rollout {
     pub strategy: Strategy,
     pub steps: Vec<Step>,
+    /// Bad checks of `to` in a row that roll back (docs/design.md §3.1 step 3).
     pub failure_threshold: u32,
+    /// Bad checks of `to` over one step that roll back, in a row or not: a flapping side is
+    /// rolled back (docs/design.md §3.1 step 3).
+    pub failure_limit: u32,
+    /// Good checks in a row a step needs, besides its bake time, before it advances
+    /// (docs/design.md §3.1 step 2c).
+    pub success_threshold: u32,
     pub verify_window: DurationSpec,
     pub propagation_allowance: DurationSpec,
     pub health_check: HealthCheck,
@@ -288,11 +298,14 @@ impl Default for Rollout {
         let step = |p: u8, mins: i64| Step {
             percent: Percent::new(p as i64).unwrap_or(Percent::FULL),
             bake: DurationSpec(mins * 60_000),
+            approval: false,
         };
         Rollout {
             strategy: Strategy::Canary,
             steps: vec![step(10, 5), step(25, 5), step(50, 10), step(100, 10)],
             failure_threshold: 3,
+            failure_limit: 5,
+            success_threshold: 2,
             verify_window: DurationSpec(10 * 60_000),
             propagation_allowance: DurationSpec(30_000),
             health_check: HealthCheck::default(),

@@ -3,6 +3,7 @@
 //! `to` Ingress; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
 //! with health checks and automatic rollback to exactly the prior records, then completion.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use crate::command::{Action, Strategy};
@@ -11,11 +12,12 @@ use crate::observation::IngressInfo;
 use crate::registry::{self, Labels, TxtContent};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::state::{Phase, State};
-use crate::types::{Name, Percent};
+use crate::types::{DnsName, Name, Percent};
 
 use super::build::{txt_like, BatchBuilder};
 use super::context::{
-    commit, current_weights, direction, the_one_with_status, wait_or_record, with_weights, Ctx,
+    commit, current_weights, not_a_start, start_direction, the_one_with_status, wait_or_record,
+    with_weights, Ctx,
 };
 use super::decision::{Decision, DecisionKind, Weights};
 use super::drift::{self, SIMPLE_KEY};
@@ -60,6 +62,19 @@ fn decide_command(ctx: &Ctx, st: Option<State>) -> Decision {
         ),
         (Action::Rollback, Some(st)) => rollback(ctx, st, "manual rollback"),
         (Action::Handover, Some(st)) => handover(ctx, st),
+        (Action::Approve, Some(st)) => with_weights(
+            ctx,
+            &st,
+            ctx.refuse("a blue-green migration has no steps to approve; `promote` ends its verify window"),
+        ),
+        (Action::Adopt, Some(st)) => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!(
+                "{} has a state record ({:?}); adopt rebuilds a lost one",
+                ctx.state_name, st.phase
+            )),
+        ),
     }
 }
 
@@ -68,16 +83,30 @@ fn decide_command(ctx: &Ctx, st: Option<State>) -> Decision {
 // ---------------------------------------------------------------------------------------------
 
 fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
+    // The direction first: a start toward `from` or a third cluster is wrong whatever the state.
+    let (from, to) = match start_direction(ctx, to) {
+        ControlFlow::Continue(direction) => direction,
+        ControlFlow::Break(d) => return d,
+    };
     if let Some(st) = &st {
         if st.phase.is_active() && st.phase != Phase::RolledBack {
             let msg = format!("already migrating {} → {} ({:?})", st.from, st.to, st.phase);
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
-    let (from, to) = match direction(ctx, to) {
-        Ok(d) => d,
-        Err(why) => return ctx.refuse(why),
-    };
+    // The simple record already belongs to `to`: all its traffic is there, nothing to flip.
+    let to_owner = ctx.cluster(&to).map(|c| c.owner_id.as_str().to_string());
+    if !ctx.facts.is_weighted() && to_owner.is_some_and(|o| ctx.facts.simple.owners().contains(&o))
+    {
+        return not_a_start(
+            ctx,
+            &format!(
+                "{to} already has all the traffic of {} (its owner id owns the record); nothing \
+                 to flip",
+                ctx.svc.hostname
+            ),
+        );
+    }
     match plan_switch(ctx, &from, &to) {
         Ok((b, st, summary)) => {
             let mut d = commit(ctx, b, st, DecisionKind::Start, summary);
@@ -174,10 +203,29 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
         prior.push(r.clone());
         b.replace(r, new);
     }
-    // Every TXT registry variant present (old format, `a-`, `cname-`, `aaaa-`, each naming's
-    // affixes) → owner `to`, resource the `to` Ingress, canonical value, TTL 300
-    // (docs/reference/external-dns.md §1 "Lookup order": "A flip must rewrite every TXT variant
-    // present for the key").
+    // The registry TXTs after the flip are exactly the names `to`'s external-dns writes for these
+    // records — so exactly the ones it reads, and deletes with the records one day. Every variant
+    // present under those names gets owner `to`, resource the `to` Ingress, canonical value, TTL
+    // 300; every other variant present (another version's or another affix's) is deleted in the
+    // same batch; a missing one is created. A variant left behind would outlive the records and
+    // make the next creator of the name inherit its owner (docs/reference/external-dns.md §5,
+    // external-dns issue #6617); one rewritten but unread would split ownership between versions
+    // (docs/reference/external-dns.md §1 "Lookup order"); one missing would make `to` self-heal
+    // right after the switch (docs/reference/external-dns.md §1 "Self-healing"). `prior` keeps
+    // every one of them for an exact rollback.
+    let to_naming = to_cluster.txt_naming();
+    let mut wanted: BTreeSet<DnsName> = BTreeSet::new();
+    for r in &f.simple.records {
+        for v in registry::written_variants(&r.rtype, r.alias.is_some(), to_naming.version) {
+            let name = registry::txt_name(&ctx.svc.hostname, v, &to_naming).ok_or_else(|| {
+                format!(
+                    "the {v} TXT name of {} is not a valid DNS name",
+                    ctx.svc.hostname
+                )
+            })?;
+            wanted.insert(name);
+        }
+    }
     for e in &f.simple.entries {
         let l = match &e.content {
             TxtContent::Labels(l) => l,
@@ -191,55 +239,34 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
             }
             TxtContent::Foreign => continue,
         };
-        let new = txt_like(&e.record, None, &labels(l)).map_err(|e| e.to_string())?;
         prior.push(e.record.clone());
-        b.replace(&e.record, new);
-    }
-    // If `to`'s version reads none of the variants present (a v0.18–v0.21 `to` reads only
-    // `cname-` for an A alias; a v0.22 `from` wrote only `a-`), CREATE the variants `to` writes,
-    // or `to` would never see the record as its own (docs/reference/external-dns.md §1 "Lookup
-    // order"). If it reads one but its own typed entry is missing (a v0.22 `to` after a v0.21
-    // `from`: it reads `cname-`, expects `a-`), CREATE that entry too, or `to` self-heals on its
-    // first loop and writes to the zone right after the switch (docs/reference/external-dns.md §1
-    // "Self-healing").
-    let to_naming = to_cluster.txt_naming();
-    for r in &f.simple.records {
-        let is_alias = true;
-        let reads_one = registry::owner_entry(
-            &ctx.view.records,
-            &ctx.svc.hostname,
-            &r.rtype,
-            is_alias,
-            None,
-            &to_naming,
-        )
-        .is_some();
-        let expected = registry::typed_variant(&r.rtype, is_alias, to_naming.version);
-        let wanted: Vec<registry::TxtVariant> = if reads_one {
-            expected.into_iter().collect()
+        if wanted.contains(&e.record.name) {
+            let new = txt_like(&e.record, None, &labels(l)).map_err(|e| e.to_string())?;
+            b.replace(&e.record, new);
         } else {
-            registry::written_variants(&r.rtype, is_alias, to_naming.version)
-        };
-        for v in wanted {
-            let name = registry::txt_name(&ctx.svc.hostname, v, &to_naming).ok_or_else(|| {
-                format!(
-                    "the {v} TXT name of {} is not a valid DNS name",
-                    ctx.svc.hostname
-                )
-            })?;
-            if registry::find_txt(&ctx.view.records, &name, None).is_some() {
-                continue;
-            }
-            let txt = registry::txt_record(
-                name,
-                None,
-                None,
-                None,
-                &Labels::new(to_owner, Some(&resource)),
-            )
-            .map_err(|e| e.to_string())?;
-            b.create(txt);
+            b.delete(&e.record);
         }
+    }
+    for name in wanted {
+        if f.simple.entries.iter().any(|e| e.record.name == name) {
+            continue;
+        }
+        if registry::find_txt(&ctx.view.records, &name, None).is_some() {
+            return Err(format!(
+                "TXT {name} exists but is not an external-dns registry entry; {to}'s external-dns \
+                 would read it as its registry entry of {}: remove it by hand first",
+                ctx.svc.hostname
+            ));
+        }
+        let txt = registry::txt_record(
+            name,
+            None,
+            None,
+            None,
+            &Labels::new(to_owner, Some(&resource)),
+        )
+        .map_err(|e| e.to_string())?;
+        b.create(txt);
     }
     let mut st = State::new(
         Strategy::BlueGreen,

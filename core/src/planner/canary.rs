@@ -15,12 +15,13 @@ use crate::types::{Name, Percent, SetIdentifier, Weight};
 
 use super::build::{weighted_copy, BatchBuilder};
 use super::context::{
-    commit, current_weights, direction, the_one_with_status, wait_or_record, with_weights, Ctx,
+    commit, current_weights, not_a_start, start_direction, the_one_with_status, wait_or_record,
+    with_weights, Ctx,
 };
 use super::decision::{Decision, DecisionKind};
 use super::facts::{share, KeyRecords};
 use super::gates::{self, settle};
-use super::{drift, handover, preflight, target};
+use super::{drift, handover, orphans, preflight, target};
 
 /// The canary's answer to a command.
 pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
@@ -32,6 +33,16 @@ pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
             d
         }
         (Action::Start { to, .. }, st) => start(ctx, st, to.as_ref()),
+        (Action::Rollback, None) if orphans::alert(ctx).is_some() => rollback_orphan(ctx),
+        (Action::Adopt, None) => adopt(ctx),
+        (Action::Adopt, Some(st)) => with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!(
+                "{} has a state record ({:?}); adopt rebuilds a lost one",
+                ctx.state_name, st.phase
+            )),
+        ),
         (_, None) => ctx.decision(DecisionKind::Noop, "no migration (no state record)"),
         (Action::Tick, st) => tick(ctx, st),
         (Action::Pause, Some(st)) => pause(ctx, st),
@@ -41,6 +52,7 @@ pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
         (Action::SetWeight { percent }, Some(st)) => set_weight(ctx, st, *percent),
         (Action::Rollback, Some(st)) => rollback(ctx, st, "manual rollback"),
         (Action::Handover, Some(st)) => handover::handover_command(ctx, st),
+        (Action::Approve, Some(st)) => approve(ctx, st),
     }
 }
 
@@ -49,6 +61,11 @@ pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
 // ---------------------------------------------------------------------------------------------
 
 fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
+    // The direction first: a start toward `from` or a third cluster is wrong whatever the state.
+    let (from, to) = match start_direction(ctx, to) {
+        ControlFlow::Continue(direction) => direction,
+        ControlFlow::Break(d) => return d,
+    };
     if let Some(st) = &st {
         if st.phase.is_active() && st.phase != Phase::RolledBack {
             let msg = format!(
@@ -58,10 +75,21 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
-    let (from, to) = match direction(ctx, to) {
-        Ok(d) => d,
-        Err(why) => return ctx.refuse(why),
-    };
+    // A cluster that already has all the traffic has nothing to migrate to it. (Simple and
+    // weighted records mixed are preflight's to refuse, with their own reason.)
+    let mixed = ctx.facts.is_weighted() && !ctx.facts.simple.is_empty();
+    if !mixed && current_weights(ctx, &from, &to).is_some_and(|w| w.to == Percent::FULL) {
+        let mut d = not_a_start(
+            ctx,
+            &format!(
+                "{to} already has all the traffic of {}; nothing to migrate",
+                ctx.svc.hostname
+            ),
+        );
+        d.weights_before = current_weights(ctx, &from, &to);
+        d.weights_after = d.weights_before;
+        return d;
+    }
     match plan_start(ctx, &from, &to) {
         Ok((b, mut new_state, summary)) => {
             new_state.failures = 0;
@@ -359,12 +387,13 @@ fn gated_step(
         Phase::Completing => return ControlFlow::Break(handover::complete(ctx, st, &original)),
         _ => {}
     }
+    let required = gates::bake_required(ctx, &st);
     if promoting {
         st.phase = Phase::Canary;
     } else {
-        let required = gates::bake_required(ctx, &st);
         let at = format!(" at {}", st.percent);
         gates::baked(ctx, &st, &original, insync_at, required, "bake time", &at)?;
+        approved(ctx, &st, &original)?;
     }
     let next = match promote_to {
         Some(p) => Some(p).filter(|p| *p > st.percent),
@@ -385,13 +414,64 @@ fn gated_step(
             vec![],
         ));
     };
-    ControlFlow::Continue(move_to(
+    let rule = if promoting {
+        format!(
+            "advance: promoted by {} (no bake wait; INSYNC and a good check of {})",
+            ctx.cmd.actor, st.to
+        )
+    } else {
+        format!(
+            "advance: every check for {}s was good, {} good checks in a row ({} needed)",
+            gates::bake_start(&st, insync_at).map_or(0, |t| ctx.now.saturating_sub(t)) / 1000,
+            st.checks.good,
+            ctx.svc.rollout.success_threshold
+        )
+    };
+    let ended = gates::analysis(ctx, &st, rule);
+    let mut d = move_to(
         ctx,
         st,
         p,
         DecisionKind::Advance,
         format!("advance {} → {}", original.percent, p),
-    ))
+    );
+    d.analysis = Some(ended);
+    ControlFlow::Continue(d)
+}
+
+/// The approval gate (docs/design.md §3.1 step 2d): a step that asks for approval advances only
+/// once an operator ran `approve` for it.
+fn approved(ctx: &Ctx, st: &State, original: &State) -> ControlFlow<Decision> {
+    if !step_asks_for_approval(ctx, st.percent) || st.approved == Some(st.percent) {
+        return ControlFlow::Continue(());
+    }
+    let why = format!(
+        "`approve`: the {} step asks for an operator's approval before it advances",
+        st.percent
+    );
+    let mut d = wait_or_record(
+        ctx,
+        st.clone(),
+        original,
+        DecisionKind::Wait,
+        format!("waiting for {why}"),
+        Some(why),
+        vec![],
+    );
+    d.analysis = Some(gates::analysis(
+        ctx,
+        st,
+        "wait: the step is baked and healthy, and asks for an approval".into(),
+    ));
+    ControlFlow::Break(d)
+}
+
+fn step_asks_for_approval(ctx: &Ctx, p: Percent) -> bool {
+    ctx.svc
+        .rollout
+        .steps
+        .iter()
+        .any(|s| s.percent == p && s.approval)
 }
 
 /// Writes `from` = 100 − p, `to` = p on both keys and their TXTs (weights are percentages,
@@ -424,6 +504,8 @@ fn move_to(ctx: &Ctx, mut st: State, p: Percent, kind: DecisionKind, summary: St
     st.written.weights.insert(to_sid.to_string(), p.get());
     st.percent = p;
     st.target = Some(p);
+    // A new step: its checks start from nothing (docs/design.md §3.1 step 2c).
+    st.checks = Default::default();
     commit(ctx, b, st, kind, summary)
 }
 
@@ -568,6 +650,85 @@ fn set_weight(ctx: &Ctx, mut st: State, p: Percent) -> Decision {
     d
 }
 
+/// `approve`: lets the step that asks for approval advance once its bake and health allow
+/// (docs/design.md §3.1 step 2d). The actor and reason are recorded like every command's.
+fn approve(ctx: &Ctx, mut st: State) -> Decision {
+    if !matches!(st.phase, Phase::Canary | Phase::Paused | Phase::Holding) {
+        return with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!("nothing to approve (phase {:?})", st.phase)),
+        );
+    }
+    if !step_asks_for_approval(ctx, st.percent) {
+        return with_weights(
+            ctx,
+            &st,
+            ctx.refuse(format!(
+                "the {} step does not ask for approval (services.{}: steps[].approval)",
+                st.percent, ctx.svc.name
+            )),
+        );
+    }
+    if st.approved == Some(st.percent) {
+        return with_weights(
+            ctx,
+            &st,
+            ctx.decision(
+                DecisionKind::Noop,
+                format!("the {} step is approved already", st.percent),
+            ),
+        );
+    }
+    st.approved = Some(st.percent);
+    let p = st.percent;
+    let mut d = commit(
+        ctx,
+        BatchBuilder::default(),
+        st,
+        DecisionKind::Approved,
+        format!("approved the {p} step; it advances once its bake and health allow"),
+    );
+    d.waits_for = Some("the bake and good health of the step".into());
+    d
+}
+
+/// `adopt`: rebuilds a lost state record from the zone (docs/design.md §7.12). Nothing but the
+/// state record is written; the migration holds until `resume` (or `rollback`).
+fn adopt(ctx: &Ctx) -> Decision {
+    match orphans::rebuilt_state(ctx) {
+        Ok(st) => {
+            let p = st.percent;
+            let mut d = commit(
+                ctx,
+                BatchBuilder::default(),
+                st,
+                DecisionKind::Adopt,
+                format!(
+                    "adopted: rebuilt the state record of {} from the zone ({} → {} at {p}), holding",
+                    ctx.svc.name, ctx.svc.from, ctx.svc.to
+                ),
+            );
+            d.waits_for = Some("`resume` or `rollback`".into());
+            d
+        }
+        Err(why) => ctx.refuse(why),
+    }
+}
+
+/// `rollback` of an orphaned canary: the state rebuilt from the zone, then the usual rollback
+/// (all traffic to `from`, one batch that also writes the state record again).
+fn rollback_orphan(ctx: &Ctx) -> Decision {
+    match orphans::rebuilt_state(ctx) {
+        Ok(st) => rollback(
+            ctx,
+            st,
+            "manual rollback of a split whose state record was lost",
+        ),
+        Err(why) => ctx.refuse(why),
+    }
+}
+
 /// Status: phase, live share, owners, and the external-dns mismatches the team must fix
 /// (docs/design.md §3.3).
 fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
@@ -600,6 +761,18 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
                 .into_iter()
                 .map(|x| format!("drift: {x}")),
         );
+        d.waits_for = match s.phase {
+            Phase::Paused | Phase::Holding => Some("`resume`".into()),
+            Phase::Canary
+                if step_asks_for_approval(ctx, s.percent) && s.approved != Some(s.percent) =>
+            {
+                Some(format!(
+                    "`approve`: the {} step asks for an operator's approval before it advances",
+                    s.percent
+                ))
+            }
+            _ => None,
+        };
     }
     d
 }

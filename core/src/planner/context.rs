@@ -3,7 +3,9 @@
 //! every strategy shares: building a decision, committing a batch with the state record in it,
 //! reporting the live share.
 
-use crate::command::Command;
+use std::ops::ControlFlow;
+
+use crate::command::{Command, Trigger};
 use crate::config::{ClusterConfig, Config, ServiceConfig};
 use crate::observation::{IngressInfo, Observed, Verdict};
 use crate::registry::{EncryptionKey, TxtNaming};
@@ -207,17 +209,41 @@ fn kind_name(kind: DecisionKind) -> String {
         .unwrap_or_default()
 }
 
-/// The (from, to) pair of a start: the configured direction, or its reverse when the event names
-/// the configured `from` as destination.
-pub(super) fn direction(ctx: &Ctx, to: Option<&Name>) -> Result<(Name, Name), String> {
+/// The direction of a start: always the configured `from` → `to` (docs/design.md §3.1 step 1,
+/// §7.10). A set identifier names the cluster whose load balancer it points to, so a start
+/// toward `from` (swapping the two) would put `<service>-<to>` on `from`'s load balancer and
+/// switch all traffic at once: it is refused, or, for a deploy event (a routine deploy on the
+/// serving cluster), a no-op that says why. A cluster that is neither is refused. `Break`: the
+/// decision to answer with.
+pub(super) fn start_direction(ctx: &Ctx, to: Option<&Name>) -> ControlFlow<Decision, (Name, Name)> {
+    let svc = ctx.svc;
     match to {
-        None => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
-        Some(t) if *t == ctx.svc.to => Ok((ctx.svc.from.clone(), ctx.svc.to.clone())),
-        Some(t) if *t == ctx.svc.from => Ok((ctx.svc.to.clone(), ctx.svc.from.clone())),
-        Some(t) => Err(format!(
+        None => ControlFlow::Continue((svc.from.clone(), svc.to.clone())),
+        Some(t) if *t == svc.to => ControlFlow::Continue((svc.from.clone(), svc.to.clone())),
+        Some(t) if *t == svc.from => {
+            let why = format!(
+                "{t} is services.{}.from, the cluster {} leaves; a migration goes toward \
+                 services.{}.to ({}); to move back, swap from and to in the config",
+                svc.name, svc.hostname, svc.name, svc.to
+            );
+            ControlFlow::Break(not_a_start(ctx, &format!("start toward {t}: {why}")))
+        }
+        Some(t) => ControlFlow::Break(ctx.refuse(format!(
             "cluster {t} is neither {} nor {} (services.{}.from/to)",
-            ctx.svc.from, ctx.svc.to, ctx.svc.name
-        )),
+            svc.from, svc.to, svc.name
+        ))),
+    }
+}
+
+/// A start that makes no sense: refused for an operator, a no-op with its reason for a deploy
+/// event (CI reporting a routine deploy is not an error).
+pub(super) fn not_a_start(ctx: &Ctx, why: &str) -> Decision {
+    match ctx.cmd.trigger {
+        Trigger::Deploy => ctx.decision(
+            DecisionKind::Noop,
+            format!("deploy event: nothing to start — {why}"),
+        ),
+        Trigger::Operator | Trigger::Schedule => ctx.refuse(why.to_string()),
     }
 }
 

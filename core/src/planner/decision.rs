@@ -43,6 +43,10 @@ pub enum DecisionKind {
     Resumed,
     /// Held at an operator-chosen share.
     SetWeight,
+    /// An operator approved the step (`approve`).
+    Approved,
+    /// A lost state record was rebuilt from the zone (`adopt`).
+    Adopt,
     /// The command cannot be carried out; nothing changes.
     Refused,
 }
@@ -65,6 +69,36 @@ pub struct Decision {
     pub health: BTreeMap<Name, ClusterHealth>,
     /// The zone the batch is for.
     pub zone_id: String,
+    /// The health checks of the step and the rule that decided, when a step was judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+}
+
+/// The analysis of a step (docs/design.md §4): the checks since it began and the rule that
+/// decided this time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analysis {
+    /// The share on `to` being baked.
+    pub step: Percent,
+    pub checks: CheckCounts,
+    /// Bad checks of `to` in a row.
+    pub consecutive_bad: u32,
+    /// Good checks in a row a step needs (good checks are counted up to this number).
+    pub success_threshold: u32,
+    /// Bad checks in a row that roll back.
+    pub failure_threshold: u32,
+    /// Bad checks over the step that roll back.
+    pub failure_limit: u32,
+    /// The rule that decided, in words.
+    pub rule: String,
+}
+
+/// The checks of a step by verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckCounts {
+    pub good: u32,
+    pub bad: u32,
+    pub inconclusive: u32,
 }
 
 impl Decision {
@@ -81,6 +115,7 @@ impl Decision {
             alerts: Vec::new(),
             health: BTreeMap::new(),
             zone_id: svc.zone_id.clone(),
+            analysis: None,
         }
     }
 

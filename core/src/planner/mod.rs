@@ -28,6 +28,7 @@ mod gates;
 mod handover;
 pub mod invariants;
 mod names;
+mod orphans;
 mod preflight;
 pub mod target;
 mod view;
@@ -69,9 +70,12 @@ pub fn needs(
         // (docs/design.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
         Action::Rollback if blue_green => (false, true),
         // Rollback needs Route53 only (docs/design.md §7.6).
-        Action::Rollback | Action::Pause | Action::Resume | Action::SetWeight { .. } => {
-            (false, false)
-        }
+        Action::Rollback
+        | Action::Pause
+        | Action::Resume
+        | Action::SetWeight { .. }
+        | Action::Approve
+        | Action::Adopt => (false, false),
         Action::Start { .. } => (true, true),
         Action::Handover => (false, true),
         Action::Status | Action::Plan => (moving || phase == Phase::Idle, true),
@@ -148,7 +152,13 @@ pub fn record_change(
     change: &ChangeInfo,
 ) -> Option<ChangeBatch> {
     let name = cfg.state_record_name(svc)?;
-    let created = decision.batch.as_ref()?.changes.iter().find(|c| {
+    let batch = decision.batch.as_ref()?;
+    // Only a traffic change is waited on; a state-only write (pause, approve…) never takes the
+    // place of a traffic change whose id was lost (docs/design.md §3.1 step 2a).
+    if batch.changes.iter().all(|c| c.record.name == name) {
+        return None;
+    }
+    let created = batch.changes.iter().find(|c| {
         c.action == ChangeAction::Create
             && c.record.name == name
             && c.record.rtype == RecordType::Txt
@@ -209,11 +219,18 @@ fn dispatch(
             );
         }
     }
-    if is_blue_green(&ctx, state.as_ref()) {
+    let mut d = if is_blue_green(&ctx, state.as_ref()) {
         bluegreen::decide(&ctx, state)
     } else {
         canary::decide(&ctx, state)
+    };
+    // Parked records without a state record are reported on every command until an operator
+    // recovers them (docs/design.md §7.12).
+    let recovered = d.writes() && matches!(d.kind, DecisionKind::Rollback | DecisionKind::Adopt);
+    if let Some(alert) = orphans::alert(&ctx).filter(|_| !recovered) {
+        d.alerts.push(alert);
     }
+    d
 }
 
 /// Whether the command belongs to a blue-green migration: an active one in the state record, or

@@ -236,6 +236,7 @@ impl World {
             actor: "alice".into(),
             reason: Some("test".into()),
             id: id.map(str::to_string),
+            trigger: Default::default(),
         };
         let d = planner::decide(c, &svc, &self.view(), &cmd, now);
         if let Some(batch) = &d.batch {
