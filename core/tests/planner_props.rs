@@ -10,10 +10,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_core::command::Action;
 use cutover_core::observation::Verdict;
+use cutover_core::planner::DecisionKind;
 use cutover_core::registry::{self, TxtContent};
 use cutover_core::route53::model::{ChangeBatch, ChangeStatus, RecordSet, RecordType};
 use cutover_core::route53::validate::validate_batch;
 use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::state;
 use cutover_core::types::{Percent, Weight};
 use planner_common::*;
 use proptest::prelude::*;
@@ -31,6 +33,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Handover),
         1 => Just(Action::Plan),
         1 => Just(Action::Status),
+        1 => Just(Action::Approve),
+        1 => Just(Action::Adopt),
     ]
 }
 
@@ -394,6 +398,112 @@ proptest! {
                 if let Err(e) = check_bg(&after) {
                     prop_assert!(false, "{:?} broke a blue-green invariant: {}\nbatch: {:#?}", t.action, e, batch);
                 }
+            }
+        }
+    }
+}
+
+fn state_of(w: &World) -> state::State {
+    state::find(&w.zone, &dns("_cutover.payments.example.com"))
+        .expect("a state record")
+        .state
+        .expect("a readable state record")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health over a step (docs/design.md §3.1 steps 2 and 3, §7.11)
+// ---------------------------------------------------------------------------------------------
+
+/// The green verdicts of successive checks: a flapping side, an intermittent one, or any.
+fn green_checks() -> impl Strategy<Value = Vec<Option<Verdict>>> {
+    prop_oneof![
+        // Flapping: good and bad in turn, from either.
+        (any::<bool>(), 4usize..40).prop_map(|(first_good, n)| {
+            (0..n)
+                .map(|i| {
+                    Some(if (i % 2 == 0) == first_good {
+                        Verdict::Good
+                    } else {
+                        Verdict::Bad
+                    })
+                })
+                .collect()
+        }),
+        // Intermittent: mostly good, now and then bad or without a verdict.
+        prop::collection::vec(
+            prop_oneof![
+                8 => Just(Some(Verdict::Good)),
+                1 => Just(Some(Verdict::Bad)),
+                1 => Just(Some(Verdict::Inconclusive)),
+            ],
+            4..40
+        ),
+        prop::collection::vec(verdict(), 4..40),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    /// No step advances unless every check of it for a whole bake was good, with at least
+    /// `success_threshold` good checks in a row; `to` failing `failure_limit` times in a step
+    /// (while `from` is good) rolls back, however the failures are spread.
+    #[test]
+    fn no_step_advances_unless_every_check_of_its_bake_was_good(
+        start_zone in prop_oneof![Just(simple_zone()), Just(weighted_zone(100, 0))],
+        greens in green_checks(),
+        blues in prop::collection::vec(prop::bool::weighted(0.9), 40),
+        gaps in prop::collection::vec(45_000i64..75_000, 40),
+    ) {
+        let c = cfg();
+        let rollout = c.service(&name("payments")).unwrap().rollout.clone();
+        let mut w = World::simple();
+        w.zone = start_zone;
+        let d = w.run(Action::Start { to: None, strategy: None, version: None }, None, 0);
+        prop_assert_eq!(d.kind, DecisionKind::Start, "{}", d.summary);
+        let mut now = 0i64;
+        // The checks of the current step: (time, green good?, counted against green?).
+        let mut checks: Vec<(i64, bool, bool)> = Vec::new();
+        for (i, green) in greens.iter().enumerate() {
+            now += gaps[i];
+            w.green = *green;
+            w.blue = Some(if blues[i] { Verdict::Good } else { Verdict::Bad });
+            w.change_status = Some(ChangeStatus::Insync);
+            let percent_before = state_of(&w).percent;
+            let d = w.run(Action::Tick, None, now);
+            let good = *green == Some(Verdict::Good);
+            let against_green = *green == Some(Verdict::Bad) && blues[i];
+            checks.push((now, good, against_green));
+            match d.kind {
+                DecisionKind::Advance => {
+                    // The run of good checks that ends now.
+                    let run: Vec<&(i64, bool, bool)> =
+                        checks.iter().rev().take_while(|c| c.1).collect();
+                    prop_assert!(
+                        run.len() as u32 >= rollout.success_threshold,
+                        "advanced after {} good checks in a row: {:?}", run.len(), checks
+                    );
+                    // The steps' 2m bake; before the first step, the floor: the alias's 60 s TTL
+                    // plus the 30 s propagation allowance.
+                    let bake = if percent_before == Percent::ZERO { 90_000 } else { 120_000 };
+                    let began = run.last().map(|c| c.0).unwrap_or(now);
+                    prop_assert!(
+                        now - began >= bake,
+                        "advanced after {} ms of good checks: {:?}", now - began, checks
+                    );
+                    checks.clear();
+                }
+                DecisionKind::Rollback => checks.clear(),
+                _ => {
+                    let bad = checks.iter().filter(|c| c.2).count() as u32;
+                    prop_assert!(
+                        !(bad >= rollout.failure_limit && percent_before > Percent::ZERO),
+                        "{} bad checks in the step at {} did not roll back: {}",
+                        bad, percent_before, d.summary
+                    );
+                }
+            }
+            if state_of(&w).phase != cutover_core::state::Phase::Canary {
+                break;
             }
         }
     }
