@@ -186,6 +186,21 @@ fn every_manual_sample_parses_to_its_command() {
             payments(Action::Handover, "alice", "both Ingresses updated"),
         ),
         (
+            "manual-approve.json",
+            payments(Action::Approve, "alice", "dashboards look fine"),
+        ),
+        (
+            "manual-adopt.json",
+            Command {
+                dry_run: true,
+                ..payments(
+                    Action::Adopt,
+                    "alice",
+                    "the state record was deleted by hand",
+                )
+            },
+        ),
+        (
             "manual-tick.json",
             Command {
                 action: Action::Tick,
@@ -222,6 +237,8 @@ fn every_sample_file_is_covered_by_a_test() {
         "rollback",
         "set-weight",
         "handover",
+        "approve",
+        "adopt",
         "tick",
     ]
     .iter()

@@ -287,3 +287,35 @@ fn versions() {
     assert!(ExternalDnsVersion::parse("0").is_err());
     assert!(ExternalDnsVersion::parse("0.x").is_err());
 }
+
+#[test]
+fn step_health_keys_and_approval() {
+    let c = Config::parse(&EXAMPLE.replace(
+        "failure_threshold = 2",
+        "failure_threshold = 2\nfailure_limit = 4\nsuccess_threshold = 3",
+    ))
+    .unwrap();
+    assert_eq!(c.defaults.failure_limit, 4);
+    assert_eq!(c.defaults.success_threshold, 3);
+    let c = Config::parse(&EXAMPLE.replace(
+        "{ percent = 50, bake = \"10m\" }",
+        "{ percent = 50, bake = \"10m\", approval = true }",
+    ))
+    .unwrap();
+    let approvals: Vec<bool> = c.defaults.steps.iter().map(|s| s.approval).collect();
+    assert_eq!(approvals, vec![false, true, false]);
+    let (path, _) = err(&EXAMPLE.replace("failure_threshold = 2", "failure_limit = 0"));
+    assert_eq!(path, "defaults.failure_limit");
+    let (path, _) = err(&EXAMPLE.replace("failure_threshold = 2", "success_threshold = 0"));
+    assert_eq!(path, "defaults.success_threshold");
+}
+
+#[test]
+fn alarms_that_are_not_evaluated_are_refused() {
+    let (path, reason) = err(&EXAMPLE.replace(
+        "failure_threshold = 5",
+        "failure_threshold = 5\nalarms = [\"payments-5xx\"]",
+    ));
+    assert_eq!(path, "services.payments.overrides.alarms");
+    assert!(reason.contains("not evaluated"), "{reason}");
+}

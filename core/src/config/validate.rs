@@ -538,6 +538,14 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
             ));
         }
     }
+    // An alarm listed but never read would make a team believe it protects the migration.
+    if !alarms.is_empty() {
+        return Err(ConfigError::at(
+            p("alarms"),
+            "CloudWatch alarms are not evaluated yet: remove the list (health comes from the \
+             HTTP probes alone)",
+        ));
+    }
     Ok(Rollout {
         strategy: raw.strategy.unwrap_or(base.strategy),
         steps,
