@@ -1,5 +1,6 @@
 //! Prints how long it takes to list a 10,000-record zone page by page over HTTP with the SDK
-//! (target: under 1 s). Run: `cargo bench -p sandbox --bench listing`.
+//! (target: under 1 s), and what loading a 10,000-record world costs in time and memory (target:
+//! well under 200 MB). Run: `cargo bench -p sandbox --bench listing`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 use std::time::Instant;
@@ -60,8 +61,55 @@ async fn list_all(client: &Client, zone: &str) -> anyhow::Result<(usize, usize)>
     }
 }
 
+/// The peak resident memory of this process (`VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A world of one zone with `n` records (one A record per name), loaded the way `sandbox serve
+/// --world` loads one: every record through the validating change path.
+async fn load_world(n: usize) -> anyhow::Result<()> {
+    let mut world = sandbox::world::World::from_toml("[[zones]]\nname = \"example.com\"\n")?;
+    world.records = (0..n)
+        .map(|i| sandbox::world::RecordSpec {
+            zone: "example.com".into(),
+            name: format!("host{i:05}.example.com"),
+            record_type: "A".into(),
+            ttl: Some(60),
+            values: vec!["10.0.0.1".into()],
+            alias: None,
+            set_identifier: None,
+            weight: None,
+            health_check_id: None,
+        })
+        .collect();
+    let before = peak_rss_mib().unwrap_or(0.0);
+    let started = Instant::now();
+    let sandbox = sandbox::Sandbox::start(
+        world,
+        sandbox::SandboxOptions {
+            run_external_dns_loops: false,
+            ..sandbox::SandboxOptions::default()
+        },
+    )
+    .await?;
+    let elapsed = started.elapsed();
+    let history = sandbox.route53().history_len();
+    println!(
+        "load a {n}-record world: {elapsed:?}, {history} changes in the history, peak memory \
+         {:.0} MiB (before loading {before:.0} MiB; target well under 200 MiB)",
+        peak_rss_mib().unwrap_or(0.0)
+    );
+    sandbox.shutdown();
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    load_world(MAX_RRSETS_PER_ZONE - 2).await?;
     let r53 = Route53::new(
         SimClock::new(),
         Route53Options {

@@ -358,27 +358,60 @@ async fn start_cluster(
     })
 }
 
+/// Creates the world's records. Consecutive records of one zone go in batches of up to 1,000
+/// (Route53's limit): a record at a time would revalidate the whole zone per record, which makes
+/// a 10,000-record world take minutes. A batch that fails is retried one record at a time, so the
+/// error names the record.
 fn apply_initial_records(
     route53: &Route53,
     world: &World,
     zones: &BTreeMap<String, String>,
     clusters: &BTreeMap<String, SandboxCluster>,
 ) -> anyhow::Result<()> {
+    let mut pending: Vec<(usize, route53::Change)> = Vec::new();
+    let mut pending_zone: Option<&String> = None;
     for (i, spec) in world.records.iter().enumerate() {
         let zone_name = spec.zone.trim_end_matches('.').to_ascii_lowercase();
         let zone_id = zones
             .get(&zone_name)
             .with_context(|| format!("records[{i}].zone: no zone `{}`", spec.zone))?;
         let rrset = initial_rrset(spec, clusters).with_context(|| format!("records[{i}].alias"))?;
+        if pending_zone != Some(zone_id) || pending.len() == INITIAL_BATCH {
+            if let Some(zone) = pending_zone {
+                create_initial(route53, zone, std::mem::take(&mut pending))?;
+            }
+            pending_zone = Some(zone_id);
+        }
+        pending.push((
+            i,
+            route53::Change {
+                action: route53::Action::Create,
+                rrset,
+            },
+        ));
+    }
+    if let Some(zone) = pending_zone {
+        create_initial(route53, zone, pending)?;
+    }
+    Ok(())
+}
+
+/// Records per change batch when a world is loaded (Route53's limit per request).
+const INITIAL_BATCH: usize = 1000;
+
+fn create_initial(
+    route53: &Route53,
+    zone_id: &str,
+    changes: Vec<(usize, route53::Change)>,
+) -> anyhow::Result<()> {
+    let comment = || Some("sandbox world file".to_string());
+    let batch: Vec<route53::Change> = changes.iter().map(|(_, c)| c.clone()).collect();
+    if route53.change(zone_id, batch, comment()).is_ok() {
+        return Ok(());
+    }
+    for (i, change) in changes {
         route53
-            .change(
-                zone_id,
-                vec![route53::Change {
-                    action: route53::Action::Create,
-                    rrset,
-                }],
-                Some("sandbox world file".to_string()),
-            )
+            .change(zone_id, vec![change], comment())
             .map_err(|e| anyhow::anyhow!("records[{i}]: {}: {}", e.code, e.message))?;
     }
     Ok(())

@@ -38,7 +38,7 @@ pub use zone::ZoneSummary;
 use crate::clock::SimClock;
 use names::DnsName;
 use ratelimit::TokenBucket;
-use zone::Zone;
+use zone::{RecordKey, RecordMap, Zone};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route53Options {
@@ -68,6 +68,9 @@ struct ChangeRecord {
     comment: Option<String>,
 }
 
+/// One applied change. Only the change itself is kept: the zone after it is replayed from the
+/// zone's first records when asked, so the history grows with the changes, not with the zone
+/// times the changes (a 10,000-record world once took gigabytes to load).
 #[derive(Debug, Clone)]
 struct HistoryEntry {
     change_id: String,
@@ -75,7 +78,6 @@ struct HistoryEntry {
     comment: Option<String>,
     at_millis: i64,
     changes: Vec<Change>,
-    records_after: Arc<Vec<Rrset>>,
 }
 
 #[derive(Debug)]
@@ -84,6 +86,8 @@ struct State {
     zones: BTreeMap<String, Zone>,
     changes: HashMap<String, ChangeRecord>,
     history: Vec<HistoryEntry>,
+    /// Each zone's records when it was created (SOA and NS), where a replay of the history starts.
+    initial_records: BTreeMap<String, RecordMap>,
     /// Normalised load balancer host name → canonical hosted zone id.
     elb_targets: BTreeMap<String, String>,
     counts: RequestCounts,
@@ -107,6 +111,7 @@ impl Route53 {
                 zones: BTreeMap::new(),
                 changes: HashMap::new(),
                 history: Vec::new(),
+                initial_records: BTreeMap::new(),
                 elb_targets: BTreeMap::new(),
                 counts: RequestCounts::default(),
             })),
@@ -156,6 +161,9 @@ impl Route53 {
         let id = unique_id(|id| state.zones.contains_key(id), "Z");
         let mut zone = Zone::new(id.clone(), name, caller_reference, private);
         zone.comment = comment;
+        state
+            .initial_records
+            .insert(id.clone(), zone.records.clone());
         state.zones.insert(id.clone(), zone);
         let change_id = unique_id(|c| state.changes.contains_key(c), "C");
         let record = ChangeRecord {
@@ -209,14 +217,12 @@ impl Route53 {
             .ok_or_else(|| ApiError::no_such_hosted_zone(zone_id))?;
         zone.records = records;
         zone.last_change_millis = Some(now);
-        let records_after = Arc::new(zone.records.values().cloned().collect());
         state.history.push(HistoryEntry {
             change_id: change_id.clone(),
             zone_id: zone_id.to_string(),
             comment,
             at_millis: now,
             changes: normalised,
-            records_after,
         });
         Ok(change_info(&change_id, &record, &state.options, now))
     }
@@ -254,20 +260,34 @@ impl Route53 {
         self.lock().zones.values().map(Zone::summary).collect()
     }
 
-    /// Every applied change, in order, with the zone as it stood right after it.
+    /// Every applied change, in order, with the zone as it stood right after it (replayed from
+    /// the zone's first records: the changes were validated when applied).
     pub fn history(&self) -> Vec<AppliedChange> {
-        self.lock()
+        let state = self.lock();
+        let mut zones: BTreeMap<String, RecordMap> = state.initial_records.clone();
+        state
             .history
             .iter()
-            .map(|h| AppliedChange {
-                change_id: h.change_id.clone(),
-                zone_id: h.zone_id.clone(),
-                comment: h.comment.clone(),
-                at_millis: h.at_millis,
-                changes: h.changes.clone(),
-                records_after: h.records_after.as_ref().clone(),
+            .map(|h| {
+                let records = zones.entry(h.zone_id.clone()).or_default();
+                for change in &h.changes {
+                    replay(records, change);
+                }
+                AppliedChange {
+                    change_id: h.change_id.clone(),
+                    zone_id: h.zone_id.clone(),
+                    comment: h.comment.clone(),
+                    at_millis: h.at_millis,
+                    changes: h.changes.clone(),
+                    records_after: records.values().cloned().collect(),
+                }
             })
             .collect()
+    }
+
+    /// How many changes the history holds (cheaper than [`Route53::history`]).
+    pub fn history_len(&self) -> usize {
+        self.lock().history.len()
     }
 
     pub fn request_count(&self) -> RequestCounts {
@@ -485,4 +505,21 @@ fn request_id() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// One already validated change applied to a replayed zone: the rrset is put or removed under
+/// its identity.
+fn replay(records: &mut RecordMap, change: &Change) {
+    let Ok(name) = DnsName::parse(&change.rrset.name) else {
+        return;
+    };
+    let key = RecordKey::of(&name, &change.rrset);
+    match change.action {
+        Action::Delete => {
+            records.remove(&key);
+        }
+        Action::Create | Action::Upsert => {
+            records.insert(key, change.rrset.clone());
+        }
+    }
 }
