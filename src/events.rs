@@ -50,6 +50,19 @@ impl EventError {
 /// Actor recorded for the schedule's ticks.
 pub const SCHEDULE_ACTOR: &str = "schedule";
 
+/// Whether Lambda invoked the function asynchronously for this payload, so that an error answer
+/// makes Lambda retry the event and, after its retries, hand it to the on-failure destination:
+/// SNS deliveries, EventBridge events, and the Scheduler's verbatim `{"action":"tick"}`. A
+/// manual command is a synchronous invoke: its caller reads the report.
+pub fn is_asynchronous(payload: &Value) -> bool {
+    let Some(object) = payload.as_object() else {
+        return false;
+    };
+    let scheduler_tick = object.get("action").and_then(Value::as_str) == Some("tick")
+        && !object.contains_key("actor");
+    object.contains_key("Records") || object.contains_key("detail-type") || scheduler_tick
+}
+
 /// Parses one invocation payload. The outer error refuses the whole payload (nothing is done);
 /// for SNS, each record is parsed on its own, so one bad record fails alone.
 pub fn parse_invocation(
@@ -181,7 +194,8 @@ fn parse_sns_record(
         .as_object()
         .ok_or_else(|| wrong_type(&message_at, "a JSON object"))?;
     // The SNS MessageId makes delivery idempotent (docs/design.md §6, §7.8).
-    parse_deploy_message(message, &message_at, &sns.message_id)
+    let message_id = plain_text(sns.message_id.clone(), &join(&sns_at, "MessageId"))?;
+    parse_deploy_message(message, &message_at, &message_id)
 }
 
 /// `{"type":"deployed","service","cluster","strategy","version","actor","dry_run"}` → Start.
@@ -201,8 +215,13 @@ fn parse_deploy_message(
     let service = required_name(message, at, "service")?;
     let cluster = required_name(message, at, "cluster")?;
     let strategy = optional_strategy(message, at)?;
-    let version = optional_str(message, at, "version")?;
-    let actor = optional_str(message, at, "actor")?.unwrap_or_else(|| "sns".to_string());
+    let version = optional_str(message, at, "version")?
+        .map(|v| plain_text(v, &join(at, "version")))
+        .transpose()?;
+    let actor = optional_str(message, at, "actor")?
+        .map(|a| plain_text(a, &join(at, "actor")))
+        .transpose()?
+        .unwrap_or_else(|| "sns".to_string());
     // A dry run is honoured whatever the trigger: CI may preview what its deploy would start.
     let dry_run = optional_bool(message, at, "dry_run")?.unwrap_or(false);
     let reason = match &version {
@@ -264,9 +283,14 @@ pub fn parse_manual(
             })
         }
     };
-    let reason = optional_str(command, at, "reason")?;
+    let actor = plain_text(actor, &join(at, "actor"))?;
+    let reason = optional_str(command, at, "reason")?
+        .map(|r| plain_text(r, &join(at, "reason")))
+        .transpose()?;
     let id = optional_str(command, at, "id")?
         .map(|id| non_empty(id, &join(at, "id")))
+        .transpose()?
+        .map(|id| plain_text(id, &join(at, "id")))
         .transpose()?;
     // EventBridge Scheduler passes `{"action":"tick"}` verbatim: a tick without an actor is the
     // schedule's.
@@ -495,6 +519,35 @@ fn optional_bool(
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(wrong_type(&join(at, key), "true or false")),
     }
+}
+
+/// The longest actor, reason, version or id accepted, in bytes. The state record keeps a cut
+/// version of the audit text (docs/state-record.md); this bound only refuses what no person or
+/// CI system sends.
+pub const MAX_TEXT_BYTES: usize = 1024;
+
+/// Text that goes into the state record, the change batch comment and the logs: no control
+/// characters (NUL, CR/LF, escape sequences…), which would forge log lines or break the comment
+/// Route53 keeps, and at most `MAX_TEXT_BYTES`. Refused, never silently changed: the sender learns
+/// which field and why.
+fn plain_text(s: String, field: &str) -> Result<String, EventError> {
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(EventError::Invalid {
+            field: field.to_string(),
+            reason: format!(
+                "holds the control character U+{:04X}; send plain text (it is written into the \
+                 state record and the change batch comment)",
+                u32::from(c)
+            ),
+        });
+    }
+    if s.len() > MAX_TEXT_BYTES {
+        return Err(EventError::Invalid {
+            field: field.to_string(),
+            reason: format!("{} bytes, at most {MAX_TEXT_BYTES}", s.len()),
+        });
+    }
+    Ok(s)
 }
 
 fn non_empty(s: String, field: &str) -> Result<String, EventError> {

@@ -8,7 +8,9 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 use crate::clients::{load_config, Clients};
-use crate::engine;
+use crate::engine::retry::Deadline;
+use crate::engine::{self, Answer};
+use crate::events;
 use crate::observe::kubernetes::DEFAULT_READ_TIMEOUT;
 
 /// The Lambda: JSON logs when `AWS_LAMBDA_LOG_FORMAT=JSON` (`AWS_LAMBDA_LOG_LEVEL` / `RUST_LOG`
@@ -33,8 +35,10 @@ pub async fn run() -> ExitCode {
     let handler = service_fn(move |event: LambdaEvent<Value>| {
         let ctx = ctx.clone();
         async move {
-            let report = engine::handle(&ctx, event.payload).await;
-            Ok::<Value, lambda_runtime::Error>(report)
+            let deadline = invocation_deadline(&event.context);
+            let asynchronous = events::is_asynchronous(&event.payload);
+            let answer = engine::handle_until(&ctx, event.payload, deadline).await;
+            answer_to_lambda(answer, asynchronous)
         }
     });
     match lambda_runtime::run(handler).await {
@@ -44,4 +48,31 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The invocation's deadline from Lambda's context (`Lambda-Runtime-Deadline-Ms`).
+fn invocation_deadline(context: &lambda_runtime::Context) -> Deadline {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    Deadline::from_epoch_millis(context.deadline, now_ms)
+}
+
+/// An asynchronous event whose work failed for a transient reason is answered with an error, so
+/// that Lambda retries it and, after its retries, hands it to the on-failure destination (the
+/// SNS MessageId and the command id make the retry safe: docs/design.md §6, §7.8). Everything
+/// else — done, refused, or a synchronous invoke whose caller reads the report — is answered with
+/// the report; a refusal is not retried, because a retry would be refused again.
+fn answer_to_lambda(answer: Answer, asynchronous: bool) -> Result<Value, lambda_runtime::Error> {
+    if asynchronous && answer.retry {
+        let report = answer.report.to_string();
+        tracing::error!(outcome = ?answer.outcome, %report, "transient failure; Lambda retries the event");
+        return Err(format!(
+            "cutover: transient failure ({:?}); Lambda retries this event. Report: {report}",
+            answer.outcome
+        )
+        .into());
+    }
+    Ok(answer.report)
 }

@@ -3,9 +3,8 @@
 //! waits for next.
 
 use serde::Serialize;
-use serde_json::Value;
 
-use cutover_core::planner::Decision;
+use cutover_core::planner::{Decision, DecisionKind};
 use cutover_core::types::{Millis, Name};
 
 /// The JSON report of one command (docs/design.md §6).
@@ -48,9 +47,87 @@ pub struct ServiceReport {
     pub error: Option<String>,
     /// How many times the service was planned (more than one: a compare-and-swap was lost).
     pub attempts: u32,
+    /// The change was not sent for want of time; the next tick sends it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
+    /// It failed for a reason a retry may fix (throttling, a 5xx, no answer, an API out of
+    /// reach): Lambda retries such an event.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transient: bool,
+}
+
+/// What an invocation came to: the CLI's exit code, and whether Lambda should retry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked was done: applied, or nothing to do (a no-op, a wait, a hold).
+    Done,
+    /// It failed for a reason a retry may fix (throttling, a 5xx, no answer, an API out of
+    /// reach, the time ran out), and nothing else was done.
+    Failed,
+    /// It was refused: bad input, a precondition not met, a batch that would break a rule.
+    Refused,
+    /// Some of it was done and some failed or was refused (one service of many, one SNS
+    /// record of two).
+    Partial,
+}
+
+impl Outcome {
+    /// The CLI's exit code: 0 done, 1 failed (retry may help), 2 refused, 3 partially done.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Failed => 1,
+            Outcome::Refused => 2,
+            Outcome::Partial => 3,
+        }
+    }
+
+    /// Several parts' outcomes as one.
+    pub fn combine(parts: &[Outcome]) -> Outcome {
+        let any = |o: Outcome| parts.contains(&o);
+        let done = any(Outcome::Done) || any(Outcome::Partial);
+        if any(Outcome::Partial) || (done && (any(Outcome::Failed) || any(Outcome::Refused))) {
+            Outcome::Partial
+        } else if any(Outcome::Failed) {
+            Outcome::Failed
+        } else if any(Outcome::Refused) {
+            Outcome::Refused
+        } else {
+            Outcome::Done
+        }
+    }
+}
+
+impl Report {
+    /// What this command came to, from its services' reports and its own errors.
+    pub fn outcome(&self) -> Outcome {
+        let mut parts: Vec<Outcome> = self.services.iter().map(ServiceReport::outcome).collect();
+        if !self.errors.is_empty() {
+            parts.push(Outcome::Refused);
+        }
+        Outcome::combine(&parts)
+    }
+
+    /// Whether some work failed for a reason a retry may fix.
+    pub fn has_transient_failure(&self) -> bool {
+        self.services.iter().any(|s| s.transient)
+    }
 }
 
 impl ServiceReport {
+    /// Applied (whatever came after) or nothing to do: done; a transient failure: failed; any
+    /// other error or a refusal: refused.
+    pub fn outcome(&self) -> Outcome {
+        if self.applied {
+            Outcome::Done
+        } else if self.transient {
+            Outcome::Failed
+        } else if self.error.is_some() || self.decision.kind == DecisionKind::Refused {
+            Outcome::Refused
+        } else {
+            Outcome::Done
+        }
+    }
     /// A decision whose batch was not sent (nothing to send, a dry run, or a refusal).
     pub fn unapplied(decision: Decision, attempts: u32) -> ServiceReport {
         ServiceReport {
@@ -59,24 +136,30 @@ impl ServiceReport {
             change_id: None,
             error: None,
             attempts,
+            deferred: false,
+            transient: false,
         }
     }
 }
 
-/// True when a report carries an error anywhere a command or record could have failed.
-pub fn report_has_error(report: &Value) -> bool {
-    let failed = |r: &Value| {
-        r.get("error").is_some()
-            || r.get("errors")
-                .and_then(Value::as_array)
-                .is_some_and(|e| !e.is_empty())
-            || r.get("services")
-                .and_then(Value::as_array)
-                .is_some_and(|s| s.iter().any(|s| s.get("error").is_some()))
-    };
-    failed(report)
-        || report
-            .get("records")
-            .and_then(Value::as_array)
-            .is_some_and(|rs| rs.iter().any(failed))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_combine_into_one_exit_code() {
+        use Outcome::*;
+        assert_eq!(Outcome::combine(&[]), Done);
+        assert_eq!(Outcome::combine(&[Done, Done]), Done);
+        assert_eq!(Outcome::combine(&[Failed, Failed]), Failed);
+        assert_eq!(Outcome::combine(&[Refused]), Refused);
+        assert_eq!(Outcome::combine(&[Failed, Refused]), Failed);
+        assert_eq!(Outcome::combine(&[Done, Failed]), Partial);
+        assert_eq!(Outcome::combine(&[Refused, Done]), Partial);
+        assert_eq!(Outcome::combine(&[Partial, Done]), Partial);
+        assert_eq!(
+            [Done, Failed, Refused, Partial].map(Outcome::exit_code),
+            [0, 1, 2, 3]
+        );
+    }
 }

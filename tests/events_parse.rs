@@ -609,3 +609,51 @@ fn unknown_shapes_are_refused_whole() {
         "payload: expected a JSON object, got a number"
     );
 }
+
+#[test]
+fn control_characters_in_audit_text_are_refused_with_the_field() {
+    for (payload, field) in [
+        (
+            json!({"action":"rollback","service":"payments","actor":"alice\nroot","reason":"x"}),
+            "actor",
+        ),
+        (
+            json!({"action":"rollback","service":"payments","actor":"alice","reason":"5xx\r\nforged: log line"}),
+            "reason",
+        ),
+        (
+            json!({"action":"rollback","service":"payments","actor":"alice","id":"id\u{0}"}),
+            "id",
+        ),
+        (
+            json!({"action":"pause","service":"payments","actor":"a","reason":"\u{1b}[31mred"}),
+            "reason",
+        ),
+    ] {
+        let err = one_err(&payload);
+        assert_eq!(err.field(), field, "{payload}");
+        assert!(err.to_string().contains("control character"), "{err}");
+    }
+    let long = "x".repeat(cutover::events::MAX_TEXT_BYTES + 1);
+    let err = one_err(&json!({"action":"pause","service":"payments","actor":"a","reason":long}));
+    assert_eq!(err.field(), "reason");
+    // Non-ASCII text is fine: it is cut in bytes later, never refused.
+    let ok = one(&json!({"action":"pause","service":"payments","actor":"🦀","reason":"façade"}));
+    assert_eq!(ok.actor, "🦀");
+}
+
+#[test]
+fn control_characters_in_a_deploy_message_fail_that_record_alone() {
+    let message = json!({"type":"deployed","service":"payments","cluster":"green",
+                         "actor":"ci\n#812"})
+    .to_string();
+    let mut event = sample("sns-deployed.json");
+    let good = event["Records"][0].clone();
+    event["Records"][0]["Sns"]["Message"] = json!(message);
+    event["Records"].as_array_mut().unwrap().push(good);
+    let parsed = parse_invocation(&event, &topics()).unwrap();
+    assert_eq!(parsed.len(), 2);
+    let err = parsed[0].as_ref().unwrap_err();
+    assert_eq!(err.field(), "Records[0].Sns.Message.actor");
+    assert!(parsed[1].is_ok());
+}

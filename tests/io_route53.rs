@@ -429,7 +429,9 @@ async fn invalid_input_and_unknown_change_map_to_their_variants() {
 }
 
 #[tokio::test]
-async fn throttling_is_retried_by_the_sdk_itself() {
+async fn throttling_is_answered_at_once_for_the_engine_to_retry() {
+    // The SDK's own retries are off: the engine retries transient errors itself, with backoff
+    // bounded by the invocation's deadline (engine::retry), so one call is one request.
     let server = FakeServer::start(|_: &Seen, index| {
         if index == 0 {
             (400, error_response("Throttling", "Rate exceeded"))
@@ -442,10 +444,37 @@ async fn throttling_is_retried_by_the_sdk_itself() {
     })
     .await;
     let r53 = client(&server);
-    let status = r53.get_change("C1").await.unwrap();
-    assert_eq!(status, ChangeStatus::Pending);
-    assert_eq!(server.requests().len(), 2, "the SDK retried once");
-    assert_eq!(r53.request_count(), 1, "one call through the limiter");
+    let err = r53.get_change("C1").await.unwrap_err();
+    assert_eq!(err, Route53Error::Throttled("Rate exceeded".into()));
+    assert!(err.is_transient());
+    assert_eq!(server.requests().len(), 1, "no retry inside the client");
+    // Retried within a deadline, the call goes through.
+    let out = cutover::engine::retry::with_retries(
+        cutover::engine::retry::Deadline::after(std::time::Duration::from_secs(60)),
+        cutover::engine::retry::Priority::Normal,
+        || r53.get_change("C1"),
+    )
+    .await;
+    assert_eq!(out.result, Ok(ChangeStatus::Pending));
+    assert_eq!(out.attempts, 1, "the second request answered");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_5xx_is_transient_and_may_have_applied_a_change() {
+    let server = FakeServer::start(|_: &Seen, _| {
+        (
+            503,
+            error_response("ServiceUnavailable", "Service is unavailable"),
+        )
+    })
+    .await;
+    let r53 = client(&server);
+    let err = r53.get_change("C1").await.unwrap_err();
+    assert!(matches!(err, Route53Error::Unavailable(_)), "{err:?}");
+    assert!(err.is_transient() && err.change_may_have_applied());
+    assert!(!Route53Error::Throttled("x".into()).change_may_have_applied());
+    assert!(!Route53Error::InvalidChangeBatch { messages: vec![] }.is_transient());
 }
 
 #[tokio::test]

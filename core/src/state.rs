@@ -19,10 +19,13 @@ pub const STATE_VERSION: u32 = 1;
 pub const STATE_TTL: u32 = 300;
 /// How many processed event ids are kept for idempotency (oldest dropped first).
 pub const MAX_EVENTS: usize = 12;
-/// Longest reason kept (characters); longer reasons are cut.
-pub const MAX_REASON_CHARS: usize = 160;
-/// Longest actor kept (characters).
-pub const MAX_ACTOR_CHARS: usize = 64;
+/// Longest reason kept, in bytes (a character may take four, and each non-ASCII byte takes four
+/// characters in a TXT value): longer reasons are cut, ending with `…`.
+pub const MAX_REASON_BYTES: usize = 160;
+/// Longest actor kept, in bytes; cut like a reason.
+pub const MAX_ACTOR_BYTES: usize = 64;
+/// What a cut text ends with.
+pub const CUT_MARKER: char = '…';
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
@@ -216,8 +219,8 @@ impl State {
 
     /// Records who asked and why (docs/design.md §5: actor and reason go into the state record).
     pub fn stamp(&mut self, actor: &str, reason: Option<&str>, now: Millis) {
-        self.actor = cut(actor, MAX_ACTOR_CHARS);
-        self.reason = reason.map(|r| cut(r, MAX_REASON_CHARS));
+        self.actor = cut_bytes(actor, MAX_ACTOR_BYTES);
+        self.reason = reason.map(|r| cut_bytes(r, MAX_REASON_BYTES));
         self.at = now;
     }
 
@@ -228,14 +231,23 @@ impl State {
 
     /// The TXT value: the JSON split into quoted strings of ≤ 255 characters with `\"` escapes
     /// (docs/reference/route53.md "TXT records"), ≤ 4,000 characters. When too long, the oldest
-    /// event ids are dropped first.
+    /// event ids are dropped first, then the reason and the actor are shortened (down to their
+    /// cut marker): the audit text of a command must never block it — a rollback least of all.
     pub fn encode(&self) -> Result<String, StateError> {
         let mut s = self.clone();
         loop {
             match txt::render(&s.to_json()?) {
                 Ok(v) => return Ok(v),
-                Err(TxtError::ValueTooLong(_)) if !s.events.is_empty() => {
-                    s.events.remove(0);
+                Err(TxtError::ValueTooLong(_)) => {
+                    if !s.events.is_empty() {
+                        s.events.remove(0);
+                    } else if let Some(shorter) = s.reason.as_deref().and_then(halved) {
+                        s.reason = Some(shorter);
+                    } else if let Some(shorter) = halved(&s.actor) {
+                        s.actor = shorter;
+                    } else {
+                        return Err(TxtError::ValueTooLong(s.to_json()?.len()).into());
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -334,9 +346,30 @@ fn event_key(id: &str) -> String {
     format!("#{hex}")
 }
 
-/// Cuts a string to at most `max` characters (on a character boundary).
-fn cut(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// Cuts a text to at most `max` bytes on a character boundary, ending with `…` when cut.
+pub fn cut_bytes(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let budget = max.saturating_sub(CUT_MARKER.len_utf8());
+    let mut end = budget.min(s.len());
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = s[..end].to_string();
+    out.push(CUT_MARKER);
+    out
+}
+
+/// The text cut to about half its bytes (with the marker), or `None` when it is as short as a
+/// cut text gets.
+fn halved(s: &str) -> Option<String> {
+    let marker = CUT_MARKER.len_utf8();
+    if s.len() <= marker {
+        return None;
+    }
+    let shorter = cut_bytes(s, (s.len() / 2).max(marker));
+    (shorter.len() < s.len()).then_some(shorter)
 }
 
 #[cfg(test)]
@@ -394,7 +427,7 @@ mod tests {
         }
         assert_eq!(s.events.len(), MAX_EVENTS);
         s.stamp(&"a".repeat(500), Some(&"r\"".repeat(500)), 1);
-        assert_eq!(s.actor.len(), MAX_ACTOR_CHARS);
+        assert!(s.actor.len() <= MAX_ACTOR_BYTES && s.actor.ends_with(CUT_MARKER));
         let value = s.encode().unwrap();
         assert!(value.len() <= crate::route53::model::MAX_VALUE_CHARS);
         assert!(txt::parse(&value).unwrap().len() > 1);
@@ -466,5 +499,37 @@ mod tests {
         r.values.push("\"x\"".into());
         assert!(find(&[r], &n).unwrap().state.is_err());
         assert!(find(&[], &n).is_none());
+    }
+
+    #[test]
+    fn audit_text_is_cut_in_bytes_and_never_blocks_a_write() {
+        let mut s = sample();
+        // 64 four-byte characters in the actor, 160 in the reason: each non-ASCII byte is four
+        // characters in a TXT value, which once made the record too long for a rollback.
+        s.stamp(&"🦀".repeat(64), Some(&"🔥".repeat(160)), 1);
+        assert!(s.actor.len() <= MAX_ACTOR_BYTES, "{}", s.actor.len());
+        assert!(s.reason.as_ref().unwrap().len() <= MAX_REASON_BYTES);
+        assert!(s.actor.ends_with(CUT_MARKER) && s.reason.as_ref().unwrap().ends_with(CUT_MARKER));
+        assert!(s.actor.starts_with('🦀'), "cut on a character boundary");
+        // Even with every event id and a large prior set, the record encodes: the audit text
+        // gives way before anything blocks.
+        for i in 0..MAX_EVENTS {
+            s.remember_event(&format!("{i:0>60}"));
+        }
+        s.actor = "🦀".repeat(400);
+        s.reason = Some("🔥".repeat(400));
+        let value = s.encode().unwrap();
+        assert!(value.len() <= crate::route53::model::MAX_VALUE_CHARS);
+        let back = State::decode(&name(), &value).unwrap();
+        assert_eq!(back.phase, s.phase);
+        assert!(back.reason.unwrap().len() < s.reason.unwrap().len());
+    }
+
+    #[test]
+    fn cut_bytes_keeps_short_text_and_marks_a_cut() {
+        assert_eq!(cut_bytes("alice", 64), "alice");
+        assert_eq!(cut_bytes("abcdef", 5), "ab…");
+        assert_eq!(cut_bytes("ééé", 5), "é…");
+        assert_eq!(cut_bytes("abc", 0), "…");
     }
 }

@@ -801,6 +801,18 @@ fn comment_is_at_most_256_characters() {
     );
 }
 
+#[test]
+fn comment_holds_no_control_character() {
+    let z = zone(vec![]);
+    let mut b = batch(vec![create(a("x.example.com", "192.0.2.1"))]);
+    b.comment = Some("cutover rollback by alice\r\nforged line".into());
+    let violations = validate_batch(&z, &b).unwrap_err();
+    assert_eq!(violations, vec![Violation::CommentControlCharacter(0x0d)]);
+    assert_eq!(violations[0].code(), "InvalidInput");
+    b.comment = Some("tab\tinside".into());
+    assert!(validate_batch(&z, &b).is_err());
+}
+
 fn creates(n: usize) -> Vec<Change> {
     (0..n)
         .map(|i| create(a(&format!("h{i}.example.com"), "192.0.2.1")))

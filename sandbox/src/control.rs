@@ -182,6 +182,9 @@ async fn requests(State(handles): State<Handles>) -> Json<Value> {
 struct FailChange {
     code: String,
     message: String,
+    /// For `fail_next_list`: pages to let through first.
+    #[serde(default)]
+    skip: u32,
 }
 
 /// Faults to inject into Route53; every field optional.
@@ -195,6 +198,9 @@ struct FaultsBody {
     fail_next_5xx: Option<u32>,
     throttle_next: Option<u32>,
     fail_next_change: Option<FailChange>,
+    /// The next change is applied, then answered with this error.
+    lose_next_change_answer: Option<FailChange>,
+    fail_next_list: Option<FailChange>,
 }
 
 async fn set_faults(State(handles): State<Handles>, Json(body): Json<FaultsBody>) -> StatusCode {
@@ -213,6 +219,12 @@ async fn set_faults(State(handles): State<Handles>, Json(body): Json<FaultsBody>
     }
     if let Some(fail) = body.fail_next_change {
         faults.fail_next_change(&fail.code, &fail.message);
+    }
+    if let Some(fail) = body.lose_next_change_answer {
+        faults.lose_next_change_answer(&fail.code, &fail.message);
+    }
+    if let Some(fail) = body.fail_next_list {
+        faults.fail_list_after(fail.skip, &fail.code, &fail.message);
     }
     StatusCode::NO_CONTENT
 }

@@ -1413,3 +1413,30 @@ async fn in_process_change_and_history() {
     assert_eq!(history[0].records_after.len(), 3);
     assert_eq!(e.r53.zone_ids(), vec![e.zone.clone()]);
 }
+
+#[tokio::test]
+async fn a_comment_with_a_control_character_is_refused_and_nothing_applied() {
+    let e = env().await;
+    let before = e.r53.records(&e.zone);
+    let record = simple("ctl.example.com", "A", 60, &["192.0.2.7"]);
+    let err = submit_to(
+        &e.client,
+        &e.zone,
+        &[(Action::Create, record.clone())],
+        Some("cutover rollback by alice\u{1}"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!((err.status, err.code.as_str()), (Some(400), "InvalidInput"));
+    assert!(err.message.contains("U+0001"), "{}", err.message);
+    assert_eq!(e.r53.records(&e.zone), before);
+    // A tab or a newline is XML; they pass.
+    submit_to(
+        &e.client,
+        &e.zone,
+        &[(Action::Create, record.clone())],
+        Some("line one\nline two\ttab"),
+    )
+    .await
+    .unwrap();
+}

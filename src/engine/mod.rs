@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use cutover_core::command::Command;
 use cutover_core::config::{Config, ServiceConfig};
-use cutover_core::planner::{self, Decision};
+use cutover_core::planner::{self, Decision, DecisionKind};
 use cutover_core::types::Name;
 
 use crate::events;
@@ -22,13 +22,15 @@ use crate::observe::clock::Clock;
 use crate::observe::health::Prober;
 use crate::observe::kubernetes::IngressSource;
 use crate::observe::route53::Route53Api;
-use crate::report::{Report, ServiceReport};
+use crate::report::{Outcome, Report, ServiceReport};
 
 mod apply;
 mod observe;
+pub mod retry;
 
-use apply::{apply, Outcome};
+use apply::{apply, Settled};
 use observe::observe;
+use retry::{Deadline, DEFAULT_BUDGET};
 
 /// What one invocation needs: the config, the clock and the three ports to the world.
 #[derive(Clone)]
@@ -40,40 +42,77 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Handles one raw invocation payload with exactly the Lambda's logic. Never fails: bad input is
-/// answered with an error naming the field, and nothing is changed.
+/// The answer to one invocation: the JSON report and what it came to.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub report: Value,
+    pub outcome: Outcome,
+    /// Some work failed for a reason a retry may fix: an asynchronous event should be retried.
+    pub retry: bool,
+}
+
+/// Handles one raw invocation payload with exactly the Lambda's logic, with the CLI's time
+/// budget. Never fails: bad input is answered with an error naming the field, and nothing is
+/// changed.
 pub async fn handle(ctx: &Context, payload: Value) -> Value {
+    handle_until(ctx, payload, Deadline::after(DEFAULT_BUDGET))
+        .await
+        .report
+}
+
+/// Handles one raw invocation payload, keeping to `deadline` (Lambda's, in Lambda).
+pub async fn handle_until(ctx: &Context, payload: Value, deadline: Deadline) -> Answer {
     let items = match events::parse_invocation(&payload, &ctx.config.sns_topic_arns) {
         Ok(items) => items,
         Err(e) => {
             tracing::warn!(field = e.field(), error = %e, "refused invocation");
-            return json!({ "error": { "field": e.field(), "message": e.to_string() } });
+            return Answer {
+                report: json!({ "error": { "field": e.field(), "message": e.to_string() } }),
+                outcome: Outcome::Refused,
+                retry: false,
+            };
         }
     };
     let mut reports = Vec::with_capacity(items.len());
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut retry = false;
     for item in items {
         match item {
             Ok(cmd) => {
-                let report = run(ctx, &cmd).await;
+                let report = run_until(ctx, &cmd, deadline).await;
+                outcomes.push(report.outcome());
+                retry |= report.has_transient_failure();
                 reports.push(serde_json::to_value(&report).unwrap_or_else(
                     |e| json!({ "error": { "field": "report", "message": e.to_string() } }),
                 ));
             }
             Err(e) => {
                 tracing::warn!(field = e.field(), error = %e, "refused record");
+                outcomes.push(Outcome::Refused);
                 reports.push(json!({ "error": { "field": e.field(), "message": e.to_string() } }));
             }
         }
     }
-    if reports.len() == 1 {
+    let outcome = Outcome::combine(&outcomes);
+    let report = if reports.len() == 1 {
         reports.pop().unwrap_or(Value::Null)
     } else {
         json!({ "records": reports })
+    };
+    Answer {
+        report,
+        outcome,
+        retry,
     }
 }
 
-/// Runs one command for its services.
+/// Runs one command for its services, with the CLI's time budget.
 pub async fn run(ctx: &Context, cmd: &Command) -> Report {
+    run_until(ctx, cmd, Deadline::after(DEFAULT_BUDGET)).await
+}
+
+/// Runs one command for its services, keeping to `deadline`.
+pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Report {
     let mut report = Report {
         action: cmd.action.name().to_string(),
         actor: cmd.actor.clone(),
@@ -97,18 +136,26 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
     let mut done: BTreeMap<Name, ServiceReport> = BTreeMap::new();
     for attempt in 1..=max_attempts {
         let now = ctx.clock.now_millis();
-        let observed = match observe(ctx, &pending, cmd).await {
-            Ok(o) => o,
-            Err(e) => {
-                report.errors.push(e);
-                break;
-            }
-        };
+        let observed = observe(ctx, deadline, &pending, cmd).await;
+        // A service whose zone could not be listed is not decided this time (and says why).
+        let (listed, unlisted): (Vec<&ServiceConfig>, Vec<&ServiceConfig>) = pending
+            .iter()
+            .partition(|svc| observed.zone_error(svc).is_none());
+        for svc in unlisted {
+            let why = observed.zone_error(svc).unwrap_or_default();
+            let mut d = Decision::new(svc, DecisionKind::Hold, format!("not decided: {why}"));
+            d.alerts.push(why);
+            let mut r = ServiceReport::unapplied(d, attempt);
+            r.error = r.decision.alerts.first().cloned();
+            r.transient = true;
+            done.insert(svc.name.clone(), r);
+        }
+        let pending_now = listed;
         // The clusters' TXT encryption keys, read from the environment at config load: the
         // planner reads encrypted owners with them, never rewrites encrypted entries
         // (docs/reference/external-dns.md §1 "Encryption").
         let keys = ctx.config.txt_encrypt_keys();
-        let decisions: Vec<(Decision, &ServiceConfig)> = pending
+        let decisions: Vec<(Decision, &ServiceConfig)> = pending_now
             .iter()
             .map(|svc| {
                 let view = observed.view_of(svc);
@@ -124,30 +171,43 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
                 waits_for = ?d.waits_for, alerts = ?d.alerts, attempt, "decided"
             );
         }
+        // A refusal caused by what could not be observed this time (a cluster's API out of
+        // reach, a probe that could not run) is transient: a retry may see more.
+        let transient: Vec<Name> = decisions
+            .iter()
+            .filter(|(d, svc)| d.kind == DecisionKind::Refused && observed.was_blind(svc, d))
+            .map(|(d, _)| d.service.clone())
+            .collect();
         if !writes {
             for (d, _) in decisions {
-                done.insert(d.service.clone(), ServiceReport::unapplied(d, attempt));
+                let mut r = ServiceReport::unapplied(d, attempt);
+                r.transient = transient.contains(&r.decision.service);
+                done.insert(r.decision.service.clone(), r);
             }
             pending.clear();
             break;
         }
-        let outcomes = apply(ctx, decisions, &observed, attempt).await;
+        let outcomes = apply(ctx, deadline, decisions, &observed, attempt).await;
         pending.clear();
         for (svc, outcome) in outcomes {
             match outcome {
-                Outcome::Conflict(d, messages) if attempt < max_attempts => {
+                Settled::Conflict(d, messages) if attempt < max_attempts => {
                     tracing::info!(service = %d.service, ?messages, "compare-and-swap lost; re-planning");
                     pending.push(svc);
                 }
-                Outcome::Conflict(d, messages) => {
+                Settled::Conflict(d, messages) => {
                     let mut r = ServiceReport::unapplied(*d, attempt);
+                    r.transient = true;
                     r.error = Some(format!(
                         "the zone kept changing under cutover; gave up after {attempt} attempts: {}",
                         messages.join("; ")
                     ));
                     done.insert(r.decision.service.clone(), r);
                 }
-                Outcome::Done(r) => {
+                Settled::Done(mut r) => {
+                    if transient.contains(&r.decision.service) {
+                        r.transient = true;
+                    }
                     done.insert(r.decision.service.clone(), *r);
                 }
             }

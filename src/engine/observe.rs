@@ -8,11 +8,12 @@ use futures::future::join_all;
 use cutover_core::command::Command;
 use cutover_core::config::{ClusterConfig, Config, HealthCheck, ServiceConfig};
 use cutover_core::observation::{ClusterHealth, IngressInfo, Observed, Verdict};
-use cutover_core::planner::{self, ServiceView};
+use cutover_core::planner::{self, Decision, ServiceView};
 use cutover_core::route53::model::{ChangeStatus, RecordSet};
 use cutover_core::route53::zone::ZoneSnapshot;
 use cutover_core::types::{DnsName, Name};
 
+use super::retry::{with_retries, Deadline, Priority};
 use super::Context;
 use crate::observe::health::{self, ProbeSpec, ProbeTarget};
 use crate::observe::kubernetes::{ApiOverride, ClusterRef};
@@ -20,8 +21,8 @@ use crate::report::ClusterProblem;
 
 /// Everything read from the world for one attempt.
 pub(super) struct Observations {
-    /// zone id → its records, as listed.
-    pub(super) zones: BTreeMap<String, ZoneView>,
+    /// zone id → its records, as listed (or why the listing failed).
+    pub(super) zones: BTreeMap<String, Result<ZoneView, String>>,
     /// cluster key → its Ingresses.
     ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
     /// change id → status.
@@ -62,7 +63,7 @@ impl ZoneView {
 
 impl Observations {
     pub(super) fn records_of(&self, svc: &ServiceConfig) -> Vec<RecordSet> {
-        let (Some(scope), Some(records)) =
+        let (Some(scope), Some(Ok(records))) =
             (self.scopes.get(&svc.name), self.zones.get(&svc.zone_id))
         else {
             return Vec::new();
@@ -108,6 +109,26 @@ impl Observations {
 }
 
 impl Observations {
+    /// Why the service's zone could not be listed, if it could not.
+    pub(super) fn zone_error(&self, svc: &ServiceConfig) -> Option<String> {
+        match self.zones.get(&svc.zone_id) {
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(e.clone()),
+            None => Some(format!("zone {} was not listed", svc.zone_id)),
+        }
+    }
+
+    /// Whether the service's decision was taken without something this invocation could not
+    /// observe: a cluster's API it needed, or a conclusive verdict of `to`.
+    pub(super) fn was_blind(&self, svc: &ServiceConfig, d: &Decision) -> bool {
+        let no_verdict = |c: &Name| {
+            self.health
+                .get(&(svc.name.clone(), c.clone()))
+                .is_some_and(|h| h.verdict == Verdict::Inconclusive)
+        };
+        !self.cluster_alerts(svc).is_empty() || (!d.health.is_empty() && no_verdict(&svc.to))
+    }
+
     /// The clusters whose Kubernetes API failed, with what that blocks (docs/design.md §9): the
     /// report says so instead of leaving it to the logs.
     pub(super) fn cluster_problems(&self) -> Vec<ClusterProblem> {
@@ -165,20 +186,38 @@ fn claiming(list: &[IngressInfo], host: &DnsName) -> Vec<IngressInfo> {
 /// the pending changes' statuses and the probes.
 pub(super) async fn observe(
     ctx: &Context,
+    deadline: Deadline,
     services: &[&ServiceConfig],
     cmd: &Command,
-) -> Result<Observations, String> {
+) -> Observations {
     let cfg = &ctx.config;
     let zone_ids: BTreeSet<&str> = services.iter().map(|s| s.zone_id.as_str()).collect();
     let mut zones = BTreeMap::new();
     for zone_id in zone_ids {
-        let records = ctx
-            .route53
-            .list_records(zone_id)
-            .await
-            .map_err(|e| format!("listing zone {zone_id}: {e}"))?;
-        let zone_name = cfg.zone(zone_id).map(|z| z.name.clone());
-        zones.insert(zone_id.to_string(), ZoneView::new(zone_name, records));
+        // Throttling is the normal state of a busy account: retried within the deadline.
+        let listed = with_retries(deadline, Priority::Normal, || {
+            ctx.route53.list_records(zone_id)
+        })
+        .await;
+        let view = match listed.result {
+            Ok(records) => {
+                let zone_name = cfg.zone(zone_id).map(|z| z.name.clone());
+                Ok(ZoneView::new(zone_name, records))
+            }
+            Err(e) => {
+                let skipped: Vec<&str> = services
+                    .iter()
+                    .filter(|s| s.zone_id == zone_id)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                Err(format!(
+                    "listing zone {zone_id} failed after {} attempts ({e}); not decided this time: {}",
+                    listed.attempts,
+                    skipped.join(", ")
+                ))
+            }
+        };
+        zones.insert(zone_id.to_string(), view);
     }
     let mut obs = Observations {
         zones,
@@ -203,7 +242,12 @@ pub(super) async fn observe(
 
     let mut clusters_to_list: BTreeSet<Name> = BTreeSet::new();
     let mut to_probe: Vec<&ServiceConfig> = Vec::new();
-    for svc in services {
+    let listed: Vec<&ServiceConfig> = services
+        .iter()
+        .copied()
+        .filter(|s| obs.zone_error(s).is_none())
+        .collect();
+    for svc in listed {
         let needs = planner::needs(cfg, svc, &obs.records_of(svc), cmd);
         if needs.ingresses || needs.probe {
             for cluster in [&svc.from, &svc.to] {
@@ -245,7 +289,8 @@ pub(super) async fn observe(
         .filter_map(|s| s.change_id.clone())
         .collect();
     for id in change_ids {
-        match ctx.route53.get_change(&id).await {
+        let asked = with_retries(deadline, Priority::Normal, || ctx.route53.get_change(&id)).await;
+        match asked.result {
             Ok(status) => {
                 obs.changes.insert(id, status);
             }
@@ -255,7 +300,7 @@ pub(super) async fn observe(
     }
 
     obs.health = probe(ctx, &to_probe, &obs).await;
-    Ok(obs)
+    obs
 }
 
 fn cluster_ref(cluster: &ClusterConfig) -> ClusterRef {

@@ -8,6 +8,7 @@ use aws_sdk_route53::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
 use aws_sdk_route53::types as sdk;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::BoxFuture;
 
 use crate::observe::ratelimit::RateLimiter;
@@ -37,9 +38,14 @@ pub enum Route53Error {
     NoSuchHostedZone(String),
     #[error("NoSuchChange: {0}")]
     NoSuchChange(String),
-    /// `Throttling` or `PriorRequestNotComplete` still failing after the SDK's own retries.
+    /// `Throttling` or `PriorRequestNotComplete`: refused before anything was done; retry with
+    /// backoff (docs/reference/route53.md "Other error codes").
     #[error("throttled: {0}")]
     Throttled(String),
+    /// A 5xx answer (ServiceUnavailable, InternalFailure…): Route53 could not answer now. A
+    /// change MAY have been applied.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// No answer: connection, timeout or dispatch failure. The request MAY have been applied.
     #[error("transport: {0}")]
     Transport(String),
@@ -54,6 +60,29 @@ pub enum Route53Error {
 }
 
 impl Route53Error {
+    /// Worth retrying after a pause: throttling, a 5xx, or no answer at all.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Route53Error::Throttled(_)
+                | Route53Error::Unavailable(_)
+                | Route53Error::Transport(_)
+                | Route53Error::BadReply { .. }
+        )
+    }
+
+    /// Whether a change that got this answer may have been applied all the same (no answer, a
+    /// 5xx, or an answer that could not be read): the zone must be read again to know.
+    pub fn change_may_have_applied(&self) -> bool {
+        matches!(
+            self,
+            Route53Error::Unavailable(_)
+                | Route53Error::Transport(_)
+                | Route53Error::BadReply { .. }
+                | Route53Error::Other { .. }
+        )
+    }
+
     fn bad_reply(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Route53Error::BadReply {
             field: field.into(),
@@ -92,9 +121,10 @@ pub trait Route53Api: Send + Sync {
 
 /// [`Route53Api`] on the AWS SDK, with a client-side rate limit shared by all its calls.
 ///
-/// Build the SDK client from the standard environment (`AWS_ENDPOINT_URL_ROUTE_53`, …). Keep the
-/// SDK's standard retry mode: it retries `Throttling` and `PriorRequestNotComplete` itself
-/// (docs/reference/route53.md "Limits").
+/// Build the SDK client from the standard environment (`AWS_ENDPOINT_URL_ROUTE_53`, …). The SDK's
+/// own retries are turned off: the engine retries transient errors itself with exponential
+/// backoff and full jitter, bounded by the invocation's deadline instead of a count
+/// (`engine::retry`), and re-reads the zone after a change whose answer was lost.
 #[derive(Debug)]
 pub struct SdkRoute53 {
     client: aws_sdk_route53::Client,
@@ -106,8 +136,13 @@ impl SdkRoute53 {
     /// `requests_per_second`: cutover's share of the account's 5 requests/second (default 2;
     /// a value that is not a positive number falls back to the default).
     pub fn new(client: aws_sdk_route53::Client, requests_per_second: f64) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
+            .build();
         SdkRoute53 {
-            client,
+            client: aws_sdk_route53::Client::from_conf(config),
             limiter: RateLimiter::new(requests_per_second),
             requests: AtomicU64::new(0),
         }
@@ -488,10 +523,7 @@ pub fn record_to_sdk(record: &RecordSet, at: &str) -> Result<sdk::ResourceRecord
 // Errors
 
 /// Maps ChangeResourceRecordSets errors: InvalidChangeBatch keeps its messages.
-fn map_change_error<R>(err: SdkError<ChangeResourceRecordSetsError, R>) -> Route53Error
-where
-    R: std::fmt::Debug,
-{
+fn map_change_error(err: SdkError<ChangeResourceRecordSetsError, HttpResponse>) -> Route53Error {
     if let Some(ChangeResourceRecordSetsError::InvalidChangeBatch(inner)) = err.as_service_error() {
         let messages = if inner.messages().is_empty() {
             split_bracketed_messages(inner.message().unwrap_or_default())
@@ -504,16 +536,21 @@ where
 }
 
 /// Maps any SDK error by Route53's error code (never by its text).
-fn map_sdk_error<E, R>(err: SdkError<E, R>) -> Route53Error
+fn map_sdk_error<E>(err: SdkError<E, HttpResponse>) -> Route53Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     let display = aws_sdk_route53::error::DisplayErrorContext(&err).to_string();
     match err {
         SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
             let e = service.err();
-            from_code(e.code(), e.message().unwrap_or_default(), &display)
+            match from_code(e.code(), e.message().unwrap_or_default(), &display) {
+                Route53Error::Other { code, message } if status >= 500 => {
+                    Route53Error::Unavailable(format!("{code}: {message}"))
+                }
+                mapped => mapped,
+            }
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             Route53Error::Transport(display)
@@ -539,6 +576,9 @@ fn from_code(code: Option<&str>, message: &str, display: &str) -> Route53Error {
         Some("NoSuchChange") => Route53Error::NoSuchChange(message),
         Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete") => {
             Route53Error::Throttled(message)
+        }
+        Some("ServiceUnavailable" | "InternalFailure" | "InternalError") => {
+            Route53Error::Unavailable(message)
         }
         Some(code) => Route53Error::Other {
             code: code.to_string(),

@@ -319,3 +319,91 @@ fn alarms_that_are_not_evaluated_are_refused() {
     assert_eq!(path, "services.payments.overrides.alarms");
     assert!(reason.contains("not evaluated"), "{reason}");
 }
+
+#[test]
+fn values_that_would_hang_or_overflow_are_bounded() {
+    for (edit, path) in [
+        ("path = \"/healthz\"", "defaults.health_check.samples"),
+        ("path = \"/healthz\"", "defaults.health_check.timeout"),
+        ("failure_threshold = 2", "defaults.propagation_allowance"),
+        ("failure_threshold = 2", "defaults.verify_window"),
+        ("bake = \"1h\"", "defaults.steps[2].bake"),
+    ] {
+        let replacement = match path {
+            "defaults.health_check.samples" => "path = \"/healthz\"\nsamples = 4294967295",
+            "defaults.health_check.timeout" => "path = \"/healthz\"\ntimeout = \"61s\"",
+            "defaults.propagation_allowance" => {
+                "failure_threshold = 2\npropagation_allowance = \"9223372036854775807ms\""
+            }
+            "defaults.verify_window" => "failure_threshold = 2\nverify_window = \"8d\"",
+            _ => "bake = \"30d\"",
+        };
+        let (got, reason) = err(&EXAMPLE.replace(edit, replacement));
+        assert_eq!(got, path, "{reason}");
+    }
+    let (path, _) = err(&format!("probe_concurrency = 100000\n{EXAMPLE}"));
+    assert_eq!(path, "probe_concurrency");
+    let (path, _) = err(&format!("cas_retries = 1000\n{EXAMPLE}"));
+    assert_eq!(path, "cas_retries");
+}
+
+#[test]
+fn clusters_must_be_two_clusters() {
+    let (path, reason) =
+        err(&EXAMPLE.replace("eks_name = \"prod-green\"", "eks_name = \"prod-blue\""));
+    assert_eq!(path, "clusters.green.eks_name");
+    assert!(reason.contains("also clusters.blue"), "{reason}");
+    let shared = EXAMPLE.replace(
+        "external_dns_version = \"v0.14.2\"",
+        "external_dns_version = \"v0.14.2\"\nconnect_to = \"127.0.0.1:8443\"",
+    );
+    let (path, reason) = err(&shared);
+    assert_eq!(path, "clusters.green.connect_to");
+    assert!(reason.contains("clusters.blue"), "{reason}");
+}
+
+#[test]
+fn hostnames_are_plain_host_names() {
+    for bad in [
+        "localhost:9#.example.com",
+        "pay ments.example.com",
+        "-pay.example.com",
+        "a.*.example.com",
+    ] {
+        let (path, _) = err(&EXAMPLE.replace("Payments.Example.com.", bad));
+        assert_eq!(path, "services.payments.hostname", "{bad}");
+    }
+    for good in ["*.example.com", "pay_ments.example.com", "p-1.example.com"] {
+        assert!(
+            Config::parse(&EXAMPLE.replace("Payments.Example.com.", good)).is_ok(),
+            "{good}"
+        );
+    }
+}
+
+#[test]
+fn a_hostname_may_not_be_another_services_record() {
+    let second = |hostname: &str| {
+        format!(
+            "{EXAMPLE}\n[services.other]\nhostname = \"{hostname}\"\nfrom = \"blue\"\nto = \"green\"\n"
+        )
+    };
+    for colliding in [
+        "_cutover.payments.example.com",
+        "a-payments.example.com",
+        "cname-payments.example.com",
+        "txt.a-payments.example.com",
+    ] {
+        match Config::parse(&second(colliding)) {
+            Err(ConfigError::Invalid { path, reason }) => {
+                assert!(path.ends_with(".hostname"), "{colliding}: {path}");
+                assert!(
+                    reason.contains("each other's records"),
+                    "{colliding}: {reason}"
+                );
+            }
+            other => panic!("{colliding}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(Config::parse(&second("orders.example.com")).is_ok());
+}

@@ -12,7 +12,7 @@ use super::{
     DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT, DEFAULT_STATE_RECORD_PREFIX,
     ROUTE53_ACCOUNT_RATE,
 };
-use crate::registry::EncryptionKey;
+use crate::registry::{all_txt_names, EncryptionKey, TxtNaming};
 use crate::types::{DnsName, Name, OwnerId, Percent, SetIdentifier};
 
 pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, ConfigError> {
@@ -41,6 +41,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         }
         services.insert(svc.name.clone(), svc);
     }
+    refuse_name_collisions(&services, &clusters, &state_record_prefix)?;
     let sns_topic_arns = validate_sns_arns(&raw.sns_topic_arns)?;
     let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
     if !(rate_limit > 0.0 && rate_limit <= ROUTE53_ACCOUNT_RATE) {
@@ -52,8 +53,18 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         ));
     }
     let probe_concurrency = raw.probe_concurrency.unwrap_or(DEFAULT_PROBE_CONCURRENCY);
-    if probe_concurrency == 0 {
-        return Err(ConfigError::at("probe_concurrency", "must be at least 1"));
+    if !(1..=MAX_PROBE_CONCURRENCY).contains(&probe_concurrency) {
+        return Err(ConfigError::at(
+            "probe_concurrency",
+            format!("must be 1–{MAX_PROBE_CONCURRENCY}, got {probe_concurrency}"),
+        ));
+    }
+    let cas_retries = raw.cas_retries.unwrap_or(DEFAULT_CAS_RETRIES);
+    if cas_retries > MAX_CAS_RETRIES {
+        return Err(ConfigError::at(
+            "cas_retries",
+            format!("must be at most {MAX_CAS_RETRIES}, got {cas_retries}"),
+        ));
     }
     Ok(Config {
         zones,
@@ -64,7 +75,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         state_record_prefix,
         sns_topic_arns,
         rate_limit,
-        cas_retries: raw.cas_retries.unwrap_or(DEFAULT_CAS_RETRIES),
+        cas_retries,
         probe_concurrency,
     })
 }
@@ -134,6 +145,37 @@ fn validate_clusters(
                 format!(
                     "owner id {:?} equals lease_owner_id: the lease owner id must be one no external-dns uses",
                     lease.as_str()
+                ),
+            ));
+        }
+        // Two entries for one EKS cluster would read one cluster's Ingresses as two clusters'.
+        if let Some(other) = out
+            .values()
+            .find(|c| c.eks_name == cluster.eks_name && c.region == cluster.region)
+        {
+            return Err(ConfigError::at(
+                p("eks_name"),
+                format!(
+                    "EKS cluster {} in {} is also clusters.{}: from and to must be two clusters",
+                    cluster.eks_name, cluster.region, other.key
+                ),
+            ));
+        }
+        // One probe address for two clusters would judge both by one load balancer.
+        if let Some(other) = out
+            .values()
+            .find(|c| c.connect_to.is_some() && c.connect_to == cluster.connect_to)
+        {
+            return Err(ConfigError::at(
+                p("connect_to"),
+                format!(
+                    "{} is also the probe address of clusters.{}: each cluster's health must come \
+                     from its own load balancer",
+                    cluster
+                        .connect_to
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                    other.key
                 ),
             ));
         }
@@ -390,6 +432,84 @@ fn validate_sns_arns(raw: &[String]) -> Result<Vec<String>, ConfigError> {
     Ok(raw.to_vec())
 }
 
+/// Bounds that keep every value usable: a probe of billions of samples would never end, a
+/// duration near `i64::MAX` milliseconds would overflow every sum it enters.
+const MAX_SAMPLES: u32 = 100;
+const MAX_PROBE_TIMEOUT_MS: i64 = 60_000;
+const MAX_BAKE_MS: i64 = 7 * 24 * 3_600_000;
+const MAX_PROPAGATION_ALLOWANCE_MS: i64 = 3_600_000;
+const MAX_PROBE_CONCURRENCY: u32 = 256;
+const MAX_CAS_RETRIES: u32 = 10;
+
+/// A migrated hostname is a plain DNS host name: letters, digits, `-` and `_` in labels, and a
+/// leading `*` label for a wildcard. Anything else (`localhost:9#.example.com`) would be sent as
+/// a Host header and an SNI to probe, and is no name external-dns publishes for an Ingress.
+fn check_hostname_characters(hostname: &DnsName) -> Result<(), String> {
+    for (i, label) in hostname.as_str().split('.').enumerate() {
+        if i == 0 && label == "*" {
+            continue;
+        }
+        let bad = label
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'));
+        if let Some(c) = bad {
+            return Err(format!(
+                "{hostname}: the character {c:?} is not allowed in a host name (letters, digits, \
+                 '-', '_', and a leading '*' label)"
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!(
+                "{hostname}: the label {label:?} starts or ends with '-'"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A service's hostname or state record may not be a name another service reads or writes (its
+/// state record, or a TXT registry name any cluster's external-dns would use for it): the two
+/// services would edit each other's records.
+fn refuse_name_collisions(
+    services: &BTreeMap<Name, ServiceConfig>,
+    clusters: &BTreeMap<Name, ClusterConfig>,
+    state_prefix: &str,
+) -> Result<(), ConfigError> {
+    let namings: Vec<TxtNaming> = clusters.values().map(ClusterConfig::txt_naming).collect();
+    let mut owner_of: BTreeMap<DnsName, (Name, &'static str)> = BTreeMap::new();
+    for svc in services.values() {
+        owner_of.insert(svc.hostname.clone(), (svc.name.clone(), "hostname"));
+        if let Ok(state) = DnsName::parse(&format!("{state_prefix}{}", svc.hostname)) {
+            owner_of.insert(state, (svc.name.clone(), "state record"));
+        }
+    }
+    for svc in services.values() {
+        let mut names: Vec<(DnsName, &str)> = all_txt_names(&svc.hostname, &namings)
+            .into_iter()
+            .map(|n| (n, "TXT registry name"))
+            .collect();
+        if let Ok(state) = DnsName::parse(&format!("{state_prefix}{}", svc.hostname)) {
+            names.push((state, "state record"));
+        }
+        for (name, what) in names {
+            match owner_of.get(&name) {
+                Some((other, their)) if other != &svc.name => {
+                    return Err(ConfigError::at(
+                        format!("services.{}.hostname", svc.name),
+                        format!(
+                            "{name}, a {what} of {}, is the {their} of services.{other}: the two \
+                             services would edit each other's records",
+                            svc.hostname
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_service(
     key: &str,
     rs: &RawService,
@@ -403,6 +523,7 @@ fn validate_service(
         Name::new(key).map_err(|e| ConfigError::at(format!("services.{key}"), e.to_string()))?;
     let hostname =
         DnsName::parse(&rs.hostname).map_err(|e| ConfigError::at(p("hostname"), e.to_string()))?;
+    check_hostname_characters(&hostname).map_err(|why| ConfigError::at(p("hostname"), why))?;
     let zone = zones
         .iter()
         .filter(|z| hostname.is_within(&z.name))
@@ -521,9 +642,21 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
         ));
     }
     let verify_window = raw.verify_window.unwrap_or(base.verify_window);
+    if verify_window.millis() > MAX_BAKE_MS {
+        return Err(ConfigError::at(
+            p("verify_window"),
+            format!("must be at most 7d, got {verify_window}"),
+        ));
+    }
     let propagation_allowance = raw
         .propagation_allowance
         .unwrap_or(base.propagation_allowance);
+    if propagation_allowance.millis() > MAX_PROPAGATION_ALLOWANCE_MS {
+        return Err(ConfigError::at(
+            p("propagation_allowance"),
+            format!("must be at most 1h, got {propagation_allowance}"),
+        ));
+    }
     let health_check = merge_health(
         &p("health_check"),
         &base.health_check,
@@ -584,6 +717,12 @@ fn validate_steps(path: &str, raw: &[RawStep]) -> Result<Vec<Step>, ConfigError>
                 ));
             }
         }
+        if s.bake.millis() > MAX_BAKE_MS {
+            return Err(ConfigError::at(
+                format!("{path}[{i}].bake"),
+                format!("must be at most 7d, got {}", s.bake),
+            ));
+        }
         out.push(Step {
             percent,
             bake: s.bake,
@@ -627,12 +766,18 @@ fn merge_health(
         ));
     }
     let timeout = raw.timeout.unwrap_or(base.timeout);
-    if timeout.millis() <= 0 {
-        return Err(ConfigError::at(p("timeout"), "must be above 0"));
+    if timeout.millis() <= 0 || timeout.millis() > MAX_PROBE_TIMEOUT_MS {
+        return Err(ConfigError::at(
+            p("timeout"),
+            format!("must be above 0 and at most 60s, got {timeout}"),
+        ));
     }
     let samples = raw.samples.unwrap_or(base.samples);
-    if samples == 0 {
-        return Err(ConfigError::at(p("samples"), "must be at least 1"));
+    if !(1..=MAX_SAMPLES).contains(&samples) {
+        return Err(ConfigError::at(
+            p("samples"),
+            format!("must be 1–{MAX_SAMPLES}, got {samples}"),
+        ));
     }
     let allowed_failures = raw.allowed_failures.unwrap_or(base.allowed_failures);
     if allowed_failures >= samples {

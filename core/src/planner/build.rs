@@ -68,7 +68,7 @@ impl BatchBuilder {
             }))
             .collect();
         ChangeBatch {
-            comment: Some(cut(comment, MAX_COMMENT_CHARS)),
+            comment: Some(comment_text(comment)),
             changes,
         }
     }
@@ -159,6 +159,13 @@ pub fn weighted_copy(r: &RecordSet, sid: &SetIdentifier, weight: Weight) -> Reco
     new
 }
 
-pub fn cut(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// A batch comment as Route53 keeps it: control characters become blanks (the comment is audit
+/// text, shown in consoles and CloudTrail), and the whole is cut to 256 bytes (the limit is
+/// 256; counting bytes is the stricter reading) with a marker.
+pub fn comment_text(comment: &str) -> String {
+    let plain: String = comment
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::state::cut_bytes(&plain, MAX_COMMENT_CHARS)
 }

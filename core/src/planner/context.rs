@@ -44,6 +44,11 @@ impl<'a> Ctx<'a> {
     pub fn decision(&self, kind: DecisionKind, summary: impl Into<String>) -> Decision {
         let mut d = Decision::new(self.svc, kind, summary);
         d.owners = owners_report(&self.facts);
+        d.last_written = self
+            .stored
+            .as_ref()
+            .and_then(|s| s.state.as_ref().ok())
+            .map(|st| st.at);
         d
     }
     pub fn refuse(&self, reason: impl Into<String>) -> Decision {

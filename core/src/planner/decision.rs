@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config::ServiceConfig;
 use crate::observation::ClusterHealth;
 use crate::route53::model::ChangeBatch;
-use crate::types::{Name, Percent};
+use crate::types::{Millis, Name, Percent};
 
 /// The share of traffic on each side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +72,10 @@ pub struct Decision {
     /// The health checks of the step and the rule that decided, when a step was judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// When the service's state record was last written (`None`: never): the engine sends the
+    /// batches of services written longest ago first.
+    #[serde(skip)]
+    pub last_written: Option<Millis>,
 }
 
 /// The analysis of a step (docs/design.md §4): the checks since it began and the rule that
@@ -116,6 +120,7 @@ impl Decision {
             health: BTreeMap::new(),
             zone_id: svc.zone_id.clone(),
             analysis: None,
+            last_written: None,
         }
     }
 

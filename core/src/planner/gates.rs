@@ -190,7 +190,9 @@ pub(super) fn bake_required(ctx: &Ctx, st: &State) -> Millis {
         })
         .max()
         .unwrap_or(60);
-    let floor = i64::from(ttl) * 1000 + ctx.svc.rollout.propagation_allowance.millis();
+    let floor = i64::from(ttl)
+        .saturating_mul(1000)
+        .saturating_add(ctx.svc.rollout.propagation_allowance.millis());
     configured.max(floor)
 }
 

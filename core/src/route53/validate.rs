@@ -115,6 +115,10 @@ pub enum Violation {
     /// Text is cutover's own; the reference gives the limit, not the message.
     #[error("Invalid request: the change batch comment is {length} characters, more than 256")]
     CommentTooLong { length: usize },
+    /// Own text: a comment carries no control character (it is audit text; Route53's XML
+    /// cannot carry most of them).
+    #[error("Invalid request: the change batch comment holds the control character U+{0:04X}")]
+    CommentControlCharacter(u32),
     /// Text is cutover's own; the reference gives the limit, not the message.
     #[error("Number of records limit of 1000 exceeded: the batch counts {count} ResourceRecord elements (UPSERT counts twice)")]
     TooManyRecords { count: usize },
@@ -236,6 +240,7 @@ impl Violation {
             UnmanagedPolicy { .. } | UnknownElbRegion { .. } => "cutover",
             EmptyBatch
             | CommentTooLong { .. }
+            | CommentControlCharacter(_)
             | NameTooLong { .. }
             | AliasNameTooLong { .. }
             | AliasAndRecords { .. }
@@ -303,6 +308,9 @@ fn check_batch_shape(batch: &ChangeBatch, out: &mut Vec<Violation>) {
         let length = comment.chars().count();
         if length > Limits::ROUTE53.max_comment_chars {
             out.push(Violation::CommentTooLong { length });
+        }
+        if let Some(c) = comment.chars().find(|c| c.is_control()) {
+            out.push(Violation::CommentControlCharacter(u32::from(c)));
         }
     }
     let cost = batch_cost(batch);

@@ -14,6 +14,11 @@ struct Faults {
     next_change: Option<ApiError>,
     /// Changes to let through before `next_change` fails one.
     changes_before_failure: u32,
+    /// The next change is applied, then answered with this error (its answer is lost).
+    lose_next_change_answer: Option<ApiError>,
+    /// A ListResourceRecordSets fails once with this error, after `lists_before_failure` pass.
+    next_list: Option<ApiError>,
+    lists_before_failure: u32,
 }
 
 /// Shared handle; cloning it controls the same Route53.
@@ -64,6 +69,24 @@ impl FaultHandle {
         faults.changes_before_failure = skip;
     }
 
+    /// The next ChangeResourceRecordSets is applied, then answered `code` (e.g. a 500
+    /// `InternalFailure`): the client cannot tell whether it went through.
+    pub fn lose_next_change_answer(&self, code: &str, message: &str) {
+        self.lock().lose_next_change_answer = Some(ApiError::new(status_for(code), code, message));
+    }
+
+    /// The next ListResourceRecordSets fails once with `code` and `message`.
+    pub fn fail_next_list(&self, code: &str, message: &str) {
+        self.fail_list_after(0, code, message);
+    }
+
+    /// Lets `skip` ListResourceRecordSets pages through, then fails the next once.
+    pub fn fail_list_after(&self, skip: u32, code: &str, message: &str) {
+        let mut faults = self.lock();
+        faults.next_list = Some(ApiError::new(status_for(code), code, message));
+        faults.lists_before_failure = skip;
+    }
+
     /// Removes every injected fault.
     pub fn clear(&self) {
         *self.lock() = Faults::default();
@@ -87,6 +110,20 @@ impl FaultHandle {
         }
     }
 
+    pub(crate) fn take_lost_change_answer(&self) -> Option<ApiError> {
+        self.lock().lose_next_change_answer.take()
+    }
+
+    pub(crate) fn take_list_failure(&self) -> Option<ApiError> {
+        let mut faults = self.lock();
+        faults.next_list.as_ref()?;
+        if faults.lists_before_failure > 0 {
+            faults.lists_before_failure -= 1;
+            return None;
+        }
+        faults.next_list.take()
+    }
+
     pub(crate) fn take_change_failure(&self) -> Option<ApiError> {
         let mut faults = self.lock();
         faults.next_change.as_ref()?;
@@ -102,6 +139,7 @@ fn status_for(code: &str) -> u16 {
     match code {
         "NoSuchHostedZone" | "NoSuchHealthCheck" | "NoSuchChange" => 404,
         "InternalFailure" | "InternalError" => 500,
+        "AccessDenied" => 403,
         "ServiceUnavailable" => 503,
         _ => 400,
     }

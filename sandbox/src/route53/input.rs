@@ -65,6 +65,17 @@ pub fn check_batch_input(changes: &[Change], comment: Option<&str>) -> Result<()
     let mut violations = Violations::default();
     if let Some(comment) = comment {
         violations.max_length(comment, "changeBatch.comment", MAX_COMMENT_LENGTH);
+        // XML 1.0 cannot carry these characters, not even as character references, so Route53's
+        // request parser refuses them (text unverified; the stricter reading).
+        if let Some(c) = comment
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(ApiError::invalid_input(format!(
+                "Invalid XML: the comment holds the character U+{:04X}, which XML 1.0 cannot carry",
+                u32::from(c)
+            )));
+        }
     }
     if changes.is_empty() {
         violations.add(

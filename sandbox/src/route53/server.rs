@@ -226,6 +226,9 @@ async fn list_record_sets(
             identifier: query.get("identifier").cloned(),
         };
         let max_items = listing::parse_max_items(query.get("maxitems").map(String::as_str))?;
+        if let Some(error) = r.faults().take_list_failure() {
+            return Err(error);
+        }
         r.with_zone(&id, |zone| {
             let page = listing::list_page(zone, &start, max_items)?;
             Ok(Reply::ok(wire::render_list_rrsets(&page)))
@@ -241,6 +244,9 @@ async fn change_record_sets(
 ) -> Response {
     serve(&route53, "ChangeResourceRecordSets", |r| {
         let info = r.http_change(&id, &body)?;
+        if let Some(error) = r.faults().take_lost_change_answer() {
+            return Err(error);
+        }
         Ok(Reply::ok(wire::render_change_info(
             "ChangeResourceRecordSetsResponse",
             &info,
