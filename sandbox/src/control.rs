@@ -54,6 +54,7 @@ pub fn router(handles: Handles) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/endpoints", get(endpoints))
+        .route("/cutover-config", get(cutover_config))
         .route("/clock", get(clock_now))
         .route("/clock/advance", post(advance_clock))
         .route("/zones", get(zones))
@@ -104,6 +105,11 @@ fn clock_json(clock: &SimClock) -> Value {
         "now_millis": clock.now_millis(),
         "offset_millis": u64::try_from(clock.offset().as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+/// A complete cutover.toml for this sandbox (`crate::cutover_config`).
+async fn cutover_config(State(handles): State<Handles>) -> String {
+    crate::cutover_config::render(&handles, &crate::cutover_config::ConfigOptions::default())
 }
 
 async fn clock_now(State(handles): State<Handles>) -> Json<Value> {

@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod cluster;
 pub mod control;
+pub mod cutover_config;
 pub mod eks;
 pub mod external_dns;
 pub mod kube_api;

@@ -1,6 +1,7 @@
 //! `sandbox serve [--world FILE]`: starts the whole sandbox and prints, as its first line on
 //! stdout, one JSON object naming every endpoint; runs until SIGINT/SIGTERM.
 //! `sandbox kubeconfig --control URL --cluster NAME`: prints a kubeconfig for a running sandbox.
+//! `sandbox cutover-config --control URL`: prints a complete cutover.toml for a running sandbox.
 //! `sandbox default-world`: prints the built-in world file.
 
 use std::path::PathBuf;
@@ -41,6 +42,15 @@ enum Command {
         /// Route53 requests per second (account-wide); 0 disables the limit.
         #[arg(long, default_value_t = 5.0)]
         rate_limit: f64,
+        /// Write a complete cutover.toml for this sandbox to FILE once it has started.
+        #[arg(long, value_name = "FILE")]
+        cutover_config: Option<PathBuf>,
+    },
+    /// Print a complete cutover.toml for a running sandbox (zones, clusters, services).
+    CutoverConfig {
+        /// The control API URL printed by `sandbox serve`.
+        #[arg(long, env = "SANDBOX_CONTROL_URL")]
+        control: String,
     },
     /// Print a kubeconfig (with an EKS token) for a cluster of a running sandbox.
     Kubeconfig {
@@ -69,9 +79,14 @@ async fn main() -> anyhow::Result<()> {
             no_external_dns_loops,
             insync_after_seconds,
             rate_limit,
+            cutover_config,
         } => {
             let options = serve_options(!no_external_dns_loops, insync_after_seconds, rate_limit)?;
-            serve(world, options).await
+            serve(world, options, cutover_config).await
+        }
+        Command::CutoverConfig { control } => {
+            print!("{}", http_get(&control, "/cutover-config").await?);
+            Ok(())
         }
         Command::Kubeconfig { control, cluster } => {
             let text = http_get(&control, &format!("/clusters/{cluster}/kubeconfig")).await?;
@@ -105,12 +120,24 @@ fn serve_options(
     })
 }
 
-async fn serve(world: Option<PathBuf>, options: SandboxOptions) -> anyhow::Result<()> {
+async fn serve(
+    world: Option<PathBuf>,
+    options: SandboxOptions,
+    cutover_config: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let world = match world {
         Some(path) => World::load(&path)?,
         None => World::default_world(),
     };
     let sandbox = Sandbox::start(world, options).await?;
+    if let Some(path) = cutover_config {
+        let text = sandbox::cutover_config::render(
+            &sandbox.handles(),
+            &sandbox::cutover_config::ConfigOptions::default(),
+        );
+        std::fs::write(&path, text)
+            .with_context(|| format!("--cutover-config: cannot write {}", path.display()))?;
+    }
     let endpoints = sandbox.endpoints();
     let line = json!({
         "route53": endpoints.route53,

@@ -352,12 +352,40 @@ async fn bad_tokens_are_401() {
 
 #[tokio::test]
 async fn token_expires_as_simulated_time_passes() {
+    // A token signed on the simulated clock (a client following it) expires as simulated time
+    // passes: 15 minutes later it is refused.
     let sandbox = start().await;
+    sandbox.clock.advance(Duration::from_secs(3600));
     let client = client_for(&sandbox, Some(sandbox_token("blue", sandbox.clock.now()))).await;
     let api = Api::<K8sIngress>::all(client);
     api.list(&ListParams::default()).await.expect("fresh token");
     sandbox.clock.advance(Duration::from_secs(16 * 60));
     let error = api.list(&ListParams::default()).await.expect_err("expired");
+    assert_eq!(api_status(error), 401);
+}
+
+#[tokio::test]
+async fn a_token_on_the_real_clock_survives_moving_the_simulated_clock() {
+    // kubectl (or cutover without the rehearsal clock) signs on the real clock: moving the
+    // simulated clock must not lock it out.
+    let sandbox = start().await;
+    let client = client_for(
+        &sandbox,
+        Some(sandbox_token("blue", std::time::SystemTime::now())),
+    )
+    .await;
+    let api = Api::<K8sIngress>::all(client);
+    sandbox.clock.advance(Duration::from_secs(3 * 3600));
+    api.list(&ListParams::default())
+        .await
+        .expect("a fresh real-clock token is accepted whatever the simulated time");
+    // A token too old on both clocks is refused.
+    let old = std::time::SystemTime::now() - Duration::from_secs(20 * 60);
+    let client = client_for(&sandbox, Some(sandbox_token("blue", old))).await;
+    let error = Api::<K8sIngress>::all(client)
+        .list(&ListParams::default())
+        .await
+        .expect_err("expired");
     assert_eq!(api_status(error), 401);
 }
 

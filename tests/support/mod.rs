@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ use sandbox::{Sandbox, SandboxOptions};
 use serde_json::{json, Value};
 
 /// The SNS topic the generated configs accept deploy events from.
-pub const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:cutover-deploys";
+pub const TOPIC_ARN: &str = sandbox::cutover_config::DEPLOY_TOPIC_ARN;
 
 /// A canary of four steps, short bakes (the floor is the ELB alias's 60 s + the allowance).
 pub const FAST_ROLLOUT: &str = r#"
@@ -301,58 +300,27 @@ async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-/// A cutover.toml for the sandbox: its zone, its clusters (owner ids and TXT settings from the
-/// world, probes sent to each cluster's load balancer on loopback) and the given services.
+/// A cutover.toml for the sandbox, as `sandbox cutover-config` writes it (its zones, its clusters
+/// with their owner ids, TXT settings and probe addresses on loopback), with the given services
+/// and rollout.
 pub fn cutover_toml(
     sandbox: &Sandbox,
-    world: &World,
+    _world: &World,
     services: &[ServiceSpec<'_>],
     rollout: &str,
 ) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "sns_topic_arns = [\"{TOPIC_ARN}\"]");
-    let _ = writeln!(out, "rate_limit = 2.0\n");
-    for zone in &world.zones {
-        if let Some(id) = sandbox.zone_id(&zone.name) {
-            let _ = writeln!(out, "[[zones]]\nid = \"{id}\"\nname = \"{}\"\n", zone.name);
-        }
-    }
-    for spec in &world.clusters {
-        let running = sandbox.cluster(&spec.name).expect("cluster runs");
-        let lb = running
-            .load_balancers
-            .values()
-            .next()
-            .expect("a load balancer");
-        let edns = &spec.external_dns;
-        let _ = writeln!(out, "[clusters.{}]", spec.name);
-        let _ = writeln!(out, "eks_name = \"{}\"", spec.name);
-        let _ = writeln!(out, "region = \"{}\"", spec.region);
-        let owner = edns
-            .owner_id
-            .clone()
-            .unwrap_or_else(|| "default".to_string());
-        let _ = writeln!(out, "owner_id = \"{owner}\"");
-        let _ = writeln!(out, "external_dns_version = \"{}\"", edns.version);
-        if let Some(p) = &edns.txt_prefix {
-            let _ = writeln!(out, "txt_prefix = \"{p}\"");
-        }
-        if let Some(s) = &edns.txt_suffix {
-            let _ = writeln!(out, "txt_suffix = \"{s}\"");
-        }
-        if let Some(p) = &edns.annotation_prefix {
-            let _ = writeln!(out, "annotation_prefix = \"{p}\"");
-        }
-        let _ = writeln!(out, "connect_to = \"{}\"\n", lb.addr());
-    }
-    for (name, from, to) in services {
-        let _ = writeln!(
-            out,
-            "[services.{name}]\nhostname = \"{name}.example.com\"\nfrom = \"{from}\"\nto = \"{to}\"\n"
-        );
-    }
-    out.push_str(rollout);
-    out
+    sandbox::cutover_config::render(
+        &sandbox.handles(),
+        &sandbox::cutover_config::ConfigOptions {
+            services: Some(
+                services
+                    .iter()
+                    .map(|(n, f, t)| (n.to_string(), f.to_string(), t.to_string()))
+                    .collect(),
+            ),
+            rollout: Some(rollout.to_string()),
+        },
+    )
 }
 
 pub fn scheduled_event() -> Value {
