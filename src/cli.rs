@@ -15,7 +15,10 @@ use cutover_core::config::Config;
 use crate::clients::{load_config, Clients};
 use crate::engine;
 use crate::engine::retry::{Deadline, DEFAULT_BUDGET};
+use crate::observe::clock::ClockChoice;
 use crate::observe::kubernetes::DEFAULT_READ_TIMEOUT;
+use crate::report::Outcome;
+use crate::table;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +31,18 @@ pub struct Cli {
     /// The configuration file.
     #[arg(long, env = "CUTOVER_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// The clock cutover decides by: `system`, or `sandbox:CONTROL_URL` to follow a local
+    /// sandbox's simulated clock in a rehearsal (loopback only; never in Lambda).
+    #[arg(
+        long,
+        global = true,
+        default_value = "system",
+        value_name = "system|sandbox:URL"
+    )]
+    pub clock: ClockChoice,
+    /// How the report is printed: `json` for scripts (the Lambda's answer), `table` for people.
+    #[arg(long, global = true, value_enum, default_value = "json")]
+    pub output: OutputFormat,
     #[command(subcommand)]
     pub command: CliCommand,
 }
@@ -69,6 +84,19 @@ pub enum CliCommand {
     /// `route53:ChangeResourceRecordSetsNormalizedRecordNames` condition: one per line, then all
     /// of them as one comma-separated line (the template's `RecordNames` parameter).
     IamRecordNames,
+    /// Print a shell completion script (e.g. `cutover completions bash > /etc/bash_completion.d/cutover`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `cutover man | man -l -`).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
 }
 
 /// What every operator command takes (docs/design.md §5).
@@ -156,6 +184,8 @@ impl CliCommand {
             CliCommand::Adopt(a) => ("adopt", a, Map::new()),
             CliCommand::Tick(a) => ("tick", a, Map::new()),
             CliCommand::IamRecordNames => return Err(CliError::NotAnEvent("iam-record-names")),
+            CliCommand::Completions { .. } => return Err(CliError::NotAnEvent("completions")),
+            CliCommand::Man => return Err(CliError::NotAnEvent("man")),
         };
         Ok(manual_command(action, common, extra, default_actor))
     }
@@ -253,15 +283,19 @@ pub fn default_cli_actor() -> String {
 pub async fn run() -> ExitCode {
     init_cli_logging();
     let cli = Cli::parse();
+    if let Some(code) = print_help_text(&cli.command) {
+        return code;
+    }
+    let refused = ExitCode::from(Outcome::Refused.exit_code());
     let config = match load_config(cli.config.as_deref()) {
         Ok(Some(config)) => config,
         Ok(None) => {
             eprintln!("cutover: --config or CUTOVER_CONFIG: not set (the path of cutover.toml)");
-            return ExitCode::FAILURE;
+            return refused;
         }
         Err(e) => {
             eprintln!("cutover: {e}");
-            return ExitCode::FAILURE;
+            return refused;
         }
     };
     if matches!(cli.command, CliCommand::IamRecordNames) {
@@ -276,20 +310,51 @@ pub async fn run() -> ExitCode {
         Ok(payload) => payload,
         Err(e) => {
             eprintln!("cutover: {e}");
-            return ExitCode::FAILURE;
+            return refused;
         }
     };
-    let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
+    let clock = match cli.clock.resolve().await {
+        Ok(clock) => clock,
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            return ExitCode::from(Outcome::Failed.exit_code());
+        }
+    };
+    let clients =
+        Clients::from_env_with_clock(config.rate_limit, DEFAULT_READ_TIMEOUT, clock).await;
     let ctx = clients.context(Arc::new(config));
     let answer = engine::handle_until(&ctx, payload, Deadline::after(DEFAULT_BUDGET)).await;
-    match serde_json::to_string_pretty(&answer.report) {
-        Ok(text) => println!("{text}"),
-        Err(e) => {
-            eprintln!("cutover: cannot print the report: {e}");
-            return ExitCode::FAILURE;
-        }
+    match cli.output {
+        OutputFormat::Table => print!("{}", table::render(&answer.report)),
+        OutputFormat::Json => match serde_json::to_string_pretty(&answer.report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("cutover: cannot print the report: {e}");
+                return ExitCode::from(Outcome::Failed.exit_code());
+            }
+        },
     }
     ExitCode::from(answer.outcome.exit_code())
+}
+
+/// `completions` and `man` print text generated from the command line's own definition, so
+/// they always match it; they need no config.
+fn print_help_text(command: &CliCommand) -> Option<ExitCode> {
+    let mut definition = <Cli as clap::CommandFactory>::command();
+    let mut text = Vec::new();
+    match command {
+        CliCommand::Completions { shell } => {
+            clap_complete::generate(*shell, &mut definition, "cutover", &mut text);
+        }
+        CliCommand::Man => {
+            // Writing into memory cannot fail; stdout is written below.
+            let _ = clap_mangen::Man::new(definition).render(&mut text);
+        }
+        _ => return None,
+    }
+    // A closed pipe (`cutover man | head`) is not an error worth a message.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), &text);
+    Some(ExitCode::SUCCESS)
 }
 
 fn init_cli_logging() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use cutover_core::config::{Config, ConfigError};
 
 use crate::engine::Context;
-use crate::observe::clock::SystemClock;
+use crate::observe::clock::{Clock, SystemClock};
 use crate::observe::health::HttpProber;
 use crate::observe::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
 use crate::observe::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
@@ -44,10 +44,26 @@ pub struct Clients {
     pub route53: Arc<SdkRoute53>,
     pub ingresses: Arc<EksIngressSource>,
     pub prober: Arc<HttpProber>,
+    /// The engine's clock and the EKS tokens' signing time: the system clock, or the sandbox's
+    /// for a CLI rehearsal (docs/sandbox.md "Rehearsing with the CLI").
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Clients {
     pub async fn from_env(route53_requests_per_second: f64, kube_read_timeout: Duration) -> Self {
+        Clients::from_env_with_clock(
+            route53_requests_per_second,
+            kube_read_timeout,
+            Arc::new(SystemClock),
+        )
+        .await
+    }
+
+    pub async fn from_env_with_clock(
+        route53_requests_per_second: f64,
+        kube_read_timeout: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
@@ -56,8 +72,11 @@ impl Clients {
                 aws_sdk_route53::Client::new(&sdk_config),
                 route53_requests_per_second,
             )),
-            ingresses: Arc::new(EksIngressSource::new(sdk_config, kube_read_timeout)),
+            ingresses: Arc::new(
+                EksIngressSource::new(sdk_config, kube_read_timeout).with_clock(clock.clone()),
+            ),
             prober: Arc::new(HttpProber::default()),
+            clock,
         }
     }
 
@@ -65,14 +84,14 @@ impl Clients {
         Clients::from_env(DEFAULT_REQUESTS_PER_SECOND, DEFAULT_READ_TIMEOUT).await
     }
 
-    /// The engine's context over these clients, the validated config and the system clock.
+    /// The engine's context over these clients, the validated config and their clock.
     pub fn context(&self, config: Arc<Config>) -> Context {
         Context {
             config,
             route53: self.route53.clone(),
             ingresses: self.ingresses.clone(),
             prober: self.prober.clone(),
-            clock: Arc::new(SystemClock),
+            clock: self.clock.clone(),
         }
     }
 }

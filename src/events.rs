@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use cutover_core::command::{Action, Command, Strategy, Trigger};
+use cutover_core::text::quoted;
 use cutover_core::types::{Name, Percent};
 
 /// Why a payload, or one SNS record of it, was refused. `field` is a path into the payload:
@@ -27,7 +28,7 @@ pub enum EventError {
     Invalid { field: String, reason: String },
     #[error("{field}: unknown field (allowed here: {allowed})")]
     UnknownField { field: String, allowed: String },
-    #[error("{field}: topic {arn:?} is not an accepted topic")]
+    #[error("{field}: topic {arn} is not an accepted topic", arn = quoted(.arn))]
     TopicNotAccepted { field: String, arn: String },
     #[error("payload: {0}")]
     UnknownShape(String),
@@ -103,7 +104,10 @@ fn parse_eventbridge(event: &Map<String, Value>) -> Result<Command, EventError> 
         if source != "aws.events" {
             return Err(EventError::Invalid {
                 field: "source".into(),
-                reason: format!("a Scheduled Event must come from \"aws.events\", got {source:?}"),
+                reason: format!(
+                    "a Scheduled Event must come from \"aws.events\", got {source}",
+                    source = quoted(source)
+                ),
             });
         }
         return Ok(Command::tick(SCHEDULE_ACTOR));
@@ -153,7 +157,10 @@ fn parse_sns_record(
     if source != "aws:sns" {
         return Err(EventError::Invalid {
             field: join(at, "EventSource"),
-            reason: format!("expected \"aws:sns\", got {source:?}"),
+            reason: format!(
+                "expected \"aws:sns\", got {source}",
+                source = quoted(source)
+            ),
         });
     }
     let sns_at = join(at, "Sns");
@@ -209,7 +216,10 @@ fn parse_deploy_message(
     if kind != "deployed" {
         return Err(EventError::Invalid {
             field: join(at, "type"),
-            reason: format!("unknown message type {kind:?} (expected \"deployed\")"),
+            reason: format!(
+                "unknown message type {kind} (expected \"deployed\")",
+                kind = quoted(kind)
+            ),
         });
     }
     let service = required_name(message, at, "service")?;
@@ -326,7 +336,8 @@ fn parse_scope(
             return Err(EventError::Invalid {
                 field: join(at, "services"),
                 reason: format!(
-                    "expected \"all\", got {other:?} (name one service with \"service\")"
+                    "expected \"all\", got {other} (name one service with \"service\")",
+                    other = quoted(other)
                 ),
             })
         }
@@ -397,7 +408,10 @@ fn parse_action(
         other => {
             return Err(EventError::Invalid {
                 field: join(at, "action"),
-                reason: format!("unknown action {other:?} (expected one of {ACTIONS})"),
+                reason: format!(
+                    "unknown action {other} (expected one of {ACTIONS})",
+                    other = quoted(other)
+                ),
             })
         }
     })
@@ -447,7 +461,10 @@ fn optional_strategy(
         .map(|s| {
             Strategy::deserialize(Value::String(s.clone())).map_err(|_| EventError::Invalid {
                 field: field.clone(),
-                reason: format!("unknown strategy {s:?} (expected \"canary\" or \"blue-green\")"),
+                reason: format!(
+                    "unknown strategy {s} (expected \"canary\" or \"blue-green\")",
+                    s = quoted(&s)
+                ),
             })
         })
         .transpose()

@@ -67,9 +67,9 @@ fn invocation_deadline(context: &lambda_runtime::Context) -> Deadline {
 fn answer_to_lambda(answer: Answer, asynchronous: bool) -> Result<Value, lambda_runtime::Error> {
     if asynchronous && answer.retry {
         let report = answer.report.to_string();
-        tracing::error!(outcome = ?answer.outcome, %report, "transient failure; Lambda retries the event");
+        tracing::error!(outcome = %answer.outcome, %report, "transient failure; Lambda retries the event");
         return Err(format!(
-            "cutover: transient failure ({:?}); Lambda retries this event. Report: {report}",
+            "cutover: transient failure ({}); Lambda retries this event. Report: {report}",
             answer.outcome
         )
         .into());

@@ -12,3 +12,4 @@ pub mod events;
 pub mod lambda;
 pub mod observe;
 pub mod report;
+pub mod table;

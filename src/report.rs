@@ -72,6 +72,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Its name in the report (`"outcome"`) and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::Partial => "partial",
+        }
+    }
+
     /// The CLI's exit code: 0 done, 1 failed (retry may help), 2 refused, 3 partially done.
     pub fn exit_code(self) -> u8 {
         match self {
@@ -95,6 +105,12 @@ impl Outcome {
         } else {
             Outcome::Done
         }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

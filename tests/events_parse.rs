@@ -30,12 +30,22 @@ fn one(payload: &Value) -> Command {
 }
 
 fn one_err(payload: &Value) -> EventError {
-    match parse_invocation(payload, &topics()) {
+    let err = match parse_invocation(payload, &topics()) {
         Err(e) => e,
         Ok(commands) => match commands.as_slice() {
             [Err(e)] => e.clone(),
             other => panic!("expected one error, got {other:?}"),
         },
+    };
+    assert_readable(&err);
+    err
+}
+
+/// Every error message is in words: no Rust debug notation (`Name("…")`, `Some(…)`).
+fn assert_readable(err: &EventError) {
+    let message = err.to_string();
+    if let Some(found) = cutover_core::text::debug_notation(&message) {
+        panic!("debug notation {found:?} in {message:?}");
     }
 }
 
@@ -596,6 +606,7 @@ fn unknown_shapes_are_refused_whole() {
         json!({"hello": "world"}),
     ] {
         let err = parse_invocation(&payload, &topics()).unwrap_err();
+        assert_readable(&err);
         assert!(
             matches!(err, EventError::UnknownShape(_)),
             "{payload}: {err:?}"

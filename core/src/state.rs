@@ -65,6 +65,28 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Its name as the report and the state record write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Canary => "canary",
+            Phase::Paused => "paused",
+            Phase::Holding => "holding",
+            Phase::RolledBack => "rolled-back",
+            Phase::Completing => "completing",
+            Phase::Completed => "completed",
+            Phase::Verifying => "verifying",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Phase {
     /// Phases in which cutover holds records parked and owns the traffic split.
     pub fn is_active(self) -> bool {
         matches!(

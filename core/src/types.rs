@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::text::quoted;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch: time as the planner sees it, always passed in, never read
@@ -16,13 +17,13 @@ pub enum TypeError {
     Percent(i64),
     #[error("weight must be 0–255, got {0}")]
     Weight(i64),
-    #[error("invalid DNS name {name:?}: {reason}")]
+    #[error("invalid DNS name {name}: {reason}", name = quoted(.name))]
     DnsName { name: String, reason: &'static str },
-    #[error("invalid owner id {0:?}: must be 1–255 characters without quotes, commas, '=' or whitespace")]
+    #[error("invalid owner id {}: must be 1–255 characters without quotes, commas, '=' or whitespace", quoted(.0))]
     OwnerId(String),
-    #[error("invalid set identifier {0:?}: must be 1–128 characters")]
+    #[error("invalid set identifier {}: must be 1–128 characters", quoted(.0))]
     SetIdentifier(String),
-    #[error("invalid name {0:?}: must be 1–63 characters of a–z, 0–9 and '-'")]
+    #[error("invalid name {}: must be 1–63 characters of a–z, 0–9 and '-'", quoted(.0))]
     Name(String),
 }
 

@@ -754,7 +754,7 @@ fn command_status_and_plan_write_nothing() {
     assert_eq!(w.zone, zone);
     assert_eq!(d.kind, DecisionKind::Status);
     assert!(
-        d.summary.contains("Verifying (blue-green): blue → green"),
+        d.summary.contains("verifying (blue-green): blue → green"),
         "{}",
         d.summary
     );

@@ -226,6 +226,9 @@ proptest! {
             let read_only = t.action.is_read_only();
             let d = w.run(t.action.clone(), None, now);
             prop_assert!(!d.summary.contains("breaks cutover's invariants"), "{}", d.summary);
+            if let Err(e) = readable(&d) {
+                prop_assert!(false, "{:?}: {}", t.action, e);
+            }
             if let (Some(batch), false) = (&d.batch, read_only) {
                 // The batch applied exactly (World::run panics on an inexact DELETE); the zone
                 // after it must keep the invariants. The follow-up that records the change id
@@ -386,6 +389,9 @@ proptest! {
             let read_only = t.action.is_read_only();
             let d = w.run_with(&cfg, t.action.clone(), None, now, false);
             prop_assert!(!d.summary.contains("breaks cutover's invariants"), "{}", d.summary);
+            if let Err(e) = readable(&d) {
+                prop_assert!(false, "{:?}: {}", t.action, e);
+            }
             if let (Some(batch), false) = (&d.batch, read_only) {
                 let snapshot = ZoneSnapshot::from_listing(dns("example.com"), before.clone()).unwrap();
                 if let Err(v) = validate_batch(&snapshot, batch) {

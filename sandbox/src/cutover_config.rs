@@ -25,7 +25,7 @@ failure_threshold = 2
 propagation_allowance = "30s"
 
 # The sandbox's load balancers answer plain HTTP on loopback; `/healthz` is scriptable per host
-# through the control API (`POST /clusters/<c>/load-balancers/<lb>/behaviour`).
+# through the control API (`PUT /load-balancers/<lb>/hosts/<host>`, docs/sandbox.md).
 [defaults.health_check]
 scheme = "http"
 path = "/healthz"
@@ -116,7 +116,10 @@ fn clusters(out: &mut String, handles: &Handles) {
         for (key, value) in [
             ("txt_prefix", &settings.txt_prefix),
             ("txt_suffix", &settings.txt_suffix),
-            ("txt_wildcard_replacement", &settings.txt_wildcard_replacement),
+            (
+                "txt_wildcard_replacement",
+                &settings.txt_wildcard_replacement,
+            ),
             ("annotation_prefix", &settings.annotation_prefix),
         ] {
             if let Some(value) = value {

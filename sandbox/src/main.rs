@@ -60,6 +60,15 @@ enum Command {
         #[arg(long)]
         cluster: String,
     },
+    /// Print the simulated clock of a running sandbox, or move it forward (`--advance 90`).
+    Clock {
+        /// The control API URL printed by `sandbox serve`.
+        #[arg(long, env = "SANDBOX_CONTROL_URL")]
+        control: String,
+        /// Seconds to move the simulated clock forward.
+        #[arg(long, value_name = "SECONDS")]
+        advance: Option<f64>,
+    },
     /// Print the built-in world file.
     DefaultWorld,
 }
@@ -91,6 +100,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Kubeconfig { control, cluster } => {
             let text = http_get(&control, &format!("/clusters/{cluster}/kubeconfig")).await?;
             println!("{text}");
+            Ok(())
+        }
+        Command::Clock { control, advance } => {
+            let answer = match advance {
+                None => http_request(&control, "GET", "/clock", None).await?,
+                Some(seconds) => {
+                    let body = serde_json::json!({ "seconds": seconds }).to_string();
+                    http_request(&control, "POST", "/clock/advance", Some(&body)).await?
+                }
+            };
+            println!("{}", answer.trim_end());
             Ok(())
         }
         Command::DefaultWorld => {
@@ -170,6 +190,16 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 
 /// A plain HTTP/1.1 GET to the sandbox's control API (loopback only); returns the body.
 async fn http_get(base: &str, path: &str) -> anyhow::Result<String> {
+    http_request(base, "GET", path, None).await
+}
+
+/// One HTTP/1.1 request to the sandbox's control API (loopback only); returns the body.
+async fn http_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> anyhow::Result<String> {
     let url = url::Url::parse(base).with_context(|| format!("--control: `{base}` is not a URL"))?;
     let host = url.host_str().unwrap_or_default();
     if !matches!(host, "127.0.0.1" | "[::1]" | "::1" | "localhost") {
@@ -179,8 +209,12 @@ async fn http_get(base: &str, path: &str) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
         .await
         .with_context(|| format!("connecting to {base}"))?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+    let body = body.unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;

@@ -288,7 +288,7 @@ async fn send_one(
 /// Route53 accepted the batch (`info` is `None` when its answer was lost but the zone shows it).
 fn after_applied(decision: Decision, info: Option<&ChangeInfo>, attempt: u32) -> Settled {
     let change_id = info.map(|i| i.id.clone());
-    tracing::info!(service = %decision.service, change_id = ?change_id, "batch applied");
+    tracing::info!(service = %decision.service, change_id = change_id.as_deref().unwrap_or("unknown (answer lost)"), "batch applied");
     let mut r = ServiceReport::unapplied(decision, attempt);
     r.applied = true;
     r.change_id = change_id;

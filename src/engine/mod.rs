@@ -29,6 +29,7 @@ mod observe;
 pub mod retry;
 
 use apply::{apply, Settled};
+use cutover_core::text::quoted;
 use observe::observe;
 use retry::{Deadline, DEFAULT_BUDGET};
 
@@ -67,7 +68,10 @@ pub async fn handle_until(ctx: &Context, payload: Value, deadline: Deadline) -> 
         Err(e) => {
             tracing::warn!(field = e.field(), error = %e, "refused invocation");
             return Answer {
-                report: json!({ "error": { "field": e.field(), "message": e.to_string() } }),
+                report: json!({
+                    "error": { "field": e.field(), "message": e.to_string() },
+                    "outcome": Outcome::Refused.name(),
+                }),
                 outcome: Outcome::Refused,
                 retry: false,
             };
@@ -94,11 +98,14 @@ pub async fn handle_until(ctx: &Context, payload: Value, deadline: Deadline) -> 
         }
     }
     let outcome = Outcome::combine(&outcomes);
-    let report = if reports.len() == 1 {
+    let mut report = if reports.len() == 1 {
         reports.pop().unwrap_or(Value::Null)
     } else {
         json!({ "records": reports })
     };
+    if let Some(fields) = report.as_object_mut() {
+        fields.insert("outcome".into(), json!(outcome.name()));
+    }
     Answer {
         report,
         outcome,
@@ -167,8 +174,8 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         report.clusters = observed.cluster_problems();
         for (d, _) in &decisions {
             tracing::info!(
-                service = %d.service, kind = ?d.kind, summary = %d.summary,
-                waits_for = ?d.waits_for, alerts = ?d.alerts, attempt, "decided"
+                service = %d.service, kind = %d.kind, summary = %d.summary,
+                waits_for = d.waits_for.as_deref().unwrap_or(""), alerts = %d.alerts.join("; "), attempt, "decided"
             );
         }
         // A refusal caused by what could not be observed this time (a cluster's API out of
@@ -192,7 +199,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         for (svc, outcome) in outcomes {
             match outcome {
                 Settled::Conflict(d, messages) if attempt < max_attempts => {
-                    tracing::info!(service = %d.service, ?messages, "compare-and-swap lost; re-planning");
+                    tracing::info!(service = %d.service, messages = %messages.join("; "), "compare-and-swap lost; re-planning");
                     pending.push(svc);
                 }
                 Settled::Conflict(d, messages) => {
@@ -222,10 +229,12 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
 
 fn select_services<'c>(cfg: &'c Config, cmd: &Command) -> Result<Vec<&'c ServiceConfig>, String> {
     match &cmd.service {
-        Some(name) => cfg
-            .service(name)
-            .map(|s| vec![s])
-            .ok_or_else(|| format!("service: unknown service {name:?} (not in the config)")),
+        Some(name) => cfg.service(name).map(|s| vec![s]).ok_or_else(|| {
+            format!(
+                "service: unknown service {name} (not in the config)",
+                name = quoted(name.as_str())
+            )
+        }),
         None => Ok(cfg.services().collect()),
     }
 }

@@ -29,6 +29,9 @@ pub(super) struct Observations {
     changes: BTreeMap<String, ChangeStatus>,
     /// (service, cluster) → verdict.
     health: BTreeMap<(Name, Name), ClusterHealth>,
+    /// (service, cluster) known to have nothing to probe: its Ingresses were read and none
+    /// serves the service. A fact, not blindness: a refusal for it is not transient.
+    nothing_to_probe: BTreeSet<(Name, Name)>,
     /// service → its names of interest and pending change.
     scopes: BTreeMap<Name, Scope>,
     /// cluster → the services whose decision needed its Ingresses.
@@ -122,9 +125,12 @@ impl Observations {
     /// observe: a cluster's API it needed, or a conclusive verdict of `to`.
     pub(super) fn was_blind(&self, svc: &ServiceConfig, d: &Decision) -> bool {
         let no_verdict = |c: &Name| {
-            self.health
-                .get(&(svc.name.clone(), c.clone()))
-                .is_some_and(|h| h.verdict == Verdict::Inconclusive)
+            let key = (svc.name.clone(), c.clone());
+            !self.nothing_to_probe.contains(&key)
+                && self
+                    .health
+                    .get(&key)
+                    .is_some_and(|h| h.verdict == Verdict::Inconclusive)
         };
         !self.cluster_alerts(svc).is_empty() || (!d.health.is_empty() && no_verdict(&svc.to))
     }
@@ -224,6 +230,7 @@ pub(super) async fn observe(
         ingresses: BTreeMap::new(),
         changes: BTreeMap::new(),
         health: BTreeMap::new(),
+        nothing_to_probe: BTreeSet::new(),
         needed_by: BTreeMap::new(),
         scopes: services
             .iter()
@@ -299,7 +306,7 @@ pub(super) async fn observe(
         }
     }
 
-    obs.health = probe(ctx, &to_probe, &obs).await;
+    (obs.health, obs.nothing_to_probe) = probe(ctx, &to_probe, &obs).await;
     obs
 }
 
@@ -323,10 +330,14 @@ async fn probe(
     ctx: &Context,
     services: &[&ServiceConfig],
     obs: &Observations,
-) -> BTreeMap<(Name, Name), ClusterHealth> {
+) -> (
+    BTreeMap<(Name, Name), ClusterHealth>,
+    BTreeSet<(Name, Name)>,
+) {
     let mut keys = Vec::new();
     let mut checks = Vec::new();
     let mut out = BTreeMap::new();
+    let mut nothing_to_probe = BTreeSet::new();
     for svc in services {
         let spec = probe_spec(&svc.rollout.health_check);
         for cluster in [&svc.from, &svc.to] {
@@ -337,6 +348,9 @@ async fn probe(
                     checks.push((spec.clone(), target));
                 }
                 Err(reason) => {
+                    if matches!(obs.ingresses.get(cluster), Some(Observed::Known(_))) {
+                        nothing_to_probe.insert(key.clone());
+                    }
                     out.insert(
                         key,
                         ClusterHealth {
@@ -352,14 +366,14 @@ async fn probe(
     let concurrency = ctx.config.probe_concurrency.max(1) as usize;
     let results = health::check_all(ctx.prober.as_ref(), &checks, concurrency).await;
     out.extend(keys.into_iter().zip(results));
-    out
+    (out, nothing_to_probe)
 }
 
 fn probe_spec(check: &HealthCheck) -> ProbeSpec {
     ProbeSpec {
         scheme: check.scheme,
         path: check.path.clone(),
-        port: Some(check.port),
+        port: check.port,
         expected_status: (check.expected_status.min, check.expected_status.max),
         timeout: std::time::Duration::from_millis(check.timeout.millis().max(1) as u64),
         samples: check.samples,

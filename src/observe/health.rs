@@ -10,6 +10,7 @@ use futures::StreamExt;
 
 use cutover_core::config::Scheme;
 use cutover_core::observation::{ClusterHealth, Sample, Verdict};
+use cutover_core::text::quoted;
 use cutover_core::types::DnsName;
 
 // ---------------------------------------------------------------------------------------------
@@ -158,11 +159,11 @@ impl HttpProber {
             .resolver
             .resolve(lb, port)
             .await
-            .map_err(|e| format!("cannot resolve load balancer {lb:?}: {e}"))?;
+            .map_err(|e| format!("cannot resolve load balancer {lb}: {e}", lb = quoted(lb)))?;
         addrs
             .into_iter()
             .next()
-            .ok_or_else(|| format!("load balancer {lb:?} resolved to no address"))
+            .ok_or_else(|| format!("load balancer {lb} resolved to no address", lb = quoted(lb)))
     }
 }
 

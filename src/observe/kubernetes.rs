@@ -18,6 +18,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::observe::clock::{Clock, SystemClock};
 use cutover_core::observation::IngressInfo;
+use cutover_core::text::quoted;
 use cutover_core::types::DnsName;
 
 /// Why listing a cluster's Ingresses failed. Every variant names the cluster.
@@ -32,7 +33,7 @@ pub enum KubeError {
     },
     #[error("cluster {cluster}: certificate authority: {reason}")]
     CertificateAuthority { cluster: String, reason: String },
-    #[error("cluster {cluster}: API endpoint {endpoint:?}: {reason}")]
+    #[error("cluster {cluster}: API endpoint {endpoint}: {reason}", endpoint = quoted(.endpoint))]
     Endpoint {
         cluster: String,
         endpoint: String,

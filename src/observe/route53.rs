@@ -15,6 +15,7 @@ use crate::observe::ratelimit::RateLimiter;
 use cutover_core::route53::model::{
     Action, AliasTarget, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet, RecordType,
 };
+use cutover_core::text::{quoted, quoted_or_none};
 use cutover_core::types::{DnsName, SetIdentifier, Weight};
 
 /// At most 300 record sets per ListResourceRecordSets page (docs/reference/route53.md
@@ -301,8 +302,10 @@ pub fn next_page_start(
         return Err(Route53Error::bad_reply(
             "NextRecordName",
             format!(
-                "paging tokens did not move (name {:?}, type {:?}, identifier {:?})",
-                next.name, next.rtype, next.identifier
+                "paging tokens did not move (name {}, type {}, identifier {})",
+                quoted(&next.name),
+                quoted_or_none(next.rtype.as_deref()),
+                quoted_or_none(next.identifier.as_deref())
             ),
         ));
     }
@@ -415,7 +418,10 @@ fn change_status_from_sdk(
         "INSYNC" => Ok(ChangeStatus::Insync),
         other => Err(Route53Error::bad_reply(
             field,
-            format!("expected PENDING or INSYNC, got {other:?}"),
+            format!(
+                "expected PENDING or INSYNC, got {other}",
+                other = quoted(other)
+            ),
         )),
     }
 }
@@ -426,7 +432,7 @@ fn bare_change_id(id: &str, field: &str) -> Result<String, Route53Error> {
     if bare.is_empty() || bare.contains('/') {
         return Err(Route53Error::bad_reply(
             field,
-            format!("not a change id: {id:?}"),
+            format!("not a change id: {id}", id = quoted(id)),
         ));
     }
     Ok(bare.to_string())

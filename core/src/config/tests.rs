@@ -42,9 +42,17 @@ ingress = { blue = "default/payments", green = "pay/payments" }
 failure_threshold = 5
 "#;
 
+/// Every config error is in words: no Rust debug notation (`Some(…)`, `Name("…")`).
+fn readable(path: String, reason: String) -> (String, String) {
+    if let Some(found) = crate::text::debug_notation(&reason) {
+        panic!("{path}: debug notation {found:?} in {reason:?}");
+    }
+    (path, reason)
+}
+
 fn err(text: &str) -> (String, String) {
     match Config::parse(text) {
-        Err(ConfigError::Invalid { path, reason }) => (path, reason),
+        Err(ConfigError::Invalid { path, reason }) => readable(path, reason),
         other => panic!("expected an Invalid error, got {other:?}"),
     }
 }
@@ -65,7 +73,7 @@ fn example_parses_with_defaults_resolved() {
     assert_eq!(svc.rollout.steps.len(), 3);
     assert_eq!(svc.rollout.steps[2].bake, DurationSpec(3_600_000));
     assert_eq!(svc.rollout.health_check.path, "/healthz");
-    assert_eq!(svc.rollout.health_check.port, 443);
+    assert_eq!(svc.rollout.health_check.port, None);
     assert_eq!(
         svc.set_identifier(&svc.to).unwrap().as_str(),
         "payments-green"
@@ -90,7 +98,7 @@ fn with_key_env(var: &str) -> String {
 
 fn env_err(text: &str, env: &EnvLookup<'_>) -> (String, String) {
     match Config::parse_with_env(text, env) {
-        Err(ConfigError::Invalid { path, reason }) => (path, reason),
+        Err(ConfigError::Invalid { path, reason }) => readable(path, reason),
         other => panic!("expected an Invalid error, got {other:?}"),
     }
 }
@@ -406,4 +414,24 @@ fn a_hostname_may_not_be_another_services_record() {
         }
     }
     assert!(Config::parse(&second("orders.example.com")).is_ok());
+}
+
+#[test]
+fn a_probe_port_with_connect_to_is_refused_naming_the_key_that_set_it() {
+    // EXAMPLE's green cluster is probed at connect_to.
+    let (path, reason) =
+        err(&EXAMPLE.replace("path = \"/healthz\"", "path = \"/healthz\"\nport = 8443"));
+    assert_eq!(path, "defaults.health_check.port");
+    assert!(reason.contains("clusters.green.connect_to"), "{reason}");
+    let (path, _) = err(&format!(
+        "{EXAMPLE}\n[services.payments.overrides.health_check]\nport = 8443\n"
+    ));
+    assert_eq!(path, "services.payments.overrides.health_check.port");
+    // Without connect_to the port is the load balancer's, and kept.
+    let direct = EXAMPLE
+        .replace("connect_to = \"127.0.0.1:8443\"", "")
+        .replace("path = \"/healthz\"", "path = \"/healthz\"\nport = 8443");
+    let cfg = Config::parse(&direct).unwrap();
+    let svc = cfg.service(&Name::new("payments").unwrap()).unwrap();
+    assert_eq!(svc.rollout.health_check.port, Some(8443));
 }

@@ -13,6 +13,7 @@ use super::{
     ROUTE53_ACCOUNT_RATE,
 };
 use crate::registry::{all_txt_names, EncryptionKey, TxtNaming};
+use crate::text::quoted;
 use crate::types::{DnsName, Name, OwnerId, Percent, SetIdentifier};
 
 pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, ConfigError> {
@@ -94,8 +95,8 @@ fn validate_zones(raw: &[RawZone]) -> Result<Vec<ZoneConfig>, ConfigError> {
             return Err(ConfigError::at(
                 format!("zones[{i}].id"),
                 format!(
-                    "bad hosted zone id {:?}: expected e.g. \"Z0123456789ABC\"",
-                    z.id
+                    "bad hosted zone id {}: expected e.g. \"Z0123456789ABC\"",
+                    quoted(&z.id)
                 ),
             ));
         }
@@ -131,8 +132,8 @@ fn validate_clusters(
             return Err(ConfigError::at(
                 p("owner_id"),
                 format!(
-                    "owner id {:?} is also used by clusters.{}: two external-dns instances with one owner id delete each other's records",
-                    cluster.owner_id.as_str(),
+                    "owner id {} is also used by clusters.{}: two external-dns instances with one owner id delete each other's records",
+                    quoted(cluster.owner_id.as_str()),
                     other.key
                 ),
             ));
@@ -143,8 +144,8 @@ fn validate_clusters(
             return Err(ConfigError::at(
                 p("owner_id"),
                 format!(
-                    "owner id {:?} equals lease_owner_id: the lease owner id must be one no external-dns uses",
-                    lease.as_str()
+                    "owner id {} equals lease_owner_id: the lease owner id must be one no external-dns uses",
+                    quoted(lease.as_str())
                 ),
             ));
         }
@@ -199,8 +200,8 @@ fn validate_cluster(
         return Err(ConfigError::at(
             p("region"),
             format!(
-                "bad AWS region {:?}: expected e.g. \"us-east-1\"",
-                rc.region
+                "bad AWS region {}: expected e.g. \"us-east-1\"",
+                quoted(&rc.region)
             ),
         ));
     }
@@ -243,7 +244,10 @@ fn validate_cluster(
             if !a.ends_with('/') || a.len() < 2 || a.chars().any(|c| c.is_whitespace()) {
                 return Err(ConfigError::at(
                     p("annotation_prefix"),
-                    format!("bad annotation prefix {a:?}: expected e.g. \"external-dns.kubernetes.io/\""),
+                    format!(
+                        "bad annotation prefix {a}: expected e.g. \"external-dns.kubernetes.io/\"",
+                        a = quoted(a)
+                    ),
                 ));
             }
             a.clone()
@@ -259,7 +263,10 @@ fn validate_cluster(
         Some(s) => Some(s.parse::<SocketAddr>().map_err(|_| {
             ConfigError::at(
                 p("connect_to"),
-                format!("bad address {s:?}: expected \"ip:port\", e.g. \"127.0.0.1:8443\""),
+                format!(
+                    "bad address {s}: expected \"ip:port\", e.g. \"127.0.0.1:8443\"",
+                    s = quoted(s)
+                ),
             )
         })?),
     };
@@ -273,7 +280,7 @@ fn validate_cluster(
         Some(z) => {
             return Err(ConfigError::at(
                 p("lb_canonical_zone_id"),
-                format!("bad hosted zone id {z:?}"),
+                format!("bad hosted zone id {z}", z = quoted(z)),
             ))
         }
     };
@@ -352,9 +359,9 @@ fn validate_api_override(
         )),
         (Some(url), Some(ca)) => {
             let parsed = url::Url::parse(url)
-                .map_err(|e| ConfigError::at(p("api_endpoint"), format!("bad URL {url:?}: {e}")))?;
+                .map_err(|e| ConfigError::at(p("api_endpoint"), format!("bad URL {url}: {e}", url = quoted(url))))?;
             if parsed.scheme() != "https" {
-                return Err(ConfigError::at(p("api_endpoint"), format!("must be an https:// URL, got {url:?}")));
+                return Err(ConfigError::at(p("api_endpoint"), format!("must be an https:// URL, got {url}", url = quoted(url))));
             }
             if !ca.contains("-----BEGIN CERTIFICATE-----") {
                 return Err(ConfigError::at(
@@ -377,7 +384,10 @@ fn check_affix(path: &str, affix: &str) -> Result<(), ConfigError> {
     if bad || affix.len() > 63 {
         return Err(ConfigError::at(
             path,
-            format!("bad TXT affix {affix:?}: only a–z, 0–9, '-', '_', '.' and %{{record_type}}"),
+            format!(
+                "bad TXT affix {affix}: only a–z, 0–9, '-', '_', '.' and %{{record_type}}",
+                affix = quoted(affix)
+            ),
         ));
     }
     Ok(())
@@ -408,7 +418,7 @@ fn validate_state_prefix(raw: Option<&str>) -> Result<String, ConfigError> {
     if !ok {
         return Err(ConfigError::at(
             "state_record_prefix",
-            format!("bad prefix {prefix:?}: must be one or more DNS labels ending with '.', e.g. \"_cutover.\""),
+            format!("bad prefix {prefix}: must be one or more DNS labels ending with '.', e.g. \"_cutover.\"", prefix = quoted(&prefix)),
         ));
     }
     Ok(prefix)
@@ -425,7 +435,10 @@ fn validate_sns_arns(raw: &[String]) -> Result<Vec<String>, ConfigError> {
         if !ok {
             return Err(ConfigError::at(
                 format!("sns_topic_arns[{i}]"),
-                format!("bad SNS topic ARN {arn:?}: expected \"arn:aws:sns:<region>:<account>:<topic>\""),
+                format!(
+                    "bad SNS topic ARN {arn}: expected \"arn:aws:sns:<region>:<account>:<topic>\"",
+                    arn = quoted(arn)
+                ),
             ));
         }
     }
@@ -454,13 +467,15 @@ fn check_hostname_characters(hostname: &DnsName) -> Result<(), String> {
             .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'));
         if let Some(c) = bad {
             return Err(format!(
-                "{hostname}: the character {c:?} is not allowed in a host name (letters, digits, \
-                 '-', '_', and a leading '*' label)"
+                "{hostname}: the character {c} is not allowed in a host name (letters, digits, \
+                 '-', '_', and a leading '*' label)",
+                c = quoted(c.encode_utf8(&mut [0; 4]))
             ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!(
-                "{hostname}: the label {label:?} starts or ends with '-'"
+                "{hostname}: the label {label} starts or ends with '-'",
+                label = quoted(label)
             ));
         }
     }
@@ -567,7 +582,7 @@ fn validate_service(
         } else {
             Err(ConfigError::at(
                 p(field),
-                format!("unknown cluster {c:?} (not in [clusters])"),
+                format!("unknown cluster {c} (not in [clusters])", c = quoted(c)),
             ))
         }
     };
@@ -576,7 +591,10 @@ fn validate_service(
     if from == to {
         return Err(ConfigError::at(
             p("to"),
-            format!("from and to are the same cluster {from:?}"),
+            format!(
+                "from and to are the same cluster {from}",
+                from = quoted(from.as_str())
+            ),
         ));
     }
     let mut ingress = BTreeMap::new();
@@ -605,6 +623,7 @@ fn validate_service(
         ));
     }
     let rollout = merge_rollout(&p("overrides"), defaults, &rs.overrides)?;
+    check_port_and_connect_to(key, rs, &rollout, [&from, &to], clusters)?;
     Ok(ServiceConfig {
         name,
         hostname,
@@ -615,6 +634,44 @@ fn validate_service(
         rollout,
         zone_id: zone.id.clone(),
     })
+}
+
+/// `connect_to` is the address and port the probes of that cluster connect to, so a
+/// `health_check.port` for the same service could never be honoured: refused, naming the key
+/// that set the port, rather than silently ignored.
+fn check_port_and_connect_to(
+    key: &str,
+    rs: &RawService,
+    rollout: &Rollout,
+    service_clusters: [&Name; 2],
+    clusters: &BTreeMap<Name, ClusterConfig>,
+) -> Result<(), ConfigError> {
+    let Some(port) = rollout.health_check.port else {
+        return Ok(());
+    };
+    let probed_directly = service_clusters
+        .into_iter()
+        .find(|c| clusters.get(*c).is_some_and(|c| c.connect_to.is_some()));
+    let Some(cluster) = probed_directly else {
+        return Ok(());
+    };
+    let set_here = rs
+        .overrides
+        .health_check
+        .as_ref()
+        .is_some_and(|h| h.port.is_some());
+    let path = if set_here {
+        format!("services.{key}.overrides.health_check.port")
+    } else {
+        "defaults.health_check.port".to_string()
+    };
+    Err(ConfigError::at(
+        path,
+        format!(
+            "port {port} cannot be honoured for services.{key}: clusters.{cluster}.connect_to \
+             already gives the address and port its probes connect to; remove one of the two"
+        ),
+    ))
 }
 
 fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout, ConfigError> {
@@ -749,10 +806,12 @@ fn merge_health(
     let p = |field: &str| format!("{path}.{field}");
     let port = match raw.port {
         None => base.port,
-        Some(v) => u16::try_from(v)
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| ConfigError::at(p("port"), format!("must be 1–65535, got {v}")))?,
+        Some(v) => Some(
+            u16::try_from(v)
+                .ok()
+                .filter(|v| *v > 0)
+                .ok_or_else(|| ConfigError::at(p("port"), format!("must be 1–65535, got {v}")))?,
+        ),
     };
     let path_value = raw.path.clone().unwrap_or_else(|| base.path.clone());
     if !path_value.starts_with('/')
@@ -762,7 +821,10 @@ fn merge_health(
     {
         return Err(ConfigError::at(
             p("path"),
-            format!("must start with '/' and hold no whitespace, got {path_value:?}"),
+            format!(
+                "must start with '/' and hold no whitespace, got {path_value}",
+                path_value = quoted(&path_value)
+            ),
         ));
     }
     let timeout = raw.timeout.unwrap_or(base.timeout);

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Strategy;
 use crate::registry::{EncryptionKey, ExternalDnsVersion, TxtNaming};
+use crate::text::quoted;
 use crate::types::{DnsName, Millis, Name, OwnerId, Percent, SetIdentifier, TypeError};
 
 /// A duration written as `"90s"`, `"5m"`, `"1h30m"`, `"500ms"`; kept in milliseconds.
@@ -36,7 +37,7 @@ impl DurationSpec {
             let digits_len = rest.chars().take_while(|c| c.is_ascii_digit()).count();
             if digits_len == 0 {
                 return Err(format!(
-                    "bad duration {input:?}: expected a number before the unit (write e.g. \"5m\", \"90s\")"
+                    "bad duration {input}: expected a number before the unit (write e.g. \"5m\", \"90s\")", input = quoted(input)
                 ));
             }
             let (num, after) = rest.split_at(digits_len);
@@ -45,9 +46,12 @@ impl DurationSpec {
                 .take_while(|c| c.is_ascii_alphabetic())
                 .count();
             let (unit, next) = after.split_at(unit_len);
-            let n: i64 = num
-                .parse()
-                .map_err(|_| format!("bad duration {input:?}: number too large"))?;
+            let n: i64 = num.parse().map_err(|_| {
+                format!(
+                    "bad duration {input}: number too large",
+                    input = quoted(input)
+                )
+            })?;
             let factor: i64 = match unit {
                 "ms" => 1,
                 "s" => 1_000,
@@ -56,19 +60,22 @@ impl DurationSpec {
                 "d" => 86_400_000,
                 "" => {
                     return Err(format!(
-                        "bad duration {input:?}: missing unit (ms, s, m, h or d)"
+                        "bad duration {input}: missing unit (ms, s, m, h or d)",
+                        input = quoted(input)
                     ))
                 }
                 other => {
                     return Err(format!(
-                        "bad duration {input:?}: unknown unit {other:?} (ms, s, m, h or d)"
+                        "bad duration {input}: unknown unit {other} (ms, s, m, h or d)",
+                        other = quoted(other),
+                        input = quoted(input)
                     ))
                 }
             };
             total = n
                 .checked_mul(factor)
                 .and_then(|v| total.checked_add(v))
-                .ok_or_else(|| format!("bad duration {input:?}: too large"))?;
+                .ok_or_else(|| format!("bad duration {input}: too large", input = quoted(input)))?;
             rest = next;
         }
         Ok(DurationSpec(total))
@@ -106,7 +113,12 @@ pub struct StatusRange {
 
 impl StatusRange {
     pub fn parse(input: &str) -> Result<StatusRange, String> {
-        let bad = || format!("bad status range {input:?}: write e.g. \"200-399\" or \"204\"");
+        let bad = || {
+            format!(
+                "bad status range {input}: write e.g. \"200-399\" or \"204\"",
+                input = quoted(input)
+            )
+        };
         let (lo, hi) = match input.split_once('-') {
             Some((lo, hi)) => (lo.trim(), hi.trim()),
             None => (input.trim(), input.trim()),
@@ -114,11 +126,15 @@ impl StatusRange {
         let min: u16 = lo.parse().map_err(|_| bad())?;
         let max: u16 = hi.parse().map_err(|_| bad())?;
         if !(100..=599).contains(&min) || !(100..=599).contains(&max) {
-            return Err(format!("bad status range {input:?}: statuses are 100–599"));
+            return Err(format!(
+                "bad status range {input}: statuses are 100–599",
+                input = quoted(input)
+            ));
         }
         if min > max {
             return Err(format!(
-                "bad status range {input:?}: lower bound above upper bound"
+                "bad status range {input}: lower bound above upper bound",
+                input = quoted(input)
             ));
         }
         Ok(StatusRange { min, max })
@@ -167,7 +183,12 @@ pub struct IngressRef {
 
 impl IngressRef {
     pub fn parse(input: &str) -> Result<IngressRef, String> {
-        let bad = || format!("bad Ingress reference {input:?}: write \"namespace/name\"");
+        let bad = || {
+            format!(
+                "bad Ingress reference {input}: write \"namespace/name\"",
+                input = quoted(input)
+            )
+        };
         let (ns, name) = input.split_once('/').ok_or_else(bad)?;
         let ok = |s: &str| {
             (1..=253).contains(&s.len())
@@ -252,7 +273,8 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
     pub scheme: Scheme,
-    pub port: u16,
+    /// The load balancer's port; `None`: the scheme's (80 or 443).
+    pub port: Option<u16>,
     pub path: String,
     pub expected_status: StatusRange,
     pub timeout: DurationSpec,
@@ -264,7 +286,7 @@ impl Default for HealthCheck {
     fn default() -> Self {
         HealthCheck {
             scheme: Scheme::Https,
-            port: 443,
+            port: None,
             path: "/".to_string(),
             expected_status: StatusRange { min: 200, max: 399 },
             timeout: DurationSpec(2_000),

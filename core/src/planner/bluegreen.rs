@@ -23,6 +23,7 @@ use super::decision::{Decision, DecisionKind, Weights};
 use super::drift::{self, SIMPLE_KEY};
 use super::gates::{self, settle};
 use super::{preflight, target};
+use crate::text::quoted;
 
 pub(super) fn decide(ctx: &Ctx, st: Option<State>) -> Decision {
     let before = st.as_ref().map(|s| s.percent);
@@ -71,7 +72,7 @@ fn decide_command(ctx: &Ctx, st: Option<State>) -> Decision {
             ctx,
             &st,
             ctx.refuse(format!(
-                "{} has a state record ({:?}); adopt rebuilds a lost one",
+                "{} has a state record ({}); adopt rebuilds a lost one",
                 ctx.state_name, st.phase
             )),
         ),
@@ -90,7 +91,7 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
     };
     if let Some(st) = &st {
         if st.phase.is_active() && st.phase != Phase::RolledBack {
-            let msg = format!("already migrating {} → {} ({:?})", st.from, st.to, st.phase);
+            let msg = format!("already migrating {} → {} ({})", st.from, st.to, st.phase);
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
         }
     }
@@ -160,8 +161,8 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
         Some(crate::observation::Verdict::Good) => {}
         Some(v) => {
             return Err(format!(
-            "cluster {to} is not healthy ({v:?}); the switch needs a good health verdict of `to`"
-        ))
+                "cluster {to} is not healthy ({v}); the switch needs a good health verdict of `to`"
+            ))
         }
         None => {
             return Err(format!(
@@ -187,8 +188,9 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     let owners = f.simple.owners();
     if owners.contains(to_owner) {
         return Err(format!(
-            "{} is already owned by {to}'s owner id {to_owner:?}: nothing to flip (already migrated, or both clusters' external-dns use that owner id)",
-            ctx.svc.hostname
+            "{} is already owned by {to}'s owner id {}: nothing to flip (already migrated, or both clusters' external-dns use that owner id)",
+            ctx.svc.hostname,
+            quoted(to_owner)
         ));
     }
     let resource = format!("ingress/{}/{}", to_ing.namespace, to_ing.name);
@@ -313,7 +315,7 @@ fn tick(ctx: &Ctx, st: State) -> Decision {
             &st,
             ctx.decision(
                 DecisionKind::Noop,
-                format!("no migration running ({other:?})"),
+                format!("no migration running ({other})"),
             ),
         ),
     }
@@ -414,7 +416,7 @@ fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
             ctx,
             &st,
             ctx.refuse(format!(
-                "nothing to roll back (phase {:?}); a completed blue-green migration is reversed by starting one back to {}",
+                "nothing to roll back (phase {}); a completed blue-green migration is reversed by starting one back to {}",
                 st.phase, st.from
             )),
         );
@@ -579,7 +581,7 @@ fn pause(ctx: &Ctx, mut st: State) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to pause (phase {other:?})")),
+            ctx.refuse(format!("nothing to pause (phase {other})")),
         ),
     }
 }
@@ -601,7 +603,7 @@ fn resume(ctx: &Ctx, mut st: State) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to resume (phase {other:?})")),
+            ctx.refuse(format!("nothing to resume (phase {other})")),
         ),
     }
 }
@@ -614,7 +616,7 @@ fn promote(ctx: &Ctx, st: State) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to promote (phase {other:?})")),
+            ctx.refuse(format!("nothing to promote (phase {other})")),
         ),
     }
 }
@@ -635,7 +637,7 @@ fn handover(ctx: &Ctx, st: State) -> Decision {
             return with_weights(
                 ctx,
                 &st,
-                ctx.refuse(format!("nothing to hand over (phase {other:?})")),
+                ctx.refuse(format!("nothing to hand over (phase {other})")),
             )
         }
     }
@@ -663,7 +665,7 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
     let summary = match st {
         None => "no migration (no state record)".to_string(),
         Some(s) => format!(
-            "{:?} (blue-green): {} → {} (failures {}), last by {}{}",
+            "{} (blue-green): {} → {} (failures {}), last by {}{}",
             s.phase,
             s.from,
             s.to,

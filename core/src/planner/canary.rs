@@ -39,7 +39,7 @@ pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
             ctx,
             &st,
             ctx.refuse(format!(
-                "{} has a state record ({:?}); adopt rebuilds a lost one",
+                "{} has a state record ({}); adopt rebuilds a lost one",
                 ctx.state_name, st.phase
             )),
         ),
@@ -69,7 +69,7 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
     if let Some(st) = &st {
         if st.phase.is_active() && st.phase != Phase::RolledBack {
             let msg = format!(
-                "already migrating {} → {} ({:?} at {})",
+                "already migrating {} → {} ({} at {})",
                 st.from, st.to, st.phase, st.percent
             );
             return with_weights(ctx, st, ctx.decision(DecisionKind::Noop, msg));
@@ -123,7 +123,7 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
         Some(Verdict::Good) => {}
         Some(v) => {
             return Err(format!(
-                "cluster {to} is not healthy ({v:?}); start needs a good health verdict of `to`"
+                "cluster {to} is not healthy ({v}); start needs a good health verdict of `to`"
             ))
         }
         None => {
@@ -308,7 +308,7 @@ fn tick(ctx: &Ctx, st: Option<State>) -> Decision {
             &st,
             ctx.decision(
                 DecisionKind::Noop,
-                format!("no migration running ({:?})", st.phase),
+                format!("no migration running ({})", st.phase),
             ),
         ),
         Phase::RolledBack => with_weights(
@@ -523,7 +523,7 @@ pub(super) fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
         return with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to roll back (phase {:?})", st.phase)),
+            ctx.refuse(format!("nothing to roll back (phase {})", st.phase)),
         );
     }
     let mut alerts = Vec::new();
@@ -569,7 +569,7 @@ fn pause(ctx: &Ctx, mut st: State) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to pause (phase {other:?})")),
+            ctx.refuse(format!("nothing to pause (phase {other})")),
         ),
     }
 }
@@ -594,7 +594,7 @@ fn resume(ctx: &Ctx, mut st: State) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to resume (phase {other:?})")),
+            ctx.refuse(format!("nothing to resume (phase {other})")),
         ),
     }
 }
@@ -607,7 +607,7 @@ fn promote(ctx: &Ctx, st: State, to: Option<Percent>) -> Decision {
         other => with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to promote (phase {other:?})")),
+            ctx.refuse(format!("nothing to promote (phase {other})")),
         ),
     }
 }
@@ -622,7 +622,7 @@ fn set_weight(ctx: &Ctx, mut st: State, p: Percent) -> Decision {
             ctx,
             &st,
             ctx.refuse(format!(
-                "no migration to set a weight in (phase {:?})",
+                "no migration to set a weight in (phase {})",
                 st.phase
             )),
         );
@@ -657,7 +657,7 @@ fn approve(ctx: &Ctx, mut st: State) -> Decision {
         return with_weights(
             ctx,
             &st,
-            ctx.refuse(format!("nothing to approve (phase {:?})", st.phase)),
+            ctx.refuse(format!("nothing to approve (phase {})", st.phase)),
         );
     }
     if !step_asks_for_approval(ctx, st.percent) {
@@ -738,7 +738,7 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
     let summary = match st {
         None => "no migration (no state record)".to_string(),
         Some(s) => format!(
-            "{:?}: {} → {} at {} (failures {}), last by {}{}",
+            "{}: {} → {} at {} (failures {}), last by {}{}",
             s.phase,
             s.from,
             s.to,

@@ -51,6 +51,36 @@ pub enum DecisionKind {
     Refused,
 }
 
+impl DecisionKind {
+    /// Its name as the report and the state record write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::Noop => "noop",
+            DecisionKind::Status => "status",
+            DecisionKind::Start => "start",
+            DecisionKind::Advance => "advance",
+            DecisionKind::Wait => "wait",
+            DecisionKind::Hold => "hold",
+            DecisionKind::Rollback => "rollback",
+            DecisionKind::Complete => "complete",
+            DecisionKind::Handover => "handover",
+            DecisionKind::DeleteFrom => "delete-from",
+            DecisionKind::Paused => "paused",
+            DecisionKind::Resumed => "resumed",
+            DecisionKind::SetWeight => "set-weight",
+            DecisionKind::Approved => "approved",
+            DecisionKind::Adopt => "adopt",
+            DecisionKind::Refused => "refused",
+        }
+    }
+}
+
+impl std::fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The planner's answer for one service: the per-service part of the JSON report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {

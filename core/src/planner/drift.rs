@@ -8,6 +8,7 @@ use crate::state::State;
 use crate::types::SetIdentifier;
 
 use super::context::Ctx;
+use crate::text::quoted;
 
 /// The state record key under which a blue-green migration remembers the simple key's owner.
 pub(super) const SIMPLE_KEY: &str = "simple";
@@ -53,9 +54,9 @@ pub(super) fn weighted(ctx: &Ctx, st: &State) -> Vec<String> {
         for e in key.label_entries() {
             if e.owner() != Some(ctx.lease.as_str()) {
                 out.push(format!(
-                    "TXT {} of key {sid} is owned by {:?}, cutover parked it under {}",
+                    "TXT {} of key {sid} is owned by {}, cutover parked it under {}",
                     e.record.name,
-                    e.owner().unwrap_or(""),
+                    quoted(e.owner().unwrap_or("")),
                     ctx.lease
                 ));
             }
@@ -92,8 +93,10 @@ pub(super) fn simple_key(ctx: &Ctx, st: &State) -> Vec<String> {
         match e.owner() {
             Some(o) if o == expected => {}
             Some(o) => out.push(format!(
-                "TXT {} is owned by {o:?}, cutover wrote {expected:?}",
-                e.record.name
+                "TXT {} is owned by {}, cutover wrote {}",
+                e.record.name,
+                quoted(o),
+                quoted(expected)
             )),
             None if e.content == TxtContent::Foreign => {}
             None => out.push(format!("TXT {} has no readable owner", e.record.name)),

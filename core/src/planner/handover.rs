@@ -10,6 +10,7 @@ use super::build::BatchBuilder;
 use super::context::{commit, with_weights, Ctx};
 use super::decision::{Decision, DecisionKind};
 use super::drift;
+use crate::text::quoted;
 
 /// The `handover` command: complete now if the preconditions hold (traffic must already be all on
 /// `to`).
@@ -63,7 +64,7 @@ fn asks_for_key(
     );
     match ing.annotations.get(&format!("{p}set-identifier")) {
         Some(s) if s == sid.as_str() => {}
-        Some(s) => return Err(format!("{who} asks for set identifier {s:?}; annotate {p}set-identifier={sid}")),
+        Some(s) => return Err(format!("{who} asks for set identifier {}; annotate {p}set-identifier={sid}", quoted(s))),
         None => return Err(format!("{who} asks for the simple record; annotate {p}set-identifier={sid} and {p}aws-weight=100")),
     }
     if ing.load_balancer_hostnames.is_empty() {

@@ -12,6 +12,7 @@ use crate::route53::validate::{check_invariants, InvariantScope};
 use crate::route53::zone::ZoneSnapshot;
 
 use super::names::{all_namings, names_of_interest};
+use crate::text::{quoted, quoted_or_none};
 
 /// Returns every broken invariant (empty: the batch is fine).
 pub fn check(
@@ -62,7 +63,11 @@ pub fn check(
                 Some(cur) => {
                     if let Some(o) = owner_of_deleted(&cur, zone, host, &namings) {
                         if !allowed.contains(&o) {
-                            out.push(format!("{} is owned by {o:?}, not from/to/lease", r.key()));
+                            out.push(format!(
+                                "{} is owned by {}, not from/to/lease",
+                                r.key(),
+                                quoted(&o)
+                            ));
                         }
                     }
                 }
@@ -156,7 +161,8 @@ pub fn check(
             .collect();
         if records.is_empty() && !txts.is_empty() && sid_opt.is_some() {
             out.push(format!(
-                "TXT registry entries of key {sid_opt:?} left without their record ({})",
+                "TXT registry entries of key {} left without their record ({})",
+                quoted_or_none(sid_opt.as_deref()),
                 txts.iter()
                     .map(|t| t.name.to_string())
                     .collect::<Vec<_>>()

@@ -9,6 +9,7 @@ use crate::types::{Name, SetIdentifier};
 
 use super::context::Ctx;
 use super::facts::KeyRecords;
+use crate::text::quoted;
 
 /// Every shared check, in the order an operator fixes them.
 pub(super) fn common(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
@@ -33,8 +34,8 @@ fn same_owner_id_in_config(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), Stri
     };
     if f.owner_id == t.owner_id {
         return Err(format!(
-            "clusters {from} and {to} use the same external-dns owner id {:?}; their external-dns instances would overwrite and delete each other's records",
-            f.owner_id.as_str()
+            "clusters {from} and {to} use the same external-dns owner id {}; their external-dns instances would overwrite and delete each other's records",
+            quoted(f.owner_id.as_str())
         ));
     }
     Ok(())
@@ -124,8 +125,8 @@ fn owners(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String> {
         }
         if let Some(other) = owners.iter().find(|o| !allowed.contains(*o)) {
             return Err(format!(
-                "key {label} of {} is owned by {other:?}, a third owner (not {from}, {to} or {}); cutover never touches it",
-                ctx.svc.hostname, ctx.lease
+                "key {label} of {} is owned by {}, a third owner (not {from}, {to} or {}); cutover never touches it",
+                ctx.svc.hostname, quoted(other), ctx.lease
             ));
         }
         if owners.len() > 1 {
@@ -182,8 +183,9 @@ fn same_owner_id_in_zone(ctx: &Ctx, from: &Name, to: &Name) -> Result<(), String
                 alias_targets(key).find(|t| theirs.contains(t) && !mine.contains(t))
             {
                 return Err(format!(
-                    "key {label} of {} is owned by {owner_cluster}'s owner id {owner_id:?} but points at {other}'s load balancer {target}: {other}'s external-dns appears to run with the owner id {owner_id:?} too; give each cluster its own --txt-owner-id",
-                    ctx.svc.hostname
+                    "key {label} of {} is owned by {owner_cluster}'s owner id {q} but points at {other}'s load balancer {target}: {other}'s external-dns appears to run with the owner id {q} too; give each cluster its own --txt-owner-id",
+                    ctx.svc.hostname,
+                    q = quoted(owner_id)
                 ));
             }
         }
@@ -217,8 +219,9 @@ fn encrypted(ctx: &Ctx) -> Result<(), String> {
         };
         return Err(match e.owner() {
             Some(owner) => format!(
-                "TXT {} of key {label} is encrypted (--txt-encrypt-enabled; owner {owner:?}): cutover reads encrypted owners but never rewrites them, because external-dns's later exact DELETE would not match; turn encryption off for this zone or migrate by hand",
-                e.record.name
+                "TXT {} of key {label} is encrypted (--txt-encrypt-enabled; owner {}): cutover reads encrypted owners but never rewrites them, because external-dns's later exact DELETE would not match; turn encryption off for this zone or migrate by hand",
+                e.record.name,
+                quoted(owner)
             ),
             None => format!(
                 "TXT {} of key {label} is encrypted (--txt-encrypt-enabled) and no configured key opens it, so its owner is unknown; cutover never rewrites encrypted entries",

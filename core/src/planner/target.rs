@@ -7,6 +7,7 @@ use crate::config::ClusterConfig;
 use crate::observation::IngressInfo;
 use crate::route53::model::{AliasTarget, RecordSet, RecordType};
 use crate::route53::zone::elb::{canonical_zone_id, elb_region_and_kind};
+use crate::text::quoted;
 use crate::types::{DnsName, SetIdentifier, Weight};
 
 /// The alias HostedZoneId for a load balancer host name: the cluster's configured override when
@@ -48,7 +49,8 @@ pub fn alias_target(cluster: &ClusterConfig, ing: &IngressInfo) -> Result<AliasT
     })?;
     Ok(AliasTarget {
         hosted_zone_id: zone,
-        dns_name: DnsName::parse(lb).map_err(|e| format!("load balancer host name {lb:?}: {e}"))?,
+        dns_name: DnsName::parse(lb)
+            .map_err(|e| format!("load balancer host name {}: {e}", quoted(lb)))?,
         evaluate_target_health: evaluate_target_health(cluster, ing),
     })
 }

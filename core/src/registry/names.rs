@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::route53::model::RecordType;
+use crate::text::quoted;
 use crate::types::DnsName;
 
 /// An external-dns release, `major.minor` (patch ignored): the TXT names it writes and reads
@@ -32,8 +33,12 @@ impl ExternalDnsVersion {
         let s = input.trim();
         let s = s.strip_prefix('v').unwrap_or(s);
         let mut parts = s.split('.');
-        let bad =
-            || format!("bad external-dns version {input:?}: write e.g. \"0.22\" or \"v0.14.2\"");
+        let bad = || {
+            format!(
+                "bad external-dns version {input}: write e.g. \"0.22\" or \"v0.14.2\"",
+                input = quoted(input)
+            )
+        };
         let major: u32 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         let minor: u32 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         if let Some(patch) = parts.next() {

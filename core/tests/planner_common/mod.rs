@@ -300,3 +300,16 @@ pub fn apply(zone: &[RecordSet], batch: &ChangeBatch) -> Vec<RecordSet> {
 pub fn owner_value(owner: &str, resource: &str) -> String {
     format!("\"heritage=external-dns,external-dns/owner={owner},external-dns/resource={resource}\"")
 }
+
+/// Every text of a decision people read is in words, never Rust's debug notation.
+pub fn readable(d: &Decision) -> Result<(), String> {
+    let texts = std::iter::once(d.summary.as_str())
+        .chain(d.waits_for.as_deref())
+        .chain(d.alerts.iter().map(String::as_str));
+    for text in texts {
+        if let Some(found) = cutover_core::text::debug_notation(text) {
+            return Err(format!("debug notation {found:?} in {text:?}"));
+        }
+    }
+    Ok(())
+}
