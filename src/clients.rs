@@ -9,7 +9,7 @@ use cutover_core::config::{Config, ConfigError};
 use crate::engine::Context;
 use crate::observe::clock::SystemClock;
 use crate::observe::health::HttpProber;
-use crate::observe::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
+use crate::observe::kubernetes::{EksClusterSources, DEFAULT_READ_TIMEOUT};
 use crate::observe::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
 use crate::observe::route53::SdkRoute53;
 
@@ -42,7 +42,7 @@ fn accept_topics_from_env(config: &mut Config) {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub route53: Arc<SdkRoute53>,
-    pub ingresses: Arc<EksIngressSource>,
+    pub sources: Arc<EksClusterSources>,
     pub prober: Arc<HttpProber>,
 }
 
@@ -56,7 +56,7 @@ impl Clients {
                 aws_sdk_route53::Client::new(&sdk_config),
                 route53_requests_per_second,
             )),
-            ingresses: Arc::new(EksIngressSource::new(sdk_config, kube_read_timeout)),
+            sources: Arc::new(EksClusterSources::new(sdk_config, kube_read_timeout)),
             prober: Arc::new(HttpProber::default()),
         }
     }
@@ -70,7 +70,7 @@ impl Clients {
         Context {
             config,
             route53: self.route53.clone(),
-            ingresses: self.ingresses.clone(),
+            sources: self.sources.clone(),
             prober: self.prober.clone(),
             clock: Arc::new(SystemClock),
         }

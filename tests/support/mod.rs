@@ -12,7 +12,7 @@ use aws_credential_types::Credentials;
 use cutover::engine::{self, Context};
 use cutover::observe::clock::Clock;
 use cutover::observe::health::{HttpProber, Prober};
-use cutover::observe::kubernetes::EksIngressSource;
+use cutover::observe::kubernetes::EksClusterSources;
 use cutover::observe::route53::SdkRoute53;
 use cutover_core::config::Config;
 use sandbox::cluster::Ingress;
@@ -276,12 +276,11 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
     ));
     let sim = sandbox.clock().clone();
     let clock: Arc<dyn Clock> = Arc::new(move || sim.now_millis());
-    let ingresses =
-        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
     let ctx = Context {
         config,
         route53: route53.clone(),
-        ingresses: Arc::new(ingresses),
+        sources: Arc::new(sources),
         prober: Arc::new(HttpProber::default()),
         clock,
     };
@@ -495,12 +494,11 @@ pub async fn context_at(
         aws_sdk_route53::Client::new(&route53_sdk),
         route53_rate.unwrap_or(config.rate_limit),
     ));
-    let ingresses =
-        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
     let ctx = Context {
         config,
         route53: route53.clone(),
-        ingresses: Arc::new(ingresses),
+        sources: Arc::new(sources),
         prober: prober.unwrap_or_else(|| Arc::new(HttpProber::default())),
         clock,
     };
