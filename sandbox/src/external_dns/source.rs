@@ -878,6 +878,8 @@ mod tests {
             |r: HttpRoute| hosts_of(&desired_endpoints(&routes(gw(), vec![r]), &settings).0);
         // No hostnames: the listener's hostname (the `Same` listener does not admit `web`).
         assert_eq!(publish(route(&[], &[], None)), vec!["shop.example.com"]);
+        // Only the `Same` listener (any host) would take www.example.com; it does not admit `web`.
+        assert!(publish(route(&["www.example.com"], &[], None)).is_empty());
         // A section limits the listeners.
         assert!(publish(route(&[], &[], Some("same-ns"))).is_empty());
         assert!(publish(route(&["www.example.com"], &[], Some("shop"))).is_empty());
