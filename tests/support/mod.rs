@@ -15,7 +15,7 @@ use cutover::observe::health::{HttpProber, Prober};
 use cutover::observe::kubernetes::EksClusterSources;
 use cutover::observe::route53::SdkRoute53;
 use cutover_core::config::Config;
-use sandbox::cluster::Ingress;
+use sandbox::cluster::{HttpRoute, Ingress, Service};
 use sandbox::route53::Rrset;
 use sandbox::world::World;
 use sandbox::{Sandbox, SandboxOptions};
@@ -201,6 +201,50 @@ impl Harness {
             .remove_ingress("default", name);
     }
 
+    /// Changes a Service as a team would (kubectl apply), through the sandbox.
+    pub fn edit_service(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        edit: impl FnOnce(&mut Service),
+    ) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        let mut service = c.service(namespace, name).expect("service exists");
+        edit(&mut service);
+        c.upsert_service(service);
+    }
+
+    /// Changes an HTTPRoute as a team would (kubectl apply), through the sandbox.
+    pub fn edit_http_route(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        edit: impl FnOnce(&mut HttpRoute),
+    ) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        let mut route = c.http_route(namespace, name).expect("route exists");
+        edit(&mut route);
+        c.upsert_http_route(route);
+    }
+
+    pub fn remove_service(&self, cluster: &str, namespace: &str, name: &str) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        assert!(
+            c.remove_service(namespace, name),
+            "no service {namespace}/{name}"
+        );
+    }
+
+    pub fn remove_http_route(&self, cluster: &str, namespace: &str, name: &str) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        assert!(
+            c.remove_http_route(namespace, name),
+            "no route {namespace}/{name}"
+        );
+    }
+
     /// The team deploys `service` on `cluster` too, asking for the same simple key (that
     /// cluster's external-dns sees another owner and skips it).
     pub fn deploy_ingress(&self, cluster: &str, service: &str) {
@@ -341,6 +385,15 @@ pub fn cutover_toml(
         }
         if let Some(p) = &edns.annotation_prefix {
             let _ = writeln!(out, "annotation_prefix = \"{p}\"");
+        }
+        // The kinds its external-dns reads (`--source`), when the world names them.
+        if let Some(sources) = &edns.sources {
+            let names: Vec<String> = sources
+                .iter()
+                .filter_map(|s| serde_json::to_value(s).ok())
+                .filter_map(|v| v.as_str().map(|s| format!("\"{s}\"")))
+                .collect();
+            let _ = writeln!(out, "external_dns_sources = [{}]", names.join(", "));
         }
         let _ = writeln!(out, "connect_to = \"{}\"\n", lb.addr());
     }
