@@ -205,6 +205,18 @@ async fn kubectl_lists_gateways_and_httproutes() {
     assert_eq!(table[0], vec!["NAMESPACE", "NAME", "HOSTNAMES", "AGE"]);
     assert_eq!(table[1][..3], ["web", "shop", "[\"shop.example.com\"]"]);
 
+    // Several kinds at once, as the docs show.
+    let output = env.kubectl(&["get", "svc,gateway,httproute", "-A"]).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in [
+        "service/payments",
+        "gateway.gateway.networking.k8s.io/shared",
+        "httproute.gateway.networking.k8s.io/shop",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+
     let output = env
         .kubectl(&[
             "get",

@@ -131,8 +131,9 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
             (Some(_), Err(why)) => waits.push(why),
             (Some(k), Ok(obj)) => {
                 // The label `to`'s external-dns writes for the object it serves the key from, of
-                // whatever kind (docs/reference/external-dns.md §1 "Value"), so it finds nothing to
-                // rewrite and no other candidate of the key wins it.
+                // whatever kind (docs/reference/external-dns.md §1 "Value"): the label decides
+                // which of several objects asking for the key keeps it
+                // (docs/reference/external-dns.md §3 "Several objects asking for one key").
                 let resource = obj.resource_label();
                 let weight = match k.weight() {
                     Ok(Some(w)) => crate::types::Weight(w),

@@ -148,8 +148,9 @@ struct Planner<'a> {
 
 impl<'a> Planner<'a> {
     /// Two objects asking for the same key: the one named by the `resource` label of the current
-    /// record's registry TXT wins (external-dns's `ResolveUpdate`: the resource that already
-    /// acquired the name keeps it), else the lowest resource; the others are logged.
+    /// record's registry TXT wins (docs/reference/external-dns.md §3 "Several objects asking for
+    /// one key": the resource that already acquired the name keeps it), else the lowest resource
+    /// (external-dns takes the smallest targets; not modelled); the others are logged.
     fn resolve_duplicates(
         &mut self,
         desired: &[&'a Endpoint],
