@@ -12,7 +12,12 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use cutover::observe::kubernetes::{ClusterRef, ClusterSources, KubeError};
+use cutover_core::observation::{SourceKind, SourceObject};
+use futures::future::BoxFuture;
 
 use sandbox::external_dns::ReconcileReport;
 use sandbox::route53::Rrset;
@@ -622,4 +627,153 @@ async fn claimants_of_several_kinds_are_refused_by_name_and_a_pin_chooses() {
     let entry = service_report(&report, SERVICE).unwrap_or_else(|| panic!("{report:#}"));
     assert_eq!(kind(&entry), "start", "{entry:#}");
     assert_eq!(entry["health"]["blue"]["verdict"], "good", "{entry:#}");
+}
+
+/// The real EKS source lister, recording which kinds each call asks for.
+struct RecordingSources {
+    inner: Arc<dyn ClusterSources>,
+    calls: Mutex<Vec<(String, Vec<SourceKind>)>>,
+}
+
+impl ClusterSources for RecordingSources {
+    fn list_sources<'a>(
+        &'a self,
+        cluster: &'a ClusterRef,
+        kinds: &'a [SourceKind],
+    ) -> BoxFuture<'a, Result<Vec<SourceObject>, KubeError>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((cluster.eks_name.clone(), kinds.to_vec()));
+        self.inner.list_sources(cluster, kinds)
+    }
+}
+
+/// Runs `payload` with `config_toml` and returns the report and the kinds listed per cluster.
+async fn listed_kinds(
+    h: &Harness,
+    config_toml: &str,
+    payload: Value,
+) -> (Value, Vec<(String, Vec<SourceKind>)>) {
+    let (mut ctx, _) = h
+        .context_with(ContextOptions {
+            config_toml: Some(config_toml.to_string()),
+            ..ContextOptions::default()
+        })
+        .await;
+    let recording = Arc::new(RecordingSources {
+        inner: ctx.sources.clone(),
+        calls: Mutex::new(Vec::new()),
+    });
+    ctx.sources = recording.clone();
+    let report = cutover::engine::handle(&ctx, payload).await;
+    let mut calls = recording.calls.lock().unwrap().clone();
+    calls.sort();
+    (report, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cutover_lists_only_the_kinds_the_config_uses_once_per_cluster() {
+    let h = published(Kind::Ingress, Kind::HttpRoute).await;
+    let status = json!({"action": "status", "service": SERVICE, "actor": "test"});
+    // No source configured: every kind each cluster's external-dns reads, one call per cluster.
+    let (report, calls) = listed_kinds(&h, &h.config_toml, status.clone()).await;
+    assert!(service_report(&report, SERVICE).is_some(), "{report:#}");
+    assert_eq!(
+        calls,
+        vec![
+            (
+                "blue".to_string(),
+                vec![SourceKind::Ingress, SourceKind::Service]
+            ),
+            (
+                "green".to_string(),
+                vec![
+                    SourceKind::Ingress,
+                    SourceKind::Service,
+                    SourceKind::HttpRoute
+                ]
+            ),
+        ]
+    );
+    // The configured kinds only.
+    let pinned = h.config_toml.replace(
+        "[services.app]\n",
+        "[services.app]\nsource = { blue = \"ingress\", green = \"httproute/web/app\" }\n",
+    );
+    let (report, calls) = listed_kinds(&h, &pinned, status).await;
+    let entry = service_report(&report, SERVICE).unwrap();
+    assert_eq!(entry["health"]["green"]["verdict"], "good", "{entry:#}");
+    assert_eq!(
+        calls,
+        vec![
+            ("blue".to_string(), vec![SourceKind::Ingress]),
+            ("green".to_string(), vec![SourceKind::HttpRoute]),
+        ]
+    );
+    // A rollback needs Route53 only: nothing is listed (docs/design.md §7.6).
+    let (_, calls) = listed_kinds(
+        &h,
+        &pinned,
+        json!({"action": "rollback", "service": SERVICE, "actor": "test", "reason": "e2e"}),
+    )
+    .await;
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_the_gateway_api_is_named_in_the_report() {
+    let mut world = world(Kind::Ingress, Kind::Ingress);
+    world.clusters[1].gateway_api = false;
+    let h = Harness::start(
+        world,
+        &[(SERVICE, "blue", "green")],
+        &rollout(Kind::Ingress, Kind::Ingress),
+    )
+    .await;
+    // The config claims green's external-dns reads HTTPRoutes and the name is served by one.
+    let (head, green) = h.config_toml.split_once("[clusters.green]\n").unwrap();
+    let wrong = format!(
+        "{head}[clusters.green]\n{}",
+        green.replacen(
+            "external_dns_sources = [\"service\", \"ingress\"]",
+            "external_dns_sources = [\"ingress\", \"service\", \"gateway-httproute\"]",
+            1
+        )
+    )
+    .replace(
+        "[services.app]\n",
+        "[services.app]\nsource = { green = \"httproute\" }\n",
+    );
+    let history = h.sandbox.route53().history().len();
+    let (report, calls) = listed_kinds(
+        &h,
+        &wrong,
+        json!({"action": "start", "service": SERVICE, "actor": "test", "reason": "e2e"}),
+    )
+    .await;
+    assert!(
+        calls.contains(&("green".to_string(), vec![SourceKind::HttpRoute])),
+        "{calls:?}"
+    );
+    let problems = report["clusters"].as_array().cloned().unwrap_or_default();
+    let green = problems
+        .iter()
+        .find(|p| p["cluster"] == "green")
+        .unwrap_or_else(|| panic!("no problem reported for green: {report:#}"));
+    let error = green["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("listing HTTPRoutes failed")
+            && error.contains(
+                "is the Gateway API, gateway.networking.k8s.io/v1, installed in the cluster?"
+            ),
+        "{error}"
+    );
+    let entry = service_report(&report, SERVICE).unwrap();
+    assert_eq!(kind(&entry), "refused", "{entry:#}");
+    assert_eq!(
+        h.sandbox.route53().history().len(),
+        history,
+        "something was written"
+    );
 }

@@ -178,6 +178,9 @@ struct Objects {
 pub struct Cluster {
     pub name: String,
     pub region: String,
+    /// Whether the Gateway API CRDs are installed: without them the API server serves no
+    /// `gateway.networking.k8s.io` group (and such a cluster holds no Gateways or HTTPRoutes).
+    pub gateway_api: bool,
     objects: Arc<RwLock<Objects>>,
 }
 
@@ -186,8 +189,15 @@ impl Cluster {
         Cluster {
             name: name.to_string(),
             region: region.to_string(),
+            gateway_api: true,
             objects: Arc::default(),
         }
+    }
+
+    /// The same cluster without the Gateway API CRDs.
+    pub fn without_gateway_api(mut self) -> Self {
+        self.gateway_api = false;
+        self
     }
 
     /// Creates or replaces an Ingress (by namespace/name).

@@ -201,6 +201,7 @@ fn accepts_table(headers: &HeaderMap) -> bool {
 
 fn route(state: &ApiState, segments: &[&str], wants_table: bool) -> Response {
     let now = state.clock.now();
+    let served = discovery::served_groups(state.cluster.gateway_api);
     match segments {
         ["version"] => ok(discovery::version(KUBERNETES_VERSION)),
         ["api"] => ok(discovery::core_versions(&state.server_address)),
@@ -214,11 +215,10 @@ fn route(state: &ApiState, segments: &[&str], wants_table: bool) -> Response {
             }
         }
         ["api", "v1", "namespaces", name] => get_namespace(state, name, wants_table, now),
-        ["apis"] => ok(discovery::groups()),
-        ["apis", group] if discovery::GROUPS.contains(group) => ok(discovery::group(group)),
-        ["apis", group, "v1"] if discovery::GROUPS.contains(group) => {
-            ok(discovery::group_resources(group))
-        }
+        ["apis"] => ok(discovery::groups(state.cluster.gateway_api)),
+        ["apis", group] if served.contains(group) => ok(discovery::group(group)),
+        ["apis", group, "v1"] if served.contains(group) => ok(discovery::group_resources(group)),
+        ["apis", group, ..] if !served.contains(group) => not_found_path(),
         ["api", "v1", plural] | ["apis", _, "v1", plural] => match kind_of(segments, plural) {
             Some(kind) => list(state, kind, None, wants_table, now),
             None => not_found_path(),

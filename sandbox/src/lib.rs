@@ -307,7 +307,11 @@ async fn start_cluster(
     pki: &pki::Pki,
     clock: &SimClock,
 ) -> anyhow::Result<SandboxCluster> {
-    let cluster = Cluster::new(&spec.name, &spec.region);
+    let cluster = if spec.gateway_api {
+        Cluster::new(&spec.name, &spec.region)
+    } else {
+        Cluster::new(&spec.name, &spec.region).without_gateway_api()
+    };
     let mut load_balancers = BTreeMap::new();
     for lb_spec in &spec.load_balancers {
         let lb = LoadBalancer::start(LbSpec {

@@ -116,6 +116,10 @@ pub struct ClusterSpec {
     pub external_dns: ExternalDnsSpec,
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerSpec>,
+    /// Whether the Gateway API CRDs are installed (default true): without them the cluster's
+    /// API serves no `gateway.networking.k8s.io` group.
+    #[serde(default = "default_true")]
+    pub gateway_api: bool,
 }
 
 /// A cluster's external-dns flags as written in the world file.
@@ -371,7 +375,13 @@ impl World {
                     "must not be empty",
                 ));
             }
-            settings_for(cluster, i)?;
+            let settings = settings_for(cluster, i)?;
+            if !cluster.gateway_api && settings.reads(Source::GatewayHttproute) {
+                return Err(invalid(
+                    format!("clusters[{i}].external_dns.sources"),
+                    "gateway-httproute needs the Gateway API, and the cluster has none (gateway_api = false)",
+                ));
+            }
             for (j, lb) in cluster.load_balancers.iter().enumerate() {
                 if !is_dns_label(&lb.name) || !lbs.insert(lb.name.clone()) {
                     return Err(invalid(
@@ -484,12 +494,21 @@ impl World {
     fn validate_gateways(&self) -> Result<(), WorldError> {
         let mut seen = BTreeSet::new();
         for (i, gateway) in self.gateways.iter().enumerate() {
-            self.object_cluster(
+            let cluster = self.object_cluster(
                 "gateways",
                 i,
                 &gateway.cluster,
                 gateway.load_balancer.as_ref(),
             )?;
+            if !cluster.gateway_api {
+                return Err(invalid(
+                    format!("gateways[{i}].cluster"),
+                    format!(
+                        "cluster `{}` has no Gateway API (gateway_api = false)",
+                        cluster.name
+                    ),
+                ));
+            }
             check_object_name("gateways", i, &gateway.namespace, &gateway.name)?;
             if !seen.insert((&gateway.cluster, &gateway.namespace, &gateway.name)) {
                 return Err(invalid(
@@ -541,7 +560,16 @@ impl World {
     fn validate_http_routes(&self) -> Result<(), WorldError> {
         let mut seen = BTreeSet::new();
         for (i, route) in self.httproutes.iter().enumerate() {
-            self.object_cluster("httproutes", i, &route.cluster, None)?;
+            let cluster = self.object_cluster("httproutes", i, &route.cluster, None)?;
+            if !cluster.gateway_api {
+                return Err(invalid(
+                    format!("httproutes[{i}].cluster"),
+                    format!(
+                        "cluster `{}` has no Gateway API (gateway_api = false)",
+                        cluster.name
+                    ),
+                ));
+            }
             check_object_name("httproutes", i, &route.namespace, &route.name)?;
             if !seen.insert((&route.cluster, &route.namespace, &route.name)) {
                 return Err(invalid(
@@ -926,6 +954,19 @@ parents = [{ gateway = "shared", namespace = "infra" }]
         for (text, expected) in cases {
             assert_eq!(error_text(&text), expected);
         }
+        // Without the Gateway API there are no Gateways, no routes, and nothing to source them.
+        let no_gateway_api = SOURCES_WORLD.replace(
+            "load_balancers = [{ name = \"k8s-green-nlb\"",
+            "gateway_api = false\nload_balancers = [{ name = \"k8s-green-nlb\"",
+        );
+        assert_eq!(
+            error_text(&no_gateway_api),
+            "clusters[0].external_dns.sources: gateway-httproute needs the Gateway API, and the cluster has none (gateway_api = false)"
+        );
+        assert_eq!(
+            error_text(&no_gateway_api.replace("\"gateway-httproute\", ", "")),
+            "gateways[0].cluster: cluster `green` has no Gateway API (gateway_api = false)"
+        );
         let unknown = error_text(&SOURCES_WORLD.replace("sources = [", "sources = [\"crd\", "));
         assert!(unknown.contains("unknown variant `crd`"), "{unknown}");
         let unknown = error_text(&SOURCES_WORLD.replace(

@@ -86,9 +86,20 @@ fn api_group(name: &str) -> Value {
     })
 }
 
+/// The groups a cluster serves: the Gateway API group only when its CRDs are installed.
+pub(crate) fn served_groups(gateway_api: bool) -> Vec<&'static str> {
+    GROUPS
+        .into_iter()
+        .filter(|g| gateway_api || *g != GATEWAY_GROUP)
+        .collect()
+}
+
 /// `/apis`: the groups served.
-pub(crate) fn groups() -> Value {
-    let groups: Vec<Value> = GROUPS.iter().map(|g| api_group(g)).collect();
+pub(crate) fn groups(gateway_api: bool) -> Value {
+    let groups: Vec<Value> = served_groups(gateway_api)
+        .iter()
+        .map(|g| api_group(g))
+        .collect();
     json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups })
 }
 
