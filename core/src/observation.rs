@@ -119,11 +119,6 @@ impl SourceObject {
     pub fn describe(&self) -> String {
         format!("{} {}/{}", self.kind.kind_name(), self.namespace, self.name)
     }
-
-    /// Whether this is the object `kind` `namespace`/`name`.
-    pub fn is(&self, kind: SourceKind, namespace: &str, name: &str) -> bool {
-        self.kind == kind && self.namespace == namespace && self.name == name
-    }
 }
 
 /// The verdict of one check of one cluster.
