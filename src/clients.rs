@@ -9,7 +9,7 @@ use cutover_core::config::{Config, ConfigError};
 use crate::engine::Context;
 use crate::observe::clock::{Clock, SystemClock};
 use crate::observe::health::HttpProber;
-use crate::observe::kubernetes::{EksIngressSource, DEFAULT_READ_TIMEOUT};
+use crate::observe::kubernetes::{EksClusterSources, DEFAULT_READ_TIMEOUT};
 use crate::observe::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
 use crate::observe::route53::SdkRoute53;
 
@@ -42,7 +42,7 @@ fn accept_topics_from_env(config: &mut Config) {
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub route53: Arc<SdkRoute53>,
-    pub ingresses: Arc<EksIngressSource>,
+    pub sources: Arc<EksClusterSources>,
     pub prober: Arc<HttpProber>,
     /// The engine's clock and the EKS tokens' signing time: the system clock, or the sandbox's
     /// for a CLI rehearsal (docs/sandbox.md "Rehearsing with the CLI").
@@ -72,8 +72,8 @@ impl Clients {
                 aws_sdk_route53::Client::new(&sdk_config),
                 route53_requests_per_second,
             )),
-            ingresses: Arc::new(
-                EksIngressSource::new(sdk_config, kube_read_timeout).with_clock(clock.clone()),
+            sources: Arc::new(
+                EksClusterSources::new(sdk_config, kube_read_timeout).with_clock(clock.clone()),
             ),
             prober: Arc::new(HttpProber::default()),
             clock,
@@ -89,7 +89,7 @@ impl Clients {
         Context {
             config,
             route53: self.route53.clone(),
-            ingresses: self.ingresses.clone(),
+            sources: self.sources.clone(),
             prober: self.prober.clone(),
             clock: self.clock.clone(),
         }

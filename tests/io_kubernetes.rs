@@ -113,6 +113,7 @@ fn cluster(api_override: Option<ApiOverride>) -> ClusterRef {
         eks_name: "blue".into(),
         region: "eu-west-1".into(),
         annotation_prefix: "external-dns.alpha.kubernetes.io/".into(),
+        external_dns_version: cutover_core::registry::ExternalDnsVersion::new(0, 14),
         api_override,
     }
 }

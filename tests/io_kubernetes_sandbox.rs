@@ -92,6 +92,7 @@ fn blue(api_override: Option<ApiOverride>) -> ClusterRef {
         eks_name: "blue".into(),
         region: REGION.into(),
         annotation_prefix: PREFIX.into(),
+        external_dns_version: cutover_core::registry::ExternalDnsVersion::V0_22,
         api_override,
     }
 }

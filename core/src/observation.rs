@@ -1,23 +1,124 @@
-//! What the engine observes of the world, as the planner reads it: the Ingresses of a cluster
-//! and the health verdict of a cluster. The adapters (Kubernetes, HTTP probes) convert into these.
+//! What the engine observes of the world, as the planner reads it: the objects of a cluster that
+//! external-dns reads as sources (Ingresses, Services of type LoadBalancer, HTTPRoutes) and the
+//! health verdict of a cluster. The adapters (Kubernetes, HTTP and TCP probes) convert into these.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::types::DnsName;
 
-/// What cutover needs to know of one Ingress.
+/// A kind of Kubernetes object that external-dns reads as a source and that can serve a service
+/// (docs/design.md §2; docs/reference/external-dns.md §6 "Sources other than Ingress, and version
+/// changes").
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// `networking.k8s.io/v1` Ingress.
+    #[default]
+    Ingress,
+    /// `v1` Service of type LoadBalancer.
+    Service,
+    /// `gateway.networking.k8s.io/v1` HTTPRoute, with the Gateways it attaches to.
+    #[serde(rename = "httproute")]
+    HttpRoute,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 3] = [
+        SourceKind::Ingress,
+        SourceKind::Service,
+        SourceKind::HttpRoute,
+    ];
+
+    /// The kind as external-dns's `resource` label writes it: `ingress`, `service`, `httproute`
+    /// (docs/reference/external-dns.md §1 "Value").
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::Ingress => "ingress",
+            SourceKind::Service => "service",
+            SourceKind::HttpRoute => "httproute",
+        }
+    }
+
+    /// The Kubernetes kind: `Ingress`, `Service`, `HTTPRoute`.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            SourceKind::Ingress => "Ingress",
+            SourceKind::Service => "Service",
+            SourceKind::HttpRoute => "HTTPRoute",
+        }
+    }
+
+    /// external-dns's `--source` name for the kind: `ingress`, `service`, `gateway-httproute`.
+    pub fn external_dns_source(self) -> &'static str {
+        match self {
+            SourceKind::Ingress => "ingress",
+            SourceKind::Service => "service",
+            SourceKind::HttpRoute => "gateway-httproute",
+        }
+    }
+
+    /// The kind named by its `resource` label kind (`label`).
+    pub fn from_label(label: &str) -> Option<SourceKind> {
+        SourceKind::ALL.into_iter().find(|k| k.label() == label)
+    }
+
+    /// The kind named by external-dns's `--source` name (`external_dns_source`).
+    pub fn from_external_dns_source(name: &str) -> Option<SourceKind> {
+        SourceKind::ALL
+            .into_iter()
+            .find(|k| k.external_dns_source() == name)
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind_name())
+    }
+}
+
+/// What cutover needs to know of one object that external-dns reads as a source: an Ingress, a
+/// Service of type LoadBalancer or an HTTPRoute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngressInfo {
+pub struct SourceObject {
+    #[serde(default)]
+    pub kind: SourceKind,
     pub namespace: String,
     pub name: String,
-    /// Hosts from `spec.rules[].host`, `spec.tls[].hosts` and the external-dns `hostname`
-    /// annotation, normalised.
+    /// The hosts external-dns publishes for the object, normalised: an Ingress's
+    /// `spec.rules[].host`, `spec.tls[].hosts` and `hostname` annotation; a Service's `hostname`
+    /// annotation; an HTTPRoute's `spec.hostnames` and `hostname` annotation as its Gateways'
+    /// listeners admit them.
     pub hosts: Vec<DnsName>,
+    /// The object's own annotations. For an HTTPRoute these are the route's: the routing
+    /// annotations (`set-identifier`, `aws-weight`, …) are read from the route, never from its
+    /// Gateway (docs/reference/external-dns.md §6 "Gateway API routes").
     pub annotations: BTreeMap<String, String>,
-    /// `status.loadBalancer.ingress[].hostname` (empty: no load balancer yet).
+    /// Where external-dns points the records (empty: no load balancer yet): an Ingress's
+    /// `status.loadBalancer.ingress[]`; a Service's `target` annotation, else `spec.externalIPs`,
+    /// else `status.loadBalancer.ingress[]`; an HTTPRoute's Gateway `target` annotation, else the
+    /// Gateway's `status.addresses[]`.
     pub load_balancer_hostnames: Vec<String>,
+}
+
+/// The name `SourceObject` had while Ingresses were the only kind read.
+pub type IngressInfo = SourceObject;
+
+impl SourceObject {
+    /// external-dns's `resource` label for the object: `<kind>/<namespace>/<name>`
+    /// (docs/reference/external-dns.md §1 "Value").
+    pub fn resource_label(&self) -> String {
+        format!("{}/{}/{}", self.kind.label(), self.namespace, self.name)
+    }
+
+    /// `Ingress default/payments`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind.kind_name(), self.namespace, self.name)
+    }
 }
 
 /// The verdict of one check of one cluster.

@@ -87,7 +87,7 @@ fn entry(name: &str, owner: &str) -> RecordSet {
 fn world(zone: Vec<RecordSet>) -> World {
     let mut w = World::simple();
     w.zone = zone;
-    w.green_ingresses = vec![ingress("shop", "payments-v2", Some(GREEN_LB), &[])];
+    w.green_objects = vec![ingress("shop", "payments-v2", Some(GREEN_LB), &[])];
     w
 }
 
@@ -421,7 +421,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         &[],
         &[],
     );
-    w.blue_ingresses.clear();
+    w.blue_objects.clear();
     let before = w.zone.clone();
     let d = w.run_with(&cfg, Action::Rollback, None, MIN, false);
     assert_eq!(d.kind, DecisionKind::Rollback, "{}", d.summary);
@@ -455,7 +455,7 @@ fn rollback_with_from_ingress_gone_parks_on_from_load_balancer_and_alerts() {
         &[],
     );
     let mut view = w.view();
-    view.ingresses.insert(
+    view.sources.insert(
         name("blue"),
         cutover_core::planner::Observed::Unavailable("EKS DescribeCluster failed".into()),
     );
@@ -576,14 +576,14 @@ fn refuses_same_owner_id() {
 fn refuses_to_ingress_not_asking_for_the_key() {
     let cfg = v22();
     let mut w = world(simple_zone());
-    w.green_ingresses.clear();
+    w.green_objects.clear();
     refused(
         &mut w,
         &cfg,
-        "no Ingress in cluster green asks for payments.example.com",
+        "no Ingress or Service in cluster green asks for payments.example.com",
     );
     let mut w = world(simple_zone());
-    w.green_ingresses = vec![ingress(
+    w.green_objects = vec![ingress(
         "shop",
         "payments-v2",
         Some(GREEN_LB),
@@ -594,7 +594,7 @@ fn refuses_to_ingress_not_asking_for_the_key() {
     )];
     refused(&mut w, &cfg, "asks for a weighted key");
     let mut w = world(simple_zone());
-    w.green_ingresses = vec![ingress("shop", "payments-v2", None, &[])];
+    w.green_objects = vec![ingress("shop", "payments-v2", None, &[])];
     refused(&mut w, &cfg, "has no load-balancer status yet");
     let mut w = world(simple_zone());
     w.green = Some(Verdict::Bad);
@@ -848,11 +848,11 @@ fn command_set_weight_is_refused_for_a_simple_record() {
 #[test]
 fn command_handover_completes_when_to_asks_for_the_key() {
     let (cfg, mut w) = switched();
-    let keep = w.green_ingresses.clone();
-    w.green_ingresses.clear();
+    let keep = w.green_objects.clone();
+    w.green_objects.clear();
     let d = w.run_with(&cfg, Action::Handover, None, MIN, false);
     assert_eq!(d.kind, DecisionKind::Refused, "{}", d.summary);
-    w.green_ingresses = keep;
+    w.green_objects = keep;
     let d = dry_then_real(&mut w, &cfg, Action::Handover, MIN);
     assert_eq!(d.kind, DecisionKind::Complete, "{}", d.summary);
 }
@@ -979,11 +979,11 @@ fn needs_of_a_blue_green_migration() {
     // A tick in the verify window probes and lists Ingresses (a failure may roll back, and the
     // rollback asks whether `from` still claims the name).
     let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Tick));
-    assert!(n.probe && n.ingresses);
+    assert!(n.probe && n.sources);
     assert_eq!(n.change_id.as_deref(), Some("C1"));
     // A manual rollback needs no probe; the Ingress listing only decides flip-back vs park.
     let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Rollback));
-    assert!(!n.probe && n.ingresses);
+    assert!(!n.probe && n.sources);
     let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Pause));
-    assert!(!n.probe && !n.ingresses);
+    assert!(!n.probe && !n.sources);
 }

@@ -136,7 +136,7 @@ fn start_preflight_refusals() {
     assert!(d.summary.contains("not healthy"), "{}", d.summary);
     // `to` Ingress without a load-balancer status.
     let mut w = World::simple();
-    w.green_ingresses = vec![ingress("default", "payments", None, &[])];
+    w.green_objects = vec![ingress("default", "payments", None, &[])];
     let d = w.run(start(), None, 0);
     assert!(
         d.summary.contains("no load-balancer status"),
@@ -354,8 +354,8 @@ fn manual_rollback_needs_route53_only() {
     let mut w = started_at_10();
     w.blue = None;
     w.green = None;
-    w.blue_ingresses.clear();
-    w.green_ingresses.clear();
+    w.blue_objects.clear();
+    w.green_objects.clear();
     let d = w.run(Action::Rollback, Some("cmd-9"), 4 * MIN);
     assert_eq!(d.kind, DecisionKind::Rollback, "{}", d.summary);
     assert_eq!(w.weight("payments-blue"), Some(100));
@@ -465,7 +465,7 @@ fn completion_waits_then_deletes_from_and_hands_to_over() {
     assert_eq!(state_of(&w).phase, Phase::Completing);
     // green annotates the key with weight 0 while blue still claims: still no handover (0 beside
     // the parked from at 0 would be an even split).
-    w.green_ingresses = vec![ingress(
+    w.green_objects = vec![ingress(
         "default",
         "payments",
         Some(GREEN_LB),
@@ -481,7 +481,7 @@ fn completion_waits_then_deletes_from_and_hands_to_over() {
     assert_eq!(d.kind, DecisionKind::Wait);
     assert!(d.waits_for.unwrap().contains("aws-weight=100"));
     // blue's Ingress gone: delete the from key and hand over green in one batch.
-    w.blue_ingresses.clear();
+    w.blue_objects.clear();
     let d = w.run(Action::Tick, None, 22 * MIN);
     assert_eq!(d.kind, DecisionKind::Complete, "{}", d.summary);
     assert!(w.record(RecordType::A, HOST, "payments-blue").is_none());
@@ -503,7 +503,7 @@ fn completion_waits_then_deletes_from_and_hands_to_over() {
 fn handover_with_weight_annotation_before_from_is_deleted() {
     let mut w = started_at_10();
     w.run(Action::PromoteFull, None, 4 * MIN);
-    w.green_ingresses = vec![ingress(
+    w.green_objects = vec![ingress(
         "default",
         "payments",
         Some(GREEN_LB),

@@ -208,8 +208,8 @@ proptest! {
             w.blue = t.blue;
             w.green = t.green;
             if t.insync { w.change_status = Some(ChangeStatus::Insync); }
-            if !t.blue_ingress { w.blue_ingresses.clear(); }
-            w.green_ingresses = if t.green_annotated {
+            if !t.blue_ingress { w.blue_objects.clear(); }
+            w.green_objects = if t.green_annotated {
                 vec![ingress("default", "payments", Some(GREEN_LB), &[
                     ("external-dns.kubernetes.io/set-identifier", "payments-green"),
                     ("external-dns.kubernetes.io/aws-weight", "100"),
@@ -373,12 +373,12 @@ proptest! {
             w.blue = t.blue;
             w.green = t.green;
             if t.insync { w.change_status = Some(ChangeStatus::Insync); }
-            w.blue_ingresses = if t.blue_ingress {
+            w.blue_objects = if t.blue_ingress {
                 vec![ingress("default", "payments", Some(BLUE_LB), &[])]
             } else {
                 vec![]
             };
-            w.green_ingresses = if t.green_annotated {
+            w.green_objects = if t.green_annotated {
                 vec![ingress("default", "payments", Some(GREEN_LB), &[
                     ("external-dns.kubernetes.io/set-identifier", "payments-green"),
                 ])]

@@ -1,6 +1,6 @@
 //! The control API (HTTP JSON): how tests, the demo and operators change the sandbox's world —
-//! Ingresses, load-balancer behaviour, Route53 faults, the simulated clock, external-dns runs —
-//! and look inside it (zones, logs, request counts).
+//! Ingresses, Services, Gateways and HTTPRoutes, load-balancer behaviour, Route53 faults, the
+//! simulated clock, external-dns runs — and look inside it (zones, logs, request counts).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::clock::SimClock;
-use crate::cluster::Ingress;
+use crate::cluster::{Gateway, HttpRoute, Ingress, Listener, RouteParent, Service, LOAD_BALANCER};
 use crate::lb::Behaviour;
 use crate::route53::Route53;
 use crate::{Endpoints, SandboxCluster};
@@ -69,6 +69,23 @@ pub fn router(handles: Handles) -> Router {
             "/clusters/{cluster}/ingresses/{namespace}/{name}",
             put(upsert_ingress).delete(remove_ingress).get(get_ingress),
         )
+        .route("/clusters/{cluster}/services", get(list_services))
+        .route(
+            "/clusters/{cluster}/services/{namespace}/{name}",
+            put(upsert_service).delete(remove_service).get(get_service),
+        )
+        .route("/clusters/{cluster}/gateways", get(list_gateways))
+        .route(
+            "/clusters/{cluster}/gateways/{namespace}/{name}",
+            put(upsert_gateway).delete(remove_gateway).get(get_gateway),
+        )
+        .route("/clusters/{cluster}/httproutes", get(list_http_routes))
+        .route(
+            "/clusters/{cluster}/httproutes/{namespace}/{name}",
+            put(upsert_http_route)
+                .delete(remove_http_route)
+                .get(get_http_route),
+        )
         .route(
             "/clusters/{cluster}/external-dns/reconcile",
             post(reconcile),
@@ -86,6 +103,7 @@ pub fn router(handles: Handles) -> Router {
             "/load-balancers/{lb}/hosts/{host}",
             put(set_behaviour).get(host_counts),
         )
+        .route("/load-balancers/{lb}/listener", put(set_listener))
         .with_state(handles)
 }
 
@@ -370,6 +388,257 @@ async fn remove_ingress(
             "ingress: no {namespace}/{ingress} in cluster {name}"
         )))
     }
+}
+
+type ObjectPath = Path<(String, String, String)>;
+
+fn not_found(kind: &str, cluster: &str, namespace: &str, name: &str) -> ControlError {
+    ControlError::NotFound(format!(
+        "{kind}: no {namespace}/{name} in cluster {cluster}"
+    ))
+}
+
+/// One of the cluster's load balancers by world name or ELB host name, or a 400 naming it.
+fn cluster_lb<'a>(
+    target: &'a SandboxCluster,
+    cluster_name: &str,
+    wanted: Option<&String>,
+) -> Result<Option<&'a Arc<crate::lb::LoadBalancer>>> {
+    match wanted {
+        None => Ok(None),
+        Some(wanted) => target.load_balancer(wanted).map(Some).ok_or_else(|| {
+            ControlError::BadRequest(format!(
+                "load_balancer: cluster {cluster_name} has no load balancer `{wanted}`"
+            ))
+        }),
+    }
+}
+
+async fn list_services(
+    State(handles): State<Handles>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<Service>>> {
+    Ok(Json(cluster(&handles, &name)?.cluster.services()))
+}
+
+async fn get_service(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<Json<Service>> {
+    cluster(&handles, &name)?
+        .cluster
+        .service(&namespace, &object)
+        .map(Json)
+        .ok_or_else(|| not_found("service", &name, &namespace, &object))
+}
+
+fn load_balancer_type() -> String {
+    LOAD_BALANCER.to_string()
+}
+
+/// A Service as the control API takes it: its hosts go in its `hostname` annotation.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceBody {
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// `LoadBalancer` (default) or `ClusterIP`.
+    #[serde(rename = "type", default = "load_balancer_type")]
+    pub service_type: String,
+    /// One of the cluster's load balancers, by world name or ELB host name; absent = no
+    /// load-balancer status.
+    pub load_balancer: Option<String>,
+}
+
+async fn upsert_service(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+    Json(body): Json<ServiceBody>,
+) -> Result<Json<Service>> {
+    let target = cluster(&handles, &name)?;
+    if ![LOAD_BALANCER, crate::cluster::CLUSTER_IP].contains(&body.service_type.as_str()) {
+        return Err(ControlError::BadRequest(format!(
+            "type: `{}` is not modelled: LoadBalancer or ClusterIP",
+            body.service_type
+        )));
+    }
+    let lb = cluster_lb(target, &name, body.load_balancer.as_ref())?;
+    let service = Service {
+        namespace,
+        name: object,
+        annotations: body.annotations,
+        service_type: body.service_type,
+        load_balancer: lb.map(|lb| lb.hostname().to_string()),
+    };
+    crate::serve_service_hosts(
+        &target.load_balancers,
+        &service,
+        target.external_dns.settings().annotation_prefix(),
+    );
+    target.cluster.upsert_service(service.clone());
+    Ok(Json(service))
+}
+
+async fn remove_service(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<StatusCode> {
+    if cluster(&handles, &name)?
+        .cluster
+        .remove_service(&namespace, &object)
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found("service", &name, &namespace, &object))
+    }
+}
+
+async fn list_gateways(
+    State(handles): State<Handles>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<Gateway>>> {
+    Ok(Json(cluster(&handles, &name)?.cluster.gateways()))
+}
+
+async fn get_gateway(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<Json<Gateway>> {
+    cluster(&handles, &name)?
+        .cluster
+        .gateway(&namespace, &object)
+        .map(Json)
+        .ok_or_else(|| not_found("gateway", &name, &namespace, &object))
+}
+
+/// A Gateway as the control API takes it.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayBody {
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    /// One of the cluster's load balancers (its address); absent = not programmed.
+    pub load_balancer: Option<String>,
+}
+
+async fn upsert_gateway(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+    Json(body): Json<GatewayBody>,
+) -> Result<Json<Gateway>> {
+    let target = cluster(&handles, &name)?;
+    let lb = cluster_lb(target, &name, body.load_balancer.as_ref())?;
+    let gateway = Gateway {
+        namespace,
+        name: object,
+        annotations: body.annotations,
+        listeners: body.listeners,
+        load_balancer: lb.map(|lb| lb.hostname().to_string()),
+    };
+    target.cluster.upsert_gateway(gateway.clone());
+    Ok(Json(gateway))
+}
+
+async fn remove_gateway(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<StatusCode> {
+    if cluster(&handles, &name)?
+        .cluster
+        .remove_gateway(&namespace, &object)
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found("gateway", &name, &namespace, &object))
+    }
+}
+
+async fn list_http_routes(
+    State(handles): State<Handles>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<HttpRoute>>> {
+    Ok(Json(cluster(&handles, &name)?.cluster.http_routes()))
+}
+
+async fn get_http_route(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<Json<HttpRoute>> {
+    cluster(&handles, &name)?
+        .cluster
+        .http_route(&namespace, &object)
+        .map(Json)
+        .ok_or_else(|| not_found("httproute", &name, &namespace, &object))
+}
+
+/// An HTTPRoute as the control API takes it.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRouteBody {
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    #[serde(default)]
+    pub parents: Vec<RouteParent>,
+}
+
+async fn upsert_http_route(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+    Json(body): Json<HttpRouteBody>,
+) -> Result<Json<HttpRoute>> {
+    let target = cluster(&handles, &name)?;
+    let route = HttpRoute {
+        namespace,
+        name: object,
+        annotations: body.annotations,
+        hostnames: body.hostnames,
+        parents: body.parents,
+    };
+    crate::serve_route_hosts(
+        &target.load_balancers,
+        &target.cluster,
+        &route,
+        target.external_dns.settings().annotation_prefix(),
+    );
+    target.cluster.upsert_http_route(route.clone());
+    Ok(Json(route))
+}
+
+async fn remove_http_route(
+    State(handles): State<Handles>,
+    Path((name, namespace, object)): ObjectPath,
+) -> Result<StatusCode> {
+    if cluster(&handles, &name)?
+        .cluster
+        .remove_http_route(&namespace, &object)
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found("httproute", &name, &namespace, &object))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenerBody {
+    accepting: bool,
+}
+
+/// Closes (`{"accepting": false}`: TCP connects refused) or reopens a load balancer's listener.
+async fn set_listener(
+    State(handles): State<Handles>,
+    Path(lb): Path<String>,
+    Json(body): Json<ListenerBody>,
+) -> Result<Json<Value>> {
+    let lb = find_load_balancer(&handles, &lb)?;
+    lb.set_accepting(body.accepting).await.map_err(|e| {
+        ControlError::BadRequest(format!("accepting: cannot reopen {}: {e}", lb.addr()))
+    })?;
+    Ok(Json(json!({ "accepting": lb.is_accepting() })))
 }
 
 fn find_load_balancer<'a>(

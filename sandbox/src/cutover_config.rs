@@ -129,6 +129,14 @@ fn clusters(out: &mut String, handles: &Handles) {
         if !settings.evaluate_target_health {
             let _ = writeln!(out, "evaluate_target_health = false");
         }
+        // The kinds its external-dns reads (`--source`).
+        let sources: Vec<String> = settings
+            .sources
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .filter_map(|v| v.as_str().map(|s| format!("\"{s}\"")))
+            .collect();
+        let _ = writeln!(out, "external_dns_sources = [{}]", sources.join(", "));
         if let Some(lb) = running.load_balancers.values().next() {
             let _ = writeln!(
                 out,

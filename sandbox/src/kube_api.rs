@@ -1,11 +1,12 @@
-//! Each cluster's Kubernetes API: HTTPS on loopback under the sandbox CA, read-only, serving
-//! `networking.k8s.io/v1` Ingresses from the cluster's store, authenticated the EKS way (a
+//! Each cluster's Kubernetes API: HTTPS on loopback under the sandbox CA, read-only, serving the
+//! source objects of the cluster's store — `networking.k8s.io/v1` Ingresses, `v1` Services,
+//! `gateway.networking.k8s.io/v1` Gateways and HTTPRoutes — authenticated the EKS way (a
 //! `k8s-aws-v1.` bearer token checked by [`crate::token::verify`]).
 //!
-//! Served: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/networking.k8s.io`,
-//! `/apis/networking.k8s.io/v1`), Ingress list across namespaces, list per namespace and get one
-//! (as JSON, or as a `Table` when the client asks for one, as `kubectl get` does), and the
-//! namespaces (the system ones and those holding Ingresses), which kubectl reads to explain a
+//! Served: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>`,
+//! `/apis/<group>/v1`), for each kind a list across namespaces, a list per namespace and a get of
+//! one (as JSON, or as a `Table` when the client asks for one, as `kubectl get` does), and the
+//! namespaces (the system ones and those holding objects), which kubectl reads to explain a
 //! missing object.
 //! Errors are `Status` objects: 401 for a missing or bad token, 403 for any write verb, 404 for a
 //! missing object or path. `labelSelector`, `fieldSelector`, `limit` and `watch` are ignored.
@@ -33,7 +34,7 @@ use crate::cluster::Cluster;
 use crate::eks::KUBERNETES_VERSION;
 use crate::pki::{Pki, PkiError};
 use crate::token::{self, TokenError};
-use objects::{status, ObjectTable, GROUP};
+use objects::{kind_at, status, ApiKind, ObjectTable};
 
 /// The user EKS maps the sandbox credentials to (named in 403 answers).
 pub const SANDBOX_USER: &str = "arn:aws:iam::123456789012:user/sandbox";
@@ -211,6 +212,7 @@ fn accepts_table(headers: &HeaderMap) -> bool {
 
 fn route(state: &ApiState, segments: &[&str], wants_table: bool) -> Response {
     let now = state.clock.now();
+    let served = discovery::served_groups(state.cluster.gateway_api);
     match segments {
         ["version"] => ok(discovery::version(KUBERNETES_VERSION)),
         ["api"] => ok(discovery::core_versions(&state.server_address)),
@@ -224,42 +226,67 @@ fn route(state: &ApiState, segments: &[&str], wants_table: bool) -> Response {
             }
         }
         ["api", "v1", "namespaces", name] => get_namespace(state, name, wants_table, now),
-        ["apis"] => ok(discovery::groups()),
-        ["apis", group] if *group == GROUP => ok(discovery::networking()),
-        ["apis", group, "v1"] if *group == GROUP => ok(discovery::networking_resources()),
-        ["apis", group, "v1", "ingresses"] if *group == GROUP => {
-            list(state, None, wants_table, now)
-        }
-        ["apis", group, "v1", "namespaces", namespace, "ingresses"] if *group == GROUP => {
-            list(state, Some(namespace), wants_table, now)
-        }
-        ["apis", group, "v1", "namespaces", namespace, "ingresses", name] if *group == GROUP => {
-            get_one(state, namespace, name, wants_table, now)
+        ["apis"] => ok(discovery::groups(state.cluster.gateway_api)),
+        ["apis", group] if served.contains(group) => ok(discovery::group(group)),
+        ["apis", group, "v1"] if served.contains(group) => ok(discovery::group_resources(group)),
+        ["apis", group, ..] if !served.contains(group) => not_found_path(),
+        ["api", "v1", plural] | ["apis", _, "v1", plural] => match kind_of(segments, plural) {
+            Some(kind) => list(state, kind, None, wants_table, now),
+            None => not_found_path(),
+        },
+        ["api", "v1", "namespaces", namespace, plural]
+        | ["apis", _, "v1", "namespaces", namespace, plural] => match kind_of(segments, plural) {
+            Some(kind) => list(state, kind, Some(namespace), wants_table, now),
+            None => not_found_path(),
+        },
+        ["api", "v1", "namespaces", namespace, plural, name]
+        | ["apis", _, "v1", "namespaces", namespace, plural, name] => {
+            match kind_of(segments, plural) {
+                Some(kind) => get_one(state, kind, namespace, name, wants_table, now),
+                None => not_found_path(),
+            }
         }
         _ => not_found_path(),
     }
 }
 
-fn list(state: &ApiState, namespace: Option<&str>, wants_table: bool, now: SystemTime) -> Response {
+/// The kind a path names: `/api/v1/…/<plural>` in the core group, `/apis/<group>/v1/…/<plural>`
+/// in another.
+fn kind_of(segments: &[&str], plural: &str) -> Option<&'static ApiKind> {
+    match segments {
+        ["api", ..] => kind_at("", plural),
+        ["apis", group, ..] => kind_at(group, plural),
+        _ => None,
+    }
+}
+
+fn list(
+    state: &ApiState,
+    kind: &ApiKind,
+    namespace: Option<&str>,
+    wants_table: bool,
+    now: SystemTime,
+) -> Response {
     let snapshot = state.objects.snapshot(&state.cluster, now);
     if wants_table {
-        ok(snapshot.table(namespace, None, now))
+        ok(snapshot.table(kind, namespace, None, now))
     } else {
-        ok(snapshot.list(namespace))
+        ok(snapshot.list(kind, namespace))
     }
 }
 
 fn get_one(
     state: &ApiState,
+    kind: &ApiKind,
     namespace: &str,
     name: &str,
     wants_table: bool,
     now: SystemTime,
 ) -> Response {
     let snapshot = state.objects.snapshot(&state.cluster, now);
-    match snapshot.get(namespace, name) {
-        None => not_found_object(name),
-        Some(_) if wants_table => ok(snapshot.table(Some(namespace), Some(name), now)),
+    match snapshot.get(kind, namespace, name) {
+        None => not_found_object(kind, name),
+        Some(_) if wants_table => ok(snapshot.table(kind, Some(namespace), Some(name), now)),
         Some(object) => ok(object),
     }
 }
@@ -313,14 +340,14 @@ fn not_found_path() -> Response {
     )
 }
 
-fn not_found_object(name: &str) -> Response {
+fn not_found_object(kind: &ApiKind, name: &str) -> Response {
     json_response(
         StatusCode::NOT_FOUND,
         status(
             404,
             "NotFound",
-            &format!("ingresses.{GROUP} \"{name}\" not found"),
-            Some(json!({ "name": name, "group": GROUP, "kind": "ingresses" })),
+            &format!("{} \"{name}\" not found", kind.qualified()),
+            Some(json!({ "name": name, "group": kind.group, "kind": kind.plural })),
         ),
     )
 }
@@ -333,7 +360,8 @@ fn refuse_method(method: &Method, segments: &[&str]) -> Response {
         Method::PUT => "update",
         Method::PATCH => "patch",
         Method::DELETE => {
-            if segments.last() == Some(&"ingresses") {
+            let (resource, group) = resource_of(segments);
+            if segments.last() == Some(&resource) && kind_at(group, resource).is_some() {
                 "deletecollection"
             } else {
                 "delete"
@@ -404,6 +432,8 @@ fn namespace_of<'a>(segments: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::objects::GROUP;
 
     #[test]
     fn write_paths_name_resource_group_and_namespace() {

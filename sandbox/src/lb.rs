@@ -1,6 +1,8 @@
 //! Load balancers on loopback: an HTTP/1.1 server on `127.0.0.1:0` that routes by `Host`, with
 //! an ELB-style hostname and canonical hosted zone id, and behaviour scriptable per host (status,
 //! latency, hanging, closing the connection unanswered, flapping) so health checks can be driven.
+//! Its listener can also be closed and opened again on the same port, so that TCP connects are
+//! refused — what a TCP health check of an NLB whose targets are all down sees.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -232,7 +234,9 @@ pub struct LoadBalancer {
     addr: SocketAddr,
     hosts: Arc<Mutex<Hosts>>,
     stop: watch::Sender<bool>,
-    accept_task: JoinHandle<()>,
+    shared: Arc<Shared>,
+    /// The accept loop; `None` while the listener is closed.
+    accept_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl LoadBalancer {
@@ -247,15 +251,49 @@ impl LoadBalancer {
             hosts: hosts.clone(),
             stopped,
         });
-        let accept_task = tokio::spawn(accept_loop(listener, shared));
+        let accept_task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(LoadBalancer {
             hostname: elb_hostname(&spec.name, &spec.region, spec.kind),
             spec,
             addr,
             hosts,
             stop,
-            accept_task,
+            shared,
+            accept_task: Mutex::new(Some(accept_task)),
         })
+    }
+
+    /// Closes the listener (`false`: TCP connects are refused) or opens it again on the same
+    /// address (`true`). Connections already open are not touched.
+    pub async fn set_accepting(&self, accepting: bool) -> std::io::Result<()> {
+        if !accepting {
+            let running = self
+                .accept_task
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(task) = running {
+                task.abort();
+                // The listener is dropped with the task; wait until it is.
+                let _ = task.await;
+            }
+            return Ok(());
+        }
+        if self.is_accepting() {
+            return Ok(());
+        }
+        let listener = TcpListener::bind(self.addr).await?;
+        let task = tokio::spawn(accept_loop(listener, self.shared.clone()));
+        *self.accept_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        Ok(())
+    }
+
+    /// Whether the listener is open.
+    pub fn is_accepting(&self) -> bool {
+        self.accept_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Where it listens (what a probe's `connect_to` points at).
@@ -312,10 +350,18 @@ impl LoadBalancer {
 impl Drop for LoadBalancer {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-        self.accept_task.abort();
+        if let Some(task) = self
+            .accept_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
     }
 }
 
+#[derive(Debug)]
 struct Shared {
     cluster: String,
     hosts: Arc<Mutex<Hosts>>,
@@ -540,5 +586,25 @@ mod tests {
             })
             .collect();
         assert_eq!(statuses, vec![200, 200, 503, 503, 200, 200]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_listener_refuses_tcp_connects_until_it_reopens_on_the_same_port() {
+        let lb = LoadBalancer::start(LbSpec::alb("blue", "eu-west-1").network())
+            .await
+            .expect("lb");
+        let addr = lb.addr();
+        assert!(lb.is_accepting());
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+        lb.set_accepting(false).await.expect("close");
+        assert!(!lb.is_accepting());
+        let refused = tokio::net::TcpStream::connect(addr).await;
+        assert_eq!(
+            refused.map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::ConnectionRefused)
+        );
+        lb.set_accepting(true).await.expect("reopen");
+        assert_eq!(lb.addr(), addr);
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
     }
 }

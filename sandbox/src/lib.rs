@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use clock::SimClock;
-use cluster::{Cluster, Ingress};
+use cluster::{Cluster, Gateway, HttpRoute, Ingress, Service};
 use external_dns::{ExternalDns, ReconcileReport};
 use kube_api::KubeApiServer;
 use lb::{LbKind, LbSpec, LoadBalancer};
@@ -308,7 +308,11 @@ async fn start_cluster(
     pki: &pki::Pki,
     clock: &SimClock,
 ) -> anyhow::Result<SandboxCluster> {
-    let cluster = Cluster::new(&spec.name, &spec.region);
+    let cluster = if spec.gateway_api {
+        Cluster::new(&spec.name, &spec.region)
+    } else {
+        Cluster::new(&spec.name, &spec.region).without_gateway_api()
+    };
     let mut load_balancers = BTreeMap::new();
     for lb_spec in &spec.load_balancers {
         let lb = LoadBalancer::start(LbSpec {
@@ -328,6 +332,7 @@ async fn start_cluster(
         route53.register_alias_target(lb.hostname(), zone_id);
         load_balancers.insert(lb_spec.name.clone(), Arc::new(lb));
     }
+    let settings = world.external_dns_settings(&spec.name)?;
     for ingress in world.ingresses.iter().filter(|i| i.cluster == spec.name) {
         let lb = ingress
             .load_balancer
@@ -346,16 +351,125 @@ async fn start_cluster(
             load_balancer: lb.map(|lb| lb.hostname().to_string()),
         });
     }
+    let lb_hostname = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| load_balancers.get(n))
+            .map(|lb| lb.hostname().to_string())
+    };
+    for service in world.services.iter().filter(|s| s.cluster == spec.name) {
+        let service = Service {
+            namespace: service.namespace.clone(),
+            name: service.name.clone(),
+            annotations: service.annotations.clone(),
+            service_type: service.service_type.clone(),
+            load_balancer: lb_hostname(&service.load_balancer),
+        };
+        serve_service_hosts(&load_balancers, &service, settings.annotation_prefix());
+        cluster.upsert_service(service);
+    }
+    for gateway in world.gateways.iter().filter(|g| g.cluster == spec.name) {
+        cluster.upsert_gateway(Gateway {
+            namespace: gateway.namespace.clone(),
+            name: gateway.name.clone(),
+            annotations: gateway.annotations.clone(),
+            listeners: gateway.listeners.clone(),
+            load_balancer: lb_hostname(&gateway.load_balancer),
+        });
+    }
+    for route in world.httproutes.iter().filter(|r| r.cluster == spec.name) {
+        let route = HttpRoute {
+            namespace: route.namespace.clone(),
+            name: route.name.clone(),
+            annotations: route.annotations.clone(),
+            hostnames: route.hostnames.clone(),
+            parents: route.parents.clone(),
+        };
+        serve_route_hosts(
+            &load_balancers,
+            &cluster,
+            &route,
+            settings.annotation_prefix(),
+        );
+        cluster.upsert_http_route(route);
+    }
     let api = kube_api::serve_kube_api(cluster.clone(), pki, clock.clone())
         .await
         .with_context(|| format!("starting the Kubernetes API of cluster {}", spec.name))?;
-    let settings = world.external_dns_settings(&spec.name)?;
     let external_dns = ExternalDns::new(settings, cluster.clone(), route53_url, clock.clone())?;
     Ok(SandboxCluster {
         cluster,
         api,
         load_balancers,
         external_dns,
+    })
+}
+
+/// The hosts of a `hostname` annotation under `prefix` (comma-separated, spaces and trailing dots
+/// dropped).
+pub fn annotated_hosts(annotations: &BTreeMap<String, String>, prefix: &str) -> Vec<String> {
+    annotations
+        .get(&format!("{prefix}hostname"))
+        .map(|v| {
+            v.replace(' ', "")
+                .split(',')
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The Service's load balancer answers for the hosts of its `hostname` annotation (the backend
+/// serves them, as the HTTP probes expect).
+pub fn serve_service_hosts(
+    load_balancers: &BTreeMap<String, Arc<LoadBalancer>>,
+    service: &Service,
+    annotation_prefix: &str,
+) {
+    let Some(lb) = service
+        .load_balancer
+        .as_deref()
+        .and_then(|h| find_lb(load_balancers, h))
+    else {
+        return;
+    };
+    for host in annotated_hosts(&service.annotations, annotation_prefix) {
+        lb.add_host(&host);
+    }
+}
+
+/// Each parent Gateway's load balancer answers for the route's hostnames and annotated hosts.
+pub fn serve_route_hosts(
+    load_balancers: &BTreeMap<String, Arc<LoadBalancer>>,
+    cluster: &Cluster,
+    route: &HttpRoute,
+    annotation_prefix: &str,
+) {
+    let mut hosts = route.hostnames.clone();
+    hosts.extend(annotated_hosts(&route.annotations, annotation_prefix));
+    for parent in &route.parents {
+        let namespace = parent.namespace.as_deref().unwrap_or(&route.namespace);
+        let lb = cluster
+            .gateway(namespace, &parent.gateway)
+            .and_then(|g| g.load_balancer)
+            .and_then(|h| find_lb(load_balancers, &h).cloned());
+        if let Some(lb) = lb {
+            for host in &hosts {
+                lb.add_host(host);
+            }
+        }
+    }
+}
+
+/// A load balancer by world name or ELB host name.
+fn find_lb<'a>(
+    load_balancers: &'a BTreeMap<String, Arc<LoadBalancer>>,
+    name_or_hostname: &str,
+) -> Option<&'a Arc<LoadBalancer>> {
+    load_balancers.get(name_or_hostname).or_else(|| {
+        load_balancers
+            .values()
+            .find(|lb| lb.hostname().eq_ignore_ascii_case(name_or_hostname))
     })
 }
 

@@ -1,5 +1,6 @@
 //! The world file (TOML): hosted zones, clusters with their external-dns flags and load balancers,
-//! Ingresses, and records present before anything runs. Errors name the key.
+//! the source objects — Ingresses, Services, Gateways and HTTPRoutes — and records present before
+//! anything runs. Errors name the key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -7,7 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::external_dns::{ExternalDnsSettings, Policy, SettingsError, Version, ZoneType};
+use crate::cluster::{Listener, RouteParent, CLUSTER_IP, LOAD_BALANCER};
+use crate::external_dns::{ExternalDnsSettings, Policy, SettingsError, Source, Version, ZoneType};
 
 /// The built-in world: two clusters in eu-west-1 and three services in the states teams have.
 pub const DEFAULT_WORLD_TOML: &str = r#"
@@ -88,6 +90,12 @@ pub struct World {
     #[serde(default)]
     pub ingresses: Vec<IngressSpec>,
     #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub gateways: Vec<GatewaySpec>,
+    #[serde(default)]
+    pub httproutes: Vec<HttpRouteSpec>,
+    #[serde(default)]
     pub records: Vec<RecordSpec>,
 }
 
@@ -108,6 +116,10 @@ pub struct ClusterSpec {
     pub external_dns: ExternalDnsSpec,
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancerSpec>,
+    /// Whether the Gateway API CRDs are installed (default true): without them the cluster's
+    /// API serves no `gateway.networking.k8s.io` group.
+    #[serde(default = "default_true")]
+    pub gateway_api: bool,
 }
 
 /// A cluster's external-dns flags as written in the world file.
@@ -130,6 +142,9 @@ pub struct ExternalDnsSpec {
     pub evaluate_target_health: Option<bool>,
     /// `public` or `private`; both when unset.
     pub zone_type: Option<ZoneType>,
+    /// `--source` flags: `ingress`, `service`, `gateway-httproute`; default the Helm chart's
+    /// `service` and `ingress`.
+    pub sources: Option<Vec<Source>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +181,64 @@ pub struct IngressSpec {
 fn default_namespace() -> String {
     "default".to_string()
 }
+
+fn load_balancer_type() -> String {
+    LOAD_BALANCER.to_string()
+}
+
+/// A Service; its hosts are in its `hostname` annotation, as external-dns reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub cluster: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// `LoadBalancer` (default) or `ClusterIP`.
+    #[serde(rename = "type", default = "load_balancer_type")]
+    pub service_type: String,
+    /// The name of one of the cluster's load balancers (usually an NLB); absent = no status yet.
+    pub load_balancer: Option<String>,
+}
+
+/// A Gateway API Gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySpec {
+    pub cluster: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub listeners: Vec<Listener>,
+    /// The name of one of the cluster's load balancers, its address; absent = not programmed yet.
+    pub load_balancer: Option<String>,
+}
+
+/// A Gateway API HTTPRoute; its parents are Gateways of the same cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRouteSpec {
+    pub cluster: String,
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub parents: Vec<RouteParent>,
+}
+
+/// The protocols of a Gateway listener.
+const LISTENER_PROTOCOLS: [&str; 5] = ["HTTP", "HTTPS", "TLS", "TCP", "UDP"];
+/// `allowedRoutes.namespaces.from`.
+const ALLOWED_FROM: [&str; 3] = ["Same", "All", "Selector"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,6 +307,9 @@ impl World {
             zones: Vec::new(),
             clusters: Vec::new(),
             ingresses: Vec::new(),
+            services: Vec::new(),
+            gateways: Vec::new(),
+            httproutes: Vec::new(),
             records: Vec::new(),
         })
     }
@@ -257,6 +333,9 @@ impl World {
         self.validate_zones()?;
         self.validate_clusters()?;
         self.validate_ingresses()?;
+        self.validate_services()?;
+        self.validate_gateways()?;
+        self.validate_http_routes()?;
         self.validate_records()
     }
 
@@ -296,7 +375,13 @@ impl World {
                     "must not be empty",
                 ));
             }
-            settings_for(cluster, i)?;
+            let settings = settings_for(cluster, i)?;
+            if !cluster.gateway_api && settings.reads(Source::GatewayHttproute) {
+                return Err(invalid(
+                    format!("clusters[{i}].external_dns.sources"),
+                    "gateway-httproute needs the Gateway API, and the cluster has none (gateway_api = false)",
+                ));
+            }
             for (j, lb) in cluster.load_balancers.iter().enumerate() {
                 if !is_dns_label(&lb.name) || !lbs.insert(lb.name.clone()) {
                     return Err(invalid(
@@ -348,6 +433,174 @@ impl World {
         Ok(())
     }
 
+    /// The cluster an object names, and its load balancer (when it names one) among the
+    /// cluster's; errors at `<list>[i].cluster` / `<list>[i].load_balancer`.
+    fn object_cluster(
+        &self,
+        list: &str,
+        i: usize,
+        cluster: &str,
+        load_balancer: Option<&String>,
+    ) -> Result<&ClusterSpec, WorldError> {
+        let Some(spec) = self.cluster(cluster) else {
+            return Err(invalid(
+                format!("{list}[{i}].cluster"),
+                format!("no cluster named `{cluster}`"),
+            ));
+        };
+        if let Some(lb) = load_balancer {
+            if !spec.load_balancers.iter().any(|l| &l.name == lb) {
+                return Err(invalid(
+                    format!("{list}[{i}].load_balancer"),
+                    format!("cluster `{}` has no load balancer `{lb}`", spec.name),
+                ));
+            }
+        }
+        Ok(spec)
+    }
+
+    fn validate_services(&self) -> Result<(), WorldError> {
+        let mut seen = BTreeSet::new();
+        for (i, service) in self.services.iter().enumerate() {
+            self.object_cluster(
+                "services",
+                i,
+                &service.cluster,
+                service.load_balancer.as_ref(),
+            )?;
+            check_object_name("services", i, &service.namespace, &service.name)?;
+            if !seen.insert((&service.cluster, &service.namespace, &service.name)) {
+                return Err(invalid(
+                    format!("services[{i}].name"),
+                    format!(
+                        "{}/{} is declared twice in cluster {}",
+                        service.namespace, service.name, service.cluster
+                    ),
+                ));
+            }
+            if ![LOAD_BALANCER, CLUSTER_IP].contains(&service.service_type.as_str()) {
+                return Err(invalid(
+                    format!("services[{i}].type"),
+                    format!(
+                        "`{}` is not modelled: `{LOAD_BALANCER}` or `{CLUSTER_IP}`",
+                        service.service_type
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_gateways(&self) -> Result<(), WorldError> {
+        let mut seen = BTreeSet::new();
+        for (i, gateway) in self.gateways.iter().enumerate() {
+            let cluster = self.object_cluster(
+                "gateways",
+                i,
+                &gateway.cluster,
+                gateway.load_balancer.as_ref(),
+            )?;
+            if !cluster.gateway_api {
+                return Err(invalid(
+                    format!("gateways[{i}].cluster"),
+                    format!(
+                        "cluster `{}` has no Gateway API (gateway_api = false)",
+                        cluster.name
+                    ),
+                ));
+            }
+            check_object_name("gateways", i, &gateway.namespace, &gateway.name)?;
+            if !seen.insert((&gateway.cluster, &gateway.namespace, &gateway.name)) {
+                return Err(invalid(
+                    format!("gateways[{i}].name"),
+                    format!(
+                        "{}/{} is declared twice in cluster {}",
+                        gateway.namespace, gateway.name, gateway.cluster
+                    ),
+                ));
+            }
+            let mut names = BTreeSet::new();
+            for (j, listener) in gateway.listeners.iter().enumerate() {
+                let key = |field: &str| format!("gateways[{i}].listeners[{j}].{field}");
+                if listener.name.is_empty() || !names.insert(&listener.name) {
+                    return Err(invalid(
+                        key("name"),
+                        format!(
+                            "`{}` must be a non-empty, unique listener name",
+                            listener.name
+                        ),
+                    ));
+                }
+                if listener.port == 0 {
+                    return Err(invalid(key("port"), "must be 1–65535"));
+                }
+                if !LISTENER_PROTOCOLS.contains(&listener.protocol.as_str()) {
+                    return Err(invalid(
+                        key("protocol"),
+                        format!(
+                            "`{}` is not one of {}",
+                            listener.protocol,
+                            LISTENER_PROTOCOLS.join(", ")
+                        ),
+                    ));
+                }
+                if let Some(from) = &listener.allowed_routes_from {
+                    if !ALLOWED_FROM.contains(&from.as_str()) {
+                        return Err(invalid(
+                            key("allowed_routes_from"),
+                            format!("`{from}` is not one of {}", ALLOWED_FROM.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_http_routes(&self) -> Result<(), WorldError> {
+        let mut seen = BTreeSet::new();
+        for (i, route) in self.httproutes.iter().enumerate() {
+            let cluster = self.object_cluster("httproutes", i, &route.cluster, None)?;
+            if !cluster.gateway_api {
+                return Err(invalid(
+                    format!("httproutes[{i}].cluster"),
+                    format!(
+                        "cluster `{}` has no Gateway API (gateway_api = false)",
+                        cluster.name
+                    ),
+                ));
+            }
+            check_object_name("httproutes", i, &route.namespace, &route.name)?;
+            if !seen.insert((&route.cluster, &route.namespace, &route.name)) {
+                return Err(invalid(
+                    format!("httproutes[{i}].name"),
+                    format!(
+                        "{}/{} is declared twice in cluster {}",
+                        route.namespace, route.name, route.cluster
+                    ),
+                ));
+            }
+            for (j, parent) in route.parents.iter().enumerate() {
+                let namespace = parent.namespace.as_deref().unwrap_or(&route.namespace);
+                let found = self.gateways.iter().any(|g| {
+                    g.cluster == route.cluster
+                        && g.namespace == namespace
+                        && g.name == parent.gateway
+                });
+                if !found {
+                    return Err(invalid(
+                        format!("httproutes[{i}].parents[{j}].gateway"),
+                        format!(
+                            "no gateway {namespace}/{} in cluster `{}`",
+                            parent.gateway, route.cluster
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn validate_records(&self) -> Result<(), WorldError> {
         for (i, record) in self.records.iter().enumerate() {
             let zone = normalized(&record.zone);
@@ -381,6 +634,16 @@ impl World {
             .ok_or_else(|| invalid("clusters", format!("no cluster named `{name}`")))?;
         settings_for(cluster, index)
     }
+}
+
+fn check_object_name(list: &str, i: usize, namespace: &str, name: &str) -> Result<(), WorldError> {
+    if name.is_empty() || namespace.is_empty() {
+        return Err(invalid(
+            format!("{list}[{i}].name"),
+            "namespace and name must not be empty",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_alias(world: &World, alias: &AliasSpec, i: usize) -> Result<(), WorldError> {
@@ -451,6 +714,12 @@ fn settings_for(cluster: &ClusterSpec, index: usize) -> Result<ExternalDnsSettin
     settings.interval = interval;
     settings.evaluate_target_health = spec.evaluate_target_health.unwrap_or(true);
     settings.zone_type = spec.zone_type;
+    if let Some(sources) = &spec.sources {
+        let mut sources = sources.clone();
+        sources.sort();
+        sources.dedup();
+        settings.sources = sources;
+    }
     settings.validate().map_err(|e| {
         let field = match e {
             SettingsError::PrefixAndSuffix => "txt_suffix",
@@ -458,6 +727,7 @@ fn settings_for(cluster: &ClusterSpec, index: usize) -> Result<ExternalDnsSettin
             SettingsError::ZeroInterval => "interval_seconds",
             SettingsError::AnnotationPrefix(_) => "annotation_prefix",
             SettingsError::Version(_) => "version",
+            SettingsError::NoSources => "sources",
         };
         invalid(key(field), e.to_string())
     })?;
@@ -585,5 +855,124 @@ mod tests {
             error_text(&text),
             "clusters[0].load_balancers[0].name: `Bad_Name` must be a unique DNS label (a-z, 0-9, `-`, at most 63)"
         );
+    }
+
+    const SOURCES_WORLD: &str = r#"
+[[zones]]
+name = "example.com"
+
+[[clusters]]
+name = "green"
+region = "eu-west-1"
+load_balancers = [{ name = "k8s-green-nlb", kind = "nlb" }, { name = "k8s-green-gw", kind = "alb" }]
+[clusters.external_dns]
+owner_id = "green"
+version = "v0.22"
+policy = "sync"
+sources = ["gateway-httproute", "service", "service"]
+
+[[services]]
+cluster = "green"
+namespace = "pay"
+name = "payments"
+annotations = { "external-dns.kubernetes.io/hostname" = "payments.example.com" }
+load_balancer = "k8s-green-nlb"
+
+[[gateways]]
+cluster = "green"
+namespace = "infra"
+name = "shared"
+load_balancer = "k8s-green-gw"
+listeners = [{ name = "http", hostname = "*.example.com", allowed_routes_from = "All" }]
+
+[[httproutes]]
+cluster = "green"
+namespace = "web"
+name = "shop"
+hostnames = ["shop.example.com"]
+parents = [{ gateway = "shared", namespace = "infra" }]
+"#;
+
+    #[test]
+    fn services_gateways_and_routes_are_read_with_their_defaults() {
+        let world = World::from_toml(SOURCES_WORLD).expect("world");
+        let settings = world.external_dns_settings("green").expect("settings");
+        assert_eq!(
+            settings.sources,
+            vec![Source::Service, Source::GatewayHttproute]
+        );
+        assert_eq!(world.services[0].service_type, LOAD_BALANCER);
+        let listener = &world.gateways[0].listeners[0];
+        assert_eq!((listener.port, listener.protocol.as_str()), (80, "HTTP"));
+        assert!(world.httproutes[0].parents[0].accepted);
+        // Without `sources`, the Helm chart's.
+        let blue = World::from_toml(&with_cluster("version = \"v0.18\"")).expect("world");
+        assert_eq!(
+            blue.external_dns_settings("blue")
+                .expect("settings")
+                .sources,
+            vec![Source::Service, Source::Ingress]
+        );
+    }
+
+    #[test]
+    fn bad_sources_and_objects_name_their_key() {
+        let cases = [
+            (
+                SOURCES_WORLD.replace("sources = [\"gateway-httproute\", \"service\", \"service\"]", "sources = []"),
+                "clusters[0].external_dns.sources: sources: at least one --source is required",
+            ),
+            (
+                SOURCES_WORLD.replace("load_balancer = \"k8s-green-nlb\"", "load_balancer = \"k8s-red\""),
+                "services[0].load_balancer: cluster `green` has no load balancer `k8s-red`",
+            ),
+            (
+                SOURCES_WORLD.replace("namespace = \"pay\"", "namespace = \"pay\"\ntype = \"NodePort\""),
+                "services[0].type: `NodePort` is not modelled: `LoadBalancer` or `ClusterIP`",
+            ),
+            (
+                SOURCES_WORLD.replace("allowed_routes_from = \"All\"", "allowed_routes_from = \"Any\""),
+                "gateways[0].listeners[0].allowed_routes_from: `Any` is not one of Same, All, Selector",
+            ),
+            (
+                SOURCES_WORLD.replace("{ name = \"http\",", "{ name = \"http\", protocol = \"SCTP\","),
+                "gateways[0].listeners[0].protocol: `SCTP` is not one of HTTP, HTTPS, TLS, TCP, UDP",
+            ),
+            (
+                SOURCES_WORLD.replace("{ name = \"http\",", "{ name = \"http\", port = 0,"),
+                "gateways[0].listeners[0].port: must be 1–65535",
+            ),
+            (
+                SOURCES_WORLD.replace("gateway = \"shared\", namespace = \"infra\"", "gateway = \"shared\""),
+                "httproutes[0].parents[0].gateway: no gateway web/shared in cluster `green`",
+            ),
+            (
+                SOURCES_WORLD.replace("cluster = \"green\"\nnamespace = \"web\"", "cluster = \"red\"\nnamespace = \"web\""),
+                "httproutes[0].cluster: no cluster named `red`",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(error_text(&text), expected);
+        }
+        // Without the Gateway API there are no Gateways, no routes, and nothing to source them.
+        let no_gateway_api = SOURCES_WORLD.replace(
+            "load_balancers = [{ name = \"k8s-green-nlb\"",
+            "gateway_api = false\nload_balancers = [{ name = \"k8s-green-nlb\"",
+        );
+        assert_eq!(
+            error_text(&no_gateway_api),
+            "clusters[0].external_dns.sources: gateway-httproute needs the Gateway API, and the cluster has none (gateway_api = false)"
+        );
+        assert_eq!(
+            error_text(&no_gateway_api.replace("\"gateway-httproute\", ", "")),
+            "gateways[0].cluster: cluster `green` has no Gateway API (gateway_api = false)"
+        );
+        let unknown = error_text(&SOURCES_WORLD.replace("sources = [", "sources = [\"crd\", "));
+        assert!(unknown.contains("unknown variant `crd`"), "{unknown}");
+        let unknown = error_text(&SOURCES_WORLD.replace(
+            "hostnames = [\"shop.example.com\"]",
+            "hosts = [\"shop.example.com\"]",
+        ));
+        assert!(unknown.contains("unknown field `hosts`"), "{unknown}");
     }
 }

@@ -20,7 +20,7 @@ use cutover_core::types::Name;
 use crate::events;
 use crate::observe::clock::Clock;
 use crate::observe::health::Prober;
-use crate::observe::kubernetes::IngressSource;
+use crate::observe::kubernetes::ClusterSources;
 use crate::observe::route53::Route53Api;
 use crate::report::{Outcome, Report, ServiceReport};
 
@@ -38,7 +38,8 @@ use retry::{Deadline, DEFAULT_BUDGET};
 pub struct Context {
     pub config: Arc<Config>,
     pub route53: Arc<dyn Route53Api>,
-    pub ingresses: Arc<dyn IngressSource>,
+    /// The clusters' source objects (Ingresses, Services, HTTPRoutes).
+    pub sources: Arc<dyn ClusterSources>,
     pub prober: Arc<dyn Prober>,
     pub clock: Arc<dyn Clock>,
 }

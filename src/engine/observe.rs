@@ -1,5 +1,6 @@
 //! OBSERVE, for one attempt of one command: one listing per zone, then — only as the planner
-//! needs them — one Ingress list per cluster, the pending changes' statuses and the probes.
+//! needs them — one list per cluster and per source kind in use (Ingresses, Services,
+//! HTTPRoutes with their Gateways), the pending changes' statuses and the probes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,7 +8,7 @@ use futures::future::join_all;
 
 use cutover_core::command::Command;
 use cutover_core::config::{ClusterConfig, Config, HealthCheck, ServiceConfig};
-use cutover_core::observation::{ClusterHealth, IngressInfo, Observed, Verdict};
+use cutover_core::observation::{ClusterHealth, Observed, SourceKind, SourceObject, Verdict};
 use cutover_core::planner::{self, Decision, ServiceView};
 use cutover_core::route53::model::{ChangeStatus, RecordSet};
 use cutover_core::route53::zone::ZoneSnapshot;
@@ -23,18 +24,18 @@ use crate::report::ClusterProblem;
 pub(super) struct Observations {
     /// zone id → its records, as listed (or why the listing failed).
     pub(super) zones: BTreeMap<String, Result<ZoneView, String>>,
-    /// cluster key → its Ingresses.
-    ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
+    /// cluster key → its source objects of the kinds listed.
+    sources: BTreeMap<Name, Observed<Vec<SourceObject>>>,
     /// change id → status.
     changes: BTreeMap<String, ChangeStatus>,
     /// (service, cluster) → verdict.
     health: BTreeMap<(Name, Name), ClusterHealth>,
-    /// (service, cluster) known to have nothing to probe: its Ingresses were read and none
+    /// (service, cluster) known to have nothing to probe: its sources were read and none
     /// serves the service. A fact, not blindness: a refusal for it is not transient.
     nothing_to_probe: BTreeSet<(Name, Name)>,
     /// service → its names of interest and pending change.
     scopes: BTreeMap<Name, Scope>,
-    /// cluster → the services whose decision needed its Ingresses.
+    /// cluster → the services whose decision needed its source objects.
     needed_by: BTreeMap<Name, Vec<Name>>,
 }
 
@@ -84,10 +85,10 @@ impl Observations {
         let clusters = [&svc.from, &svc.to];
         ServiceView {
             records: self.records_of(svc),
-            ingresses: clusters
+            sources: clusters
                 .iter()
                 .filter_map(|c| {
-                    let observed = match self.ingresses.get(*c)? {
+                    let observed = match self.sources.get(*c)? {
                         Observed::Known(list) => Observed::Known(claiming(list, &svc.hostname)),
                         Observed::Unavailable(why) => Observed::Unavailable(why.clone()),
                     };
@@ -138,7 +139,7 @@ impl Observations {
     /// The clusters whose Kubernetes API failed, with what that blocks (docs/design.md §9): the
     /// report says so instead of leaving it to the logs.
     pub(super) fn cluster_problems(&self) -> Vec<ClusterProblem> {
-        self.ingresses
+        self.sources
             .iter()
             .filter_map(|(cluster, observed)| match observed {
                 Observed::Unavailable(error) => Some(ClusterProblem {
@@ -146,8 +147,8 @@ impl Observations {
                     error: error.clone(),
                     blocks: format!(
                         "the Kubernetes checks of {}: start and handover preflight, completion, \
-                         a blue-green rollback to `from`, and finding the Ingress's load balancer \
-                         to probe (the zone's alias target is probed instead)",
+                         a blue-green rollback to `from`, and finding the source object's load \
+                         balancer to probe (the zone's alias target is probed instead)",
                         self.needed_by
                             .get(cluster)
                             .map(|s| { s.iter().map(Name::as_str).collect::<Vec<_>>().join(", ") })
@@ -168,10 +169,10 @@ impl Observations {
                     .get(*c)
                     .is_some_and(|services| services.contains(&svc.name))
             })
-            .filter_map(|c| match self.ingresses.get(c) {
+            .filter_map(|c| match self.sources.get(c) {
                 Some(Observed::Unavailable(error)) => Some(format!(
-                    "the Kubernetes API of cluster {c} failed ({error}): what needs its Ingresses \
-                     waits (preflight, handover, completion); rollback needs Route53 only"
+                    "the Kubernetes API of cluster {c} failed ({error}): what needs its source \
+                     objects waits (preflight, handover, completion); rollback needs Route53 only"
                 )),
                 _ => None,
             })
@@ -179,17 +180,17 @@ impl Observations {
     }
 }
 
-/// The Ingresses that carry `host`: all the planner looks at (a fleet tick must not copy every
-/// Ingress of a cluster for every service).
-fn claiming(list: &[IngressInfo], host: &DnsName) -> Vec<IngressInfo> {
+/// The objects that carry `host`: all the planner looks at (a fleet tick must not copy every
+/// object of a cluster for every service).
+fn claiming(list: &[SourceObject], host: &DnsName) -> Vec<SourceObject> {
     list.iter()
         .filter(|i| i.hosts.contains(host))
         .cloned()
         .collect()
 }
 
-/// One listing per zone, then — only as the planner needs them — one Ingress list per cluster,
-/// the pending changes' statuses and the probes.
+/// One listing per zone, then — only as the planner needs them — one list per cluster and per
+/// source kind in use, the pending changes' statuses and the probes.
 pub(super) async fn observe(
     ctx: &Context,
     deadline: Deadline,
@@ -227,7 +228,7 @@ pub(super) async fn observe(
     }
     let mut obs = Observations {
         zones,
-        ingresses: BTreeMap::new(),
+        sources: BTreeMap::new(),
         changes: BTreeMap::new(),
         health: BTreeMap::new(),
         nothing_to_probe: BTreeSet::new(),
@@ -247,7 +248,8 @@ pub(super) async fn observe(
             .collect(),
     };
 
-    let mut clusters_to_list: BTreeSet<Name> = BTreeSet::new();
+    // cluster → the kinds to list there: only those some service needs (docs/design.md §9).
+    let mut clusters_to_list: BTreeMap<Name, BTreeSet<SourceKind>> = BTreeMap::new();
     let mut to_probe: Vec<&ServiceConfig> = Vec::new();
     let listed: Vec<&ServiceConfig> = services
         .iter()
@@ -256,9 +258,16 @@ pub(super) async fn observe(
         .collect();
     for svc in listed {
         let needs = planner::needs(cfg, svc, &obs.records_of(svc), cmd);
-        if needs.ingresses || needs.probe {
+        if needs.sources || needs.probe {
             for cluster in [&svc.from, &svc.to] {
-                clusters_to_list.insert(cluster.clone());
+                let kinds = cfg
+                    .cluster(cluster)
+                    .map(|c| svc.source_kinds(c))
+                    .unwrap_or_default();
+                clusters_to_list
+                    .entry(cluster.clone())
+                    .or_default()
+                    .extend(kinds);
                 obs.needed_by
                     .entry(cluster.clone())
                     .or_default()
@@ -273,12 +282,17 @@ pub(super) async fn observe(
         }
     }
 
-    obs.ingresses = join_all(clusters_to_list.iter().map(|key| async move {
+    obs.sources = join_all(clusters_to_list.iter().map(|(key, kinds)| async move {
+        let kinds: Vec<SourceKind> = kinds.iter().copied().collect();
         let observed = match cfg.cluster(key) {
-            Some(cluster) => match ctx.ingresses.list_ingresses(&cluster_ref(cluster)).await {
+            Some(cluster) => match ctx
+                .sources
+                .list_sources(&cluster_ref(cluster), &kinds)
+                .await
+            {
                 Ok(list) => Observed::Known(list),
                 Err(e) => {
-                    tracing::warn!(cluster = %key, error = %e, "Ingress list failed");
+                    tracing::warn!(cluster = %key, error = %e, "listing source objects failed");
                     Observed::Unavailable(e.to_string())
                 }
             },
@@ -315,6 +329,7 @@ fn cluster_ref(cluster: &ClusterConfig) -> ClusterRef {
         eks_name: cluster.eks_name.clone(),
         region: cluster.region.clone(),
         annotation_prefix: cluster.annotation_prefix.clone(),
+        external_dns_version: cluster.external_dns_version,
         api_override: match (&cluster.api_endpoint, &cluster.api_ca_pem) {
             (Some(endpoint), Some(ca_pem)) => Some(ApiOverride {
                 endpoint: endpoint.clone(),
@@ -348,7 +363,7 @@ async fn probe(
                     checks.push((spec.clone(), target));
                 }
                 Err(reason) => {
-                    if matches!(obs.ingresses.get(cluster), Some(Observed::Known(_))) {
+                    if matches!(obs.sources.get(cluster), Some(Observed::Known(_))) {
                         nothing_to_probe.insert(key.clone());
                     }
                     out.insert(
@@ -382,42 +397,32 @@ fn probe_spec(check: &HealthCheck) -> ProbeSpec {
     }
 }
 
-/// Where to probe a cluster for a service: the load balancer in the status of the service's
-/// Ingress — the pinned one (`services.<name>.ingress.<cluster>`) when configured, so another
-/// tenant's Ingress that claims the host never decides this service's health — or, when the
-/// cluster's API is out of reach, the alias target Route53 holds for the cluster's key (so that
-/// health, like rollback, can go on with Route53 alone). Several unpinned claimants: no verdict
-/// can be trusted, so none is taken (`Err` names them).
+/// Where to probe a cluster for a service: the load balancer of the object that serves it — an
+/// Ingress's or a Service's status, an HTTPRoute's Gateway — the configured one
+/// (`services.<name>.source.<cluster>`) when configured, so another tenant's object that claims
+/// the host never decides this service's health — or, when the cluster's API is out of reach,
+/// the alias target Route53 holds for the cluster's key (so that health, like rollback, can go
+/// on with Route53 alone). Several claimants of any kinds: no verdict can be trusted, so none is
+/// taken (`Err` names them).
 fn probe_target(
     cfg: &Config,
     svc: &ServiceConfig,
     cluster: &Name,
     obs: &Observations,
 ) -> Result<ProbeTarget, String> {
-    let from_ingress = match obs.ingresses.get(cluster) {
-        Some(Observed::Known(list)) => {
-            let claiming: Vec<&IngressInfo> = list
+    let from_source = match (obs.sources.get(cluster), cfg.cluster(cluster)) {
+        (Some(Observed::Known(list)), Some(cluster_cfg)) => {
+            let claiming: Vec<&SourceObject> = list
                 .iter()
-                .filter(|i| i.hosts.contains(&svc.hostname))
-                .filter(|i| {
-                    svc.ingress_of(cluster)
-                        .is_none_or(|pin| pin.namespace == i.namespace && pin.name == i.name)
-                })
+                .filter(|o| svc.claimed_by(cluster_cfg, o))
                 .collect();
             match claiming.as_slice() {
                 [] => None,
                 [one] => one.load_balancer_hostnames.first().cloned(),
                 many => {
                     return Err(format!(
-                        "{} Ingresses in cluster {cluster} claim {} ({}): whose load balancer \
-                         to probe is ambiguous; set services.{}.ingress.{cluster}",
-                        many.len(),
-                        svc.hostname,
-                        many.iter()
-                            .map(|i| format!("{}/{}", i.namespace, i.name))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        svc.name
+                        "whose load balancer to probe is ambiguous: {}",
+                        planner::ambiguous_claimants(svc, cluster, many)
                     ))
                 }
             }
@@ -431,7 +436,7 @@ fn probe_target(
             .find(|r| r.name == svc.hostname && r.set_identifier.as_ref() == Some(&set_id))
             .and_then(|r| r.alias.map(|a| a.dns_name.to_string()))
     };
-    let load_balancer = from_ingress.or_else(from_zone).ok_or_else(|| {
+    let load_balancer = from_source.or_else(from_zone).ok_or_else(|| {
         format!(
             "no load balancer known for {} in cluster {cluster}",
             svc.hostname

@@ -1,5 +1,6 @@
-//! Health verdicts from HTTP probes sent straight to each cluster's load balancer (docs/design.md
-//! §4).
+//! Health verdicts from probes sent straight to each cluster's load balancer (docs/design.md §4):
+//! HTTP(S) requests, or TCP connects for a load balancer that passes TCP through (an NLB in front
+//! of a Service), where a connection that opens is a good sample.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ use cutover_core::types::DnsName;
 /// How to check one service: the same for both clusters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeSpec {
+    /// `Tcp`: each sample is a TCP connect to the load balancer's `port` (path, status and TLS
+    /// settings unused).
     pub scheme: Scheme,
     /// Starts with `/`, may carry a query.
     pub path: String,
@@ -126,6 +129,13 @@ impl HttpProber {
             Ok(addr) => addr,
             Err(reason) => return inconclusive(reason),
         };
+        if spec.scheme == Scheme::Tcp {
+            let mut samples = Vec::new();
+            for _ in 0..spec.samples.max(1) {
+                samples.push(tcp_sample(addr, spec.timeout).await);
+            }
+            return verdict_from_samples(samples, spec);
+        }
         let client = match build_client(spec, target, addr, &self.tls) {
             Ok(client) => client,
             Err(reason) => return inconclusive(reason),
@@ -232,6 +242,28 @@ async fn send_sample(client: &reqwest::Client, url: &str, expected: (u16, u16)) 
     }
 }
 
+/// One TCP connect: good when the connection opens within `timeout`; a refused or reset connect
+/// and a timeout are failed samples (the load balancer, or every target behind it, is down).
+async fn tcp_sample(addr: SocketAddr, timeout: Duration) -> Sample {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let error = match result {
+        Ok(Ok(_stream)) => None,
+        Ok(Err(e)) => Some(format!("connect: {e}")),
+        Err(_) => Some(format!(
+            "timeout: no TCP connection to {addr} within {} ms",
+            timeout.as_millis()
+        )),
+    };
+    Sample {
+        status: None,
+        latency_ms,
+        ok: error.is_none(),
+        error,
+    }
+}
+
 fn describe_request_error(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timeout"
@@ -259,12 +291,14 @@ pub fn verdict_from_samples(samples: Vec<Sample>, spec: &ProbeSpec) -> ClusterHe
     if total == 0 {
         return inconclusive("no sample was taken".into());
     }
+    let expected = match spec.scheme {
+        Scheme::Tcp => "a TCP connection".to_string(),
+        Scheme::Http | Scheme::Https => format!("status {lo}–{hi}"),
+    };
     let (verdict, reason) = if failed <= allowed {
         (
             Verdict::Good,
-            format!(
-                "{failed} of {total} samples failed (allowed {allowed}; expected status {lo}–{hi})"
-            ),
+            format!("{failed} of {total} samples failed (allowed {allowed}; expected {expected})"),
         )
     } else {
         let first_error = samples
@@ -274,7 +308,7 @@ pub fn verdict_from_samples(samples: Vec<Sample>, spec: &ProbeSpec) -> ClusterHe
         (
             Verdict::Bad,
             format!(
-                "{failed} of {total} samples failed (allowed {allowed}; expected status {lo}–{hi}): {first_error}"
+                "{failed} of {total} samples failed (allowed {allowed}; expected {expected}): {first_error}"
             ),
         )
     };

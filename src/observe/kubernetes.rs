@@ -1,5 +1,7 @@
-//! Read-only Kubernetes access: EKS DescribeCluster → EKS bearer token → one Ingress list per
-//! cluster per tick (docs/design.md §9).
+//! Read-only Kubernetes access: EKS DescribeCluster → EKS bearer token → per cluster per tick,
+//! one list call for each kind of source object in use — Ingresses, Services (type
+//! LoadBalancer), HTTPRoutes and the Gateways they attach to (docs/design.md §9) — converted into
+//! the core's `SourceObject`s as external-dns reads them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,14 +16,18 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
 use crate::observe::clock::{Clock, SystemClock};
-use cutover_core::observation::IngressInfo;
+use crate::observe::gateway::{self, RawObject, GATEWAY_GROUP};
+use cutover_core::observation::{SourceKind, SourceObject};
+use cutover_core::registry::ExternalDnsVersion;
 use cutover_core::text::quoted;
 use cutover_core::types::DnsName;
 
-/// Why listing a cluster's Ingresses failed. Every variant names the cluster.
+/// Why listing a cluster's source objects failed. Every variant names the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KubeError {
     #[error("cluster {cluster}: EKS DescribeCluster failed: {message}")]
@@ -45,11 +51,20 @@ pub enum KubeError {
     Token { cluster: String, reason: String },
     #[error("cluster {cluster}: cannot build the Kubernetes client: {reason}")]
     Client { cluster: String, reason: String },
-    #[error("cluster {cluster}: listing Ingresses failed: {message}")]
-    List { cluster: String, message: String },
+    /// `kind`: the plural listed (`Ingresses`, `Services`, `HTTPRoutes`, `Gateways`).
+    #[error("cluster {cluster}: listing {kind} failed: {message}")]
+    List {
+        cluster: String,
+        kind: String,
+        message: String,
+    },
+    /// A listed object external-dns would read but cutover cannot make sense of (the message
+    /// names the object and the field).
+    #[error("cluster {cluster}: {message}")]
+    Object { cluster: String, message: String },
 }
 
-/// A cluster as the Ingress source needs it (the config's cluster entry, reduced).
+/// A cluster as the source lister needs it (the config's cluster entry, reduced).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterRef {
     /// The EKS cluster name (also the token's `x-k8s-aws-id`).
@@ -57,6 +72,8 @@ pub struct ClusterRef {
     pub region: String,
     /// The cluster's external-dns annotation prefix, e.g. `external-dns.alpha.kubernetes.io/`.
     pub annotation_prefix: String,
+    /// The cluster's external-dns version: which annotations its sources read.
+    pub external_dns_version: ExternalDnsVersion,
     /// Endpoint and CA from the config: DescribeCluster is skipped.
     pub api_override: Option<ApiOverride>,
 }
@@ -69,40 +86,56 @@ pub struct ApiOverride {
     pub ca_pem: String,
 }
 
-/// One Ingress list per cluster per tick, across all namespaces (docs/design.md §9).
-pub trait IngressSource: Send + Sync {
+/// The port to the clusters' source objects: per call, one list per kind asked for (two for
+/// HTTPRoutes: the routes and the Gateways), across all namespaces (docs/design.md §9).
+pub trait ClusterSources: Send + Sync {
+    fn list_sources<'a>(
+        &'a self,
+        cluster: &'a ClusterRef,
+        kinds: &'a [SourceKind],
+    ) -> BoxFuture<'a, Result<Vec<SourceObject>, KubeError>>;
+
+    /// The cluster's Ingresses only.
     fn list_ingresses<'a>(
         &'a self,
         cluster: &'a ClusterRef,
-    ) -> BoxFuture<'a, Result<Vec<IngressInfo>, KubeError>>;
+    ) -> BoxFuture<'a, Result<Vec<SourceObject>, KubeError>> {
+        self.list_sources(cluster, &[SourceKind::Ingress])
+    }
 }
+
+/// The name `ClusterSources` had while Ingresses were the only kind read.
+pub use self::ClusterSources as IngressSource;
 
 /// Read timeout of a Kubernetes API call.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// [`IngressSource`] on EKS: DescribeCluster → EKS token → a `kube::Client` built per call (the
+/// [`ClusterSources`] on EKS: DescribeCluster → EKS token → a `kube::Client` built per call (the
 /// token lives about 15 minutes and is fixed inside the client; docs/reference/lambda-and-eks.md
-/// "EKS token").
+/// "EKS token"), then one list per kind.
 #[derive(Clone)]
-pub struct EksIngressSource {
+pub struct EksClusterSources {
     sdk_config: aws_config::SdkConfig,
     read_timeout: Duration,
     /// Signs the token's date: the system clock, or the sandbox's simulated one.
     clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for EksIngressSource {
+/// The name `EksClusterSources` had while Ingresses were the only kind read.
+pub type EksIngressSource = EksClusterSources;
+
+impl std::fmt::Debug for EksClusterSources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EksIngressSource")
+        f.debug_struct("EksClusterSources")
             .field("read_timeout", &self.read_timeout)
             .finish_non_exhaustive()
     }
 }
 
-impl EksIngressSource {
+impl EksClusterSources {
     /// `sdk_config` from the standard environment (`AWS_ENDPOINT_URL_EKS`, credentials…).
     pub fn new(sdk_config: aws_config::SdkConfig, read_timeout: Duration) -> Self {
-        EksIngressSource {
+        EksClusterSources {
             sdk_config,
             read_timeout,
             clock: Arc::new(SystemClock),
@@ -115,14 +148,29 @@ impl EksIngressSource {
         self
     }
 
-    async fn list(&self, cluster: &ClusterRef) -> Result<Vec<IngressInfo>, KubeError> {
+    async fn list(
+        &self,
+        cluster: &ClusterRef,
+        kinds: &[SourceKind],
+    ) -> Result<Vec<SourceObject>, KubeError> {
         let (endpoint, ca_pem) = match &cluster.api_override {
             Some(o) => (o.endpoint.clone(), o.ca_pem.clone()),
             None => self.describe(cluster).await?,
         };
         let token = self.token(cluster).await?;
         let client = kube_client(cluster, &endpoint, &ca_pem, token, self.read_timeout)?;
-        list_all_ingresses(client, cluster).await
+        let mut kinds = kinds.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        let mut out = Vec::new();
+        for kind in kinds {
+            out.extend(match kind {
+                SourceKind::Ingress => list_all_ingresses(client.clone(), cluster).await?,
+                SourceKind::Service => list_all_services(client.clone(), cluster).await?,
+                SourceKind::HttpRoute => list_all_http_routes(client.clone(), cluster).await?,
+            });
+        }
+        Ok(out)
     }
 
     /// EKS DescribeCluster → (endpoint, CA PEM). The client is per region (clusters may differ).
@@ -187,12 +235,13 @@ impl EksIngressSource {
     }
 }
 
-impl IngressSource for EksIngressSource {
-    fn list_ingresses<'a>(
+impl ClusterSources for EksClusterSources {
+    fn list_sources<'a>(
         &'a self,
         cluster: &'a ClusterRef,
-    ) -> BoxFuture<'a, Result<Vec<IngressInfo>, KubeError>> {
-        Box::pin(self.list(cluster))
+        kinds: &'a [SourceKind],
+    ) -> BoxFuture<'a, Result<Vec<SourceObject>, KubeError>> {
+        Box::pin(self.list(cluster, kinds))
     }
 }
 
@@ -356,18 +405,38 @@ where
     s.parse().map_err(|e: T::Err| e.to_string())
 }
 
+/// The error of one list call, naming the kind, with what to check for the answers an operator
+/// can fix: 403 (the role may not list the kind — docs/deploy.md lists the permissions) and, for
+/// the Gateway API, 404 (the CRDs are not installed).
+fn list_error(cluster: &ClusterRef, kind: &str, error: &kube::Error) -> KubeError {
+    let hint = match error {
+        kube::Error::Api(status) if status.code == 403 => format!(
+            " (the role cutover runs as may not list {kind}: grant get and list on them, see \
+             docs/deploy.md)"
+        ),
+        kube::Error::Api(status)
+            if status.code == 404 && matches!(kind, "HTTPRoutes" | "Gateways") =>
+        {
+            format!(" (is the Gateway API, {GATEWAY_GROUP}/v1, installed in the cluster?)")
+        }
+        _ => String::new(),
+    };
+    KubeError::List {
+        cluster: cluster.eks_name.clone(),
+        kind: kind.to_string(),
+        message: format!("{error}{hint}"),
+    }
+}
+
 async fn list_all_ingresses(
     client: kube::Client,
     cluster: &ClusterRef,
-) -> Result<Vec<IngressInfo>, KubeError> {
+) -> Result<Vec<SourceObject>, KubeError> {
     let api: kube::Api<Ingress> = kube::Api::all(client);
     let list = api
         .list(&kube::api::ListParams::default())
         .await
-        .map_err(|e| KubeError::List {
-            cluster: cluster.eks_name.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| list_error(cluster, "Ingresses", &e))?;
     Ok(list
         .items
         .iter()
@@ -375,10 +444,144 @@ async fn list_all_ingresses(
         .collect())
 }
 
+async fn list_all_services(
+    client: kube::Client,
+    cluster: &ClusterRef,
+) -> Result<Vec<SourceObject>, KubeError> {
+    let api: kube::Api<Service> = kube::Api::all(client);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| list_error(cluster, "Services", &e))?;
+    Ok(list
+        .items
+        .iter()
+        .filter_map(|service| service_object(service, &cluster.annotation_prefix))
+        .collect())
+}
+
+/// `gateway.networking.k8s.io/v1` `kind`, listed as `plural`: the Gateway API types are not in
+/// k8s-openapi, so they are read as dynamic objects.
+fn gateway_api_resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GATEWAY_GROUP, "v1", kind), plural)
+}
+
+async fn list_dynamic(
+    client: kube::Client,
+    cluster: &ClusterRef,
+    resource: &ApiResource,
+    kind_plural: &str,
+) -> Result<Vec<RawObject>, KubeError> {
+    let api: kube::Api<DynamicObject> = kube::Api::all_with(client, resource);
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| list_error(cluster, kind_plural, &e))?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|object| RawObject {
+            namespace: object.metadata.namespace.clone().unwrap_or_default(),
+            name: object.metadata.name.clone().unwrap_or_default(),
+            annotations: object.metadata.annotations.clone().unwrap_or_default(),
+            data: object.data,
+        })
+        .collect())
+}
+
+/// The HTTPRoutes and the Gateways they attach to (two list calls), resolved as external-dns's
+/// `gateway-httproute` source does.
+async fn list_all_http_routes(
+    client: kube::Client,
+    cluster: &ClusterRef,
+) -> Result<Vec<SourceObject>, KubeError> {
+    let routes = list_dynamic(
+        client.clone(),
+        cluster,
+        &gateway_api_resource(gateway::HTTP_ROUTE_KIND, "httproutes"),
+        "HTTPRoutes",
+    )
+    .await?;
+    let gateways = list_dynamic(
+        client,
+        cluster,
+        &gateway_api_resource(gateway::GATEWAY_KIND, "gateways"),
+        "Gateways",
+    )
+    .await?;
+    gateway::http_route_objects(
+        &routes,
+        &gateways,
+        &cluster.annotation_prefix,
+        cluster.external_dns_version,
+    )
+    .map_err(|message| KubeError::Object {
+        cluster: cluster.eks_name.clone(),
+        message,
+    })
+}
+
+/// What cutover needs of one Service, as external-dns's `service` source reads it
+/// (docs/reference/external-dns.md §6 "Service (type LoadBalancer)"); `None` unless it is of type
+/// LoadBalancer. Hosts come from the `<prefix>hostname` annotation only (comma-separated, spaces
+/// removed, a trailing dot dropped; names that are not valid DNS names are dropped); targets from
+/// the `<prefix>target` annotation, else `spec.externalIPs`, else each
+/// `status.loadBalancer.ingress[]` IP and host name. Other Service types, and the
+/// `internal-hostname` annotation (which publishes the cluster IP), are not read.
+pub fn service_object(service: &Service, annotation_prefix: &str) -> Option<SourceObject> {
+    let spec = service.spec.as_ref()?;
+    if spec.type_.as_deref() != Some("LoadBalancer") {
+        return None;
+    }
+    let meta = &service.metadata;
+    let annotations: BTreeMap<String, String> = meta.annotations.clone().unwrap_or_default();
+    let mut hosts: Vec<DnsName> = Vec::new();
+    for host in gateway::split_annotation(annotations.get(&format!("{annotation_prefix}hostname")))
+    {
+        if let Ok(name) = DnsName::parse(host.trim_end_matches('.')) {
+            if !hosts.contains(&name) {
+                hosts.push(name);
+            }
+        }
+    }
+    let annotated =
+        gateway::targets_from_annotation(annotations.get(&format!("{annotation_prefix}target")));
+    let external_ips = spec.external_ips.clone().unwrap_or_default();
+    let load_balancer_hostnames = if !annotated.is_empty() {
+        annotated
+    } else if !external_ips.is_empty() {
+        external_ips
+    } else {
+        service
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .flat_map(|i| {
+                i.ip.iter()
+                    .chain(i.hostname.iter())
+                    .filter(|t| !t.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    Some(SourceObject {
+        kind: SourceKind::Service,
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name: meta.name.clone().unwrap_or_default(),
+        hosts,
+        annotations,
+        load_balancer_hostnames,
+    })
+}
+
 /// What cutover needs of one Ingress. Hosts come from `spec.rules[].host`, `spec.tls[].hosts`
 /// and the `<prefix>hostname` annotation (comma-separated), as external-dns reads them
 /// (docs/reference/external-dns.md); hosts that are not valid DNS names are dropped.
-pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> IngressInfo {
+pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> SourceObject {
     let meta = &ingress.metadata;
     let annotations: BTreeMap<String, String> = meta.annotations.clone().unwrap_or_default();
     let spec = ingress.spec.as_ref();
@@ -417,7 +620,8 @@ pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> IngressInfo {
         .flatten()
         .filter_map(|i| i.hostname.clone().or_else(|| i.ip.clone()))
         .collect();
-    IngressInfo {
+    SourceObject {
+        kind: SourceKind::Ingress,
         namespace: meta.namespace.clone().unwrap_or_default(),
         name: meta.name.clone().unwrap_or_default(),
         hosts,

@@ -1,9 +1,11 @@
 //! The ports to the world and their adapters: Route53 (`route53`, with the client-side rate
-//! limit in `ratelimit`), the clusters' Ingresses through EKS (`kubernetes`), HTTP probes of the
-//! load balancers (`health`) and the clock (`clock`). Each port is a small object-safe trait, so
+//! limit in `ratelimit`), the clusters' source objects through EKS (`kubernetes`: Ingresses,
+//! Services, and HTTPRoutes with their Gateways resolved in `gateway`), HTTP and TCP probes of
+//! the load balancers (`health`) and the clock (`clock`). Each port is a small object-safe trait, so
 //! AWS and the local sandbox plug in the same way; each adapter converts what it reads into the
 //! core's observation types.
 pub mod clock;
+pub mod gateway;
 pub mod health;
 pub mod kubernetes;
 pub mod ratelimit;

@@ -11,10 +11,10 @@ use aws_credential_types::Credentials;
 use cutover::engine::{self, Context};
 use cutover::observe::clock::Clock;
 use cutover::observe::health::{HttpProber, Prober};
-use cutover::observe::kubernetes::EksIngressSource;
+use cutover::observe::kubernetes::EksClusterSources;
 use cutover::observe::route53::SdkRoute53;
 use cutover_core::config::Config;
-use sandbox::cluster::Ingress;
+use sandbox::cluster::{HttpRoute, Ingress, Service};
 use sandbox::route53::Rrset;
 use sandbox::world::World;
 use sandbox::{Sandbox, SandboxOptions};
@@ -200,6 +200,50 @@ impl Harness {
             .remove_ingress("default", name);
     }
 
+    /// Changes a Service as a team would (kubectl apply), through the sandbox.
+    pub fn edit_service(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        edit: impl FnOnce(&mut Service),
+    ) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        let mut service = c.service(namespace, name).expect("service exists");
+        edit(&mut service);
+        c.upsert_service(service);
+    }
+
+    /// Changes an HTTPRoute as a team would (kubectl apply), through the sandbox.
+    pub fn edit_http_route(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        name: &str,
+        edit: impl FnOnce(&mut HttpRoute),
+    ) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        let mut route = c.http_route(namespace, name).expect("route exists");
+        edit(&mut route);
+        c.upsert_http_route(route);
+    }
+
+    pub fn remove_service(&self, cluster: &str, namespace: &str, name: &str) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        assert!(
+            c.remove_service(namespace, name),
+            "no service {namespace}/{name}"
+        );
+    }
+
+    pub fn remove_http_route(&self, cluster: &str, namespace: &str, name: &str) {
+        let c = &self.sandbox.cluster(cluster).expect("cluster").cluster;
+        assert!(
+            c.remove_http_route(namespace, name),
+            "no route {namespace}/{name}"
+        );
+    }
+
     /// The team deploys `service` on `cluster` too, asking for the same simple key (that
     /// cluster's external-dns sees another owner and skips it).
     pub fn deploy_ingress(&self, cluster: &str, service: &str) {
@@ -275,12 +319,11 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
     ));
     let sim = sandbox.clock().clone();
     let clock: Arc<dyn Clock> = Arc::new(move || sim.now_millis());
-    let ingresses =
-        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
     let ctx = Context {
         config,
         route53: route53.clone(),
-        ingresses: Arc::new(ingresses),
+        sources: Arc::new(sources),
         prober: Arc::new(HttpProber::default()),
         clock,
     };
@@ -463,12 +506,11 @@ pub async fn context_at(
         aws_sdk_route53::Client::new(&route53_sdk),
         route53_rate.unwrap_or(config.rate_limit),
     ));
-    let ingresses =
-        EksIngressSource::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
     let ctx = Context {
         config,
         route53: route53.clone(),
-        ingresses: Arc::new(ingresses),
+        sources: Arc::new(sources),
         prober: prober.unwrap_or_else(|| Arc::new(HttpProber::default())),
         clock,
     };

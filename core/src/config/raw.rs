@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{ConfigError, DurationSpec, IngressRef, Scheme, StatusRange};
+use super::{ConfigError, DurationSpec, ObjectRef, Scheme, SourceSelector, StatusRange};
 use crate::command::Strategy;
 use crate::registry::ExternalDnsVersion;
 
@@ -54,7 +54,10 @@ pub(super) struct RawCluster {
     pub(super) api_ca_pem: Option<String>,
     pub(super) connect_to: Option<String>,
     pub(super) lb_canonical_zone_id: Option<String>,
+    pub(super) nlb_canonical_zone_id: Option<String>,
     pub(super) txt_encrypt_key_env: Option<String>,
+    /// external-dns `--source` names, checked in pass 2.
+    pub(super) external_dns_sources: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,12 +101,52 @@ pub(super) struct RawService {
     pub(super) hostname: String,
     pub(super) from: String,
     pub(super) to: String,
+    /// The older form of `source`: `{ <cluster> = "namespace/name" }`, an Ingress.
     #[serde(default)]
-    pub(super) ingress: BTreeMap<String, IngressRef>,
+    pub(super) ingress: BTreeMap<String, ObjectRef>,
+    pub(super) source: Option<RawSource>,
     #[serde(default)]
     pub(super) set_identifier: BTreeMap<String, String>,
     #[serde(default)]
     pub(super) overrides: RawRollout,
+}
+
+/// `source`: one selector for both clusters (`source = "service"`), or one per cluster
+/// (`source = { blue = "ingress", green = "httproute/web/payments" }`).
+#[derive(Debug)]
+pub(super) enum RawSource {
+    Everywhere(SourceSelector),
+    PerCluster(BTreeMap<String, SourceSelector>),
+}
+
+impl<'de> Deserialize<'de> for RawSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RawSourceVisitor;
+        impl<'de> serde::de::Visitor<'de> for RawSourceVisitor {
+            type Value = RawSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a source (\"ingress\", \"service\", \"httproute\", optionally followed by \"/namespace/name\") or a table of them by cluster",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSource, E> {
+                SourceSelector::parse(v)
+                    .map(RawSource::Everywhere)
+                    .map_err(E::custom)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSource, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((cluster, selector)) = map.next_entry::<String, SourceSelector>()? {
+                    out.insert(cluster, selector);
+                }
+                Ok(RawSource::PerCluster(out))
+            }
+        }
+        d.deserialize_any(RawSourceVisitor)
+    }
 }
 
 pub(super) fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::observation::SourceKind;
 use crate::registry::EncryptionKey;
 use crate::types::Name;
 
@@ -434,4 +435,257 @@ fn a_probe_port_with_connect_to_is_refused_naming_the_key_that_set_it() {
     let cfg = Config::parse(&direct).unwrap();
     let svc = cfg.service(&Name::new("payments").unwrap()).unwrap();
     assert_eq!(svc.rollout.health_check.port, Some(8443));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources: `clusters.<c>.external_dns_sources`, `services.<s>.source` and the older `ingress` pin
+
+fn sources_of(c: &Config) -> Vec<(String, String)> {
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    svc.source
+        .iter()
+        .map(|(cluster, sel)| (cluster.to_string(), sel.to_string()))
+        .collect()
+}
+
+/// EXAMPLE with the service's `ingress = {…}` line replaced by `line`.
+fn with_source(line: &str) -> String {
+    EXAMPLE.replace(
+        "ingress = { blue = \"default/payments\", green = \"pay/payments\" }",
+        line,
+    )
+}
+
+#[test]
+fn the_ingress_pin_still_means_an_ingress_source() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(
+        sources_of(&c),
+        vec![
+            ("blue".to_string(), "ingress/default/payments".to_string()),
+            ("green".to_string(), "ingress/pay/payments".to_string()),
+        ]
+    );
+    // external-dns's Helm chart sources Services and Ingresses by default.
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    assert_eq!(
+        blue.external_dns_sources,
+        vec![SourceKind::Ingress, SourceKind::Service]
+    );
+}
+
+#[test]
+fn a_source_for_both_clusters_or_one_per_cluster() {
+    let c = Config::parse(&with_source("source = \"service\"")).unwrap();
+    assert_eq!(
+        sources_of(&c),
+        vec![
+            ("blue".to_string(), "service".to_string()),
+            ("green".to_string(), "service".to_string()),
+        ]
+    );
+    let text = with_source(
+        "source = { blue = \"ingress/default/payments\", green = \"httproute/web/payments\" }",
+    )
+    .replace(
+        "txt_prefix = \"TXT.\"",
+        "txt_prefix = \"TXT.\"\nexternal_dns_sources = [\"ingress\", \"gateway-httproute\"]",
+    );
+    let c = Config::parse(&text).unwrap();
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    let green = svc.source_of(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(green.kind, SourceKind::HttpRoute);
+    assert_eq!(
+        green.object,
+        Some(ObjectRef {
+            namespace: "web".into(),
+            name: "payments".into()
+        })
+    );
+    let green_cluster = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(svc.source_kinds(green_cluster), vec![SourceKind::HttpRoute]);
+    assert_eq!(
+        green_cluster.external_dns_sources,
+        vec![SourceKind::Ingress, SourceKind::HttpRoute]
+    );
+    // The older pin and the table mix, one cluster each.
+    let c = Config::parse(&with_source(
+        "ingress = { blue = \"default/payments\" }\nsource = { green = \"service/pay/payments\" }",
+    ))
+    .unwrap();
+    assert_eq!(
+        sources_of(&c),
+        vec![
+            ("blue".to_string(), "ingress/default/payments".to_string()),
+            ("green".to_string(), "service/pay/payments".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn without_a_source_any_kind_the_clusters_external_dns_reads_may_claim() {
+    use crate::observation::SourceObject;
+    use crate::types::DnsName;
+    let text = with_source("").replace(
+        "txt_prefix = \"TXT.\"",
+        "txt_prefix = \"TXT.\"\nexternal_dns_sources = [\"service\"]",
+    );
+    let c = Config::parse(&text).unwrap();
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    let obj = |kind, host: &str| SourceObject {
+        kind,
+        namespace: "pay".into(),
+        name: "payments".into(),
+        hosts: vec![DnsName::parse(host).unwrap()],
+        annotations: Default::default(),
+        load_balancer_hostnames: vec![],
+    };
+    assert!(svc.claimed_by(blue, &obj(SourceKind::Ingress, "payments.example.com")));
+    assert!(svc.claimed_by(blue, &obj(SourceKind::Service, "payments.example.com")));
+    assert!(!svc.claimed_by(blue, &obj(SourceKind::HttpRoute, "payments.example.com")));
+    assert!(!svc.claimed_by(blue, &obj(SourceKind::Ingress, "other.example.com")));
+    // Green's external-dns reads Services only: an Ingress there publishes nothing.
+    assert!(!svc.claimed_by(green, &obj(SourceKind::Ingress, "payments.example.com")));
+    assert!(svc.claimed_by(green, &obj(SourceKind::Service, "payments.example.com")));
+    // A pin selects its object only.
+    let c = Config::parse(&with_source("source = \"service/pay/payments\"")).unwrap();
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    assert!(svc.claimed_by(blue, &obj(SourceKind::Service, "payments.example.com")));
+    let mut other = obj(SourceKind::Service, "payments.example.com");
+    other.name = "payments-copy".into();
+    assert!(!svc.claimed_by(blue, &other));
+    assert!(!svc.claimed_by(blue, &obj(SourceKind::Ingress, "payments.example.com")));
+}
+
+#[test]
+fn bad_sources_name_the_key_and_the_reason() {
+    let (path, reason) = err(&with_source("source = \"gateway\""));
+    assert_eq!(path, "services.payments.source");
+    assert!(
+        reason.contains("bad source \"gateway\": the kind must be one of \"ingress\", \"service\", \"httproute\""),
+        "{reason}"
+    );
+    let (path, reason) = err(&with_source("source = { green = \"service/payments\" }"));
+    assert_eq!(path, "services.payments.source.green");
+    assert!(
+        reason.contains("write \"service\" or \"service/namespace/name\""),
+        "{reason}"
+    );
+    let (path, reason) = err(&with_source(
+        "source = { green = \"Service/pay/payments\" }",
+    ));
+    assert_eq!(path, "services.payments.source.green");
+    assert!(reason.contains("bad source"), "{reason}");
+    let (path, reason) = err(&with_source("source = { red = \"service\" }"));
+    assert_eq!(path, "services.payments.source.red");
+    assert!(reason.contains("unknown cluster \"red\""), "{reason}");
+    let (path, reason) = err(&with_source("source = 3"));
+    assert_eq!(path, "services.payments.source");
+    assert!(reason.contains("a source (\"ingress\""), "{reason}");
+    let (path, reason) = err(&with_source("source = { green = 3 }"));
+    assert_eq!(path, "services.payments.source.green");
+    assert!(reason.contains("invalid type"), "{reason}");
+    // The same cluster named twice.
+    let (path, reason) = err(&with_source(
+        "ingress = { green = \"pay/payments\" }\nsource = \"service\"",
+    ));
+    assert_eq!(path, "services.payments.ingress.green");
+    assert!(
+        reason.contains("give it in one place (source.green = \"ingress/pay/payments\")"),
+        "{reason}"
+    );
+    // A kind the cluster's external-dns does not read can serve nothing there.
+    let (path, reason) = err(&with_source(
+        "source = { green = \"httproute/web/payments\" }",
+    ));
+    assert_eq!(path, "services.payments.source.green");
+    assert!(
+        reason.contains(
+            "cluster green's external-dns does not read HTTPRoute objects (clusters.green.external_dns_sources = [\"ingress\", \"service\"])"
+        ) && reason.contains("--source=gateway-httproute"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn bad_external_dns_sources_name_the_key_and_the_reason() {
+    let with = |list: &str| {
+        EXAMPLE.replace(
+            "txt_prefix = \"TXT.\"",
+            &format!("txt_prefix = \"TXT.\"\nexternal_dns_sources = {list}"),
+        )
+    };
+    let (path, reason) = err(&with("[\"ingress\", \"crd\"]"));
+    assert_eq!(path, "clusters.green.external_dns_sources[1]");
+    assert!(
+        reason.contains("\"crd\" is not a source cutover follows")
+            && reason.contains("\"gateway-httproute\""),
+        "{reason}"
+    );
+    let (path, reason) = err(&with("[]"));
+    assert_eq!(path, "clusters.green.external_dns_sources");
+    assert!(reason.contains("at least one source"), "{reason}");
+    // `httproute` is the resource label's kind; the --source name is `gateway-httproute`.
+    let (path, _) = err(&with("[\"httproute\"]"));
+    assert_eq!(path, "clusters.green.external_dns_sources[0]");
+    let (path, _) = err(&with("\"ingress\""));
+    assert_eq!(path, "clusters.green.external_dns_sources");
+    // Duplicates are harmless and kept once.
+    let c = Config::parse(&with("[\"service\", \"ingress\", \"service\"]")).unwrap();
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(
+        green.external_dns_sources,
+        vec![SourceKind::Ingress, SourceKind::Service]
+    );
+}
+
+#[test]
+fn tcp_health_checks_and_their_http_only_keys() {
+    // Probed at the load balancer's own address (no connect_to), so the port is honoured.
+    let tcp = EXAMPLE.replace("connect_to = \"127.0.0.1:8443\"", "").replace(
+        "failure_threshold = 5",
+        "failure_threshold = 5\n\n[services.payments.overrides.health_check]\nscheme = \"tcp\"\nport = 8443",
+    );
+    let c = Config::parse(&tcp).unwrap();
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    assert_eq!(svc.rollout.health_check.scheme, Scheme::Tcp);
+    assert_eq!(svc.rollout.health_check.port, Some(8443));
+    // Inherited HTTP settings stay (and mean nothing for a connect); written beside tcp they
+    // are refused.
+    assert_eq!(svc.rollout.health_check.path, "/healthz");
+    let (path, reason) = err(&tcp.replace("port = 8443", "port = 8443\npath = \"/ready\""));
+    assert_eq!(path, "services.payments.overrides.health_check.path");
+    assert!(
+        reason.contains("means nothing with scheme \"tcp\""),
+        "{reason}"
+    );
+    let (path, _) = err(&tcp.replace("port = 8443", "expected_status = \"200\""));
+    assert_eq!(
+        path,
+        "services.payments.overrides.health_check.expected_status"
+    );
+    let (path, reason) = err(&tcp.replace("scheme = \"tcp\"", "scheme = \"udp\""));
+    assert_eq!(path, "services.payments.overrides.health_check.scheme");
+    assert!(reason.contains("unknown variant `udp`"), "{reason}");
+}
+
+#[test]
+fn nlb_canonical_zone_id_is_its_own_key() {
+    let c = Config::parse(&EXAMPLE.replace(
+        "connect_to = \"127.0.0.1:8443\"",
+        "connect_to = \"127.0.0.1:8443\"\nlb_canonical_zone_id = \"ZALB\"\nnlb_canonical_zone_id = \"ZNLB\"",
+    ))
+    .unwrap();
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(green.lb_canonical_zone_id.as_deref(), Some("ZALB"));
+    assert_eq!(green.nlb_canonical_zone_id.as_deref(), Some("ZNLB"));
+    let (path, reason) = err(&EXAMPLE.replace(
+        "connect_to = \"127.0.0.1:8443\"",
+        "nlb_canonical_zone_id = \"Z-1\"",
+    ));
+    assert_eq!(path, "clusters.green.nlb_canonical_zone_id");
+    assert!(reason.contains("bad hosted zone id"), "{reason}");
 }

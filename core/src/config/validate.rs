@@ -4,14 +4,17 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use super::raw::{RawCluster, RawConfig, RawHealthCheck, RawRollout, RawService, RawStep, RawZone};
+use super::raw::{
+    RawCluster, RawConfig, RawHealthCheck, RawRollout, RawService, RawSource, RawStep, RawZone,
+};
 use super::values::default_set_identifier;
 use super::{
     external_dns_zones, ClusterConfig, Config, ConfigError, EnvLookup, HealthCheck, Rollout,
-    ServiceConfig, Step, ZoneConfig, DEFAULT_CAS_RETRIES, DEFAULT_LEASE_OWNER_ID,
-    DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT, DEFAULT_STATE_RECORD_PREFIX,
-    ROUTE53_ACCOUNT_RATE,
+    Scheme, ServiceConfig, SourceSelector, Step, ZoneConfig, DEFAULT_CAS_RETRIES,
+    DEFAULT_LEASE_OWNER_ID, DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT,
+    DEFAULT_STATE_RECORD_PREFIX, ROUTE53_ACCOUNT_RATE,
 };
+use crate::observation::SourceKind;
 use crate::registry::{all_txt_names, EncryptionKey, TxtNaming};
 use crate::text::quoted;
 use crate::types::{DnsName, Name, OwnerId, Percent, SetIdentifier};
@@ -270,24 +273,28 @@ fn validate_cluster(
             )
         })?),
     };
-    let lb_canonical_zone_id = match &rc.lb_canonical_zone_id {
-        None => None,
+    let zone_id = |field: &str, raw: &Option<String>| match raw {
+        None => Ok(None),
         Some(z)
             if !z.is_empty() && z.len() <= 32 && z.chars().all(|c| c.is_ascii_alphanumeric()) =>
         {
-            Some(z.clone())
+            Ok(Some(z.clone()))
         }
-        Some(z) => {
-            return Err(ConfigError::at(
-                p("lb_canonical_zone_id"),
-                format!("bad hosted zone id {z}", z = quoted(z)),
-            ))
-        }
+        Some(z) => Err(ConfigError::at(
+            p(field),
+            format!("bad hosted zone id {z}", z = quoted(z)),
+        )),
     };
+    let lb_canonical_zone_id = zone_id("lb_canonical_zone_id", &rc.lb_canonical_zone_id)?;
+    let nlb_canonical_zone_id = zone_id("nlb_canonical_zone_id", &rc.nlb_canonical_zone_id)?;
     let txt_encrypt_key = match &rc.txt_encrypt_key_env {
         None => None,
         Some(var) => Some(read_encrypt_key(&p("txt_encrypt_key_env"), var, env)?),
     };
+    let external_dns_sources = validate_sources(
+        &p("external_dns_sources"),
+        rc.external_dns_sources.as_deref(),
+    )?;
     Ok(ClusterConfig {
         key: name,
         eks_name: rc.eks_name.clone(),
@@ -303,9 +310,51 @@ fn validate_cluster(
         api_ca_pem,
         connect_to,
         lb_canonical_zone_id,
+        nlb_canonical_zone_id,
         txt_encrypt_key_env: rc.txt_encrypt_key_env.clone(),
         txt_encrypt_key,
+        external_dns_sources,
     })
+}
+
+/// The kinds external-dns's Helm chart sources by default (`--source=service --source=ingress`).
+pub(super) const DEFAULT_EXTERNAL_DNS_SOURCES: [SourceKind; 2] =
+    [SourceKind::Ingress, SourceKind::Service];
+
+/// A cluster's external-dns `--source` names, among those cutover follows.
+fn validate_sources(path: &str, raw: Option<&[String]>) -> Result<Vec<SourceKind>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_EXTERNAL_DNS_SOURCES.to_vec());
+    };
+    if raw.is_empty() {
+        return Err(ConfigError::at(
+            path,
+            "at least one source is required (the --source flags of the cluster's external-dns)",
+        ));
+    }
+    let mut kinds = Vec::new();
+    for (i, name) in raw.iter().enumerate() {
+        let kind = SourceKind::from_external_dns_source(name).ok_or_else(|| {
+            ConfigError::at(
+                format!("{path}[{i}]"),
+                format!(
+                    "{} is not a source cutover follows: list the cluster's external-dns \
+                     --source flags among {}",
+                    quoted(name),
+                    SourceKind::ALL
+                        .iter()
+                        .map(|k| format!("\"{}\"", k.external_dns_source()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds.sort();
+    Ok(kinds)
 }
 
 /// Reads a cluster's `--txt-aes-encryption-key` from the environment variable `var`
@@ -597,11 +646,7 @@ fn validate_service(
             ),
         ));
     }
-    let mut ingress = BTreeMap::new();
-    for (c, r) in &rs.ingress {
-        let n = known(&format!("ingress.{c}"), c)?;
-        ingress.insert(n, r.clone());
-    }
+    let source = validate_service_sources(key, rs, clusters, [&from, &to])?;
     let mut set_identifiers = BTreeMap::new();
     for c in [&from, &to] {
         set_identifiers.insert(
@@ -629,7 +674,7 @@ fn validate_service(
         hostname,
         from,
         to,
-        ingress,
+        source,
         set_identifiers,
         rollout,
         zone_id: zone.id.clone(),
@@ -672,6 +717,91 @@ fn check_port_and_connect_to(
              already gives the address and port its probes connect to; remove one of the two"
         ),
     ))
+}
+
+/// `source` (one selector for both clusters, or one per cluster) and the older `ingress` pins,
+/// each checked against the kinds the cluster's external-dns reads.
+fn validate_service_sources(
+    key: &str,
+    rs: &RawService,
+    clusters: &BTreeMap<Name, ClusterConfig>,
+    from_to: [&Name; 2],
+) -> Result<BTreeMap<Name, SourceSelector>, ConfigError> {
+    let p = |field: &str| format!("services.{key}.{field}");
+    let known = |field: &str, c: &str| -> Result<Name, ConfigError> {
+        let n = Name::new(c).map_err(|e| ConfigError::at(p(field), e.to_string()))?;
+        if clusters.contains_key(&n) {
+            Ok(n)
+        } else {
+            Err(ConfigError::at(
+                p(field),
+                format!("unknown cluster {c} (not in [clusters])", c = quoted(c)),
+            ))
+        }
+    };
+    // (cluster, selector, the key path it was written at)
+    let mut written: Vec<(Name, SourceSelector, String)> = Vec::new();
+    match &rs.source {
+        None => {}
+        Some(RawSource::Everywhere(selector)) => {
+            for c in from_to {
+                written.push((c.clone(), selector.clone(), p("source")));
+            }
+        }
+        Some(RawSource::PerCluster(map)) => {
+            for (c, selector) in map {
+                let field = format!("source.{c}");
+                written.push((known(&field, c)?, selector.clone(), p(&field)));
+            }
+        }
+    }
+    for (c, reference) in &rs.ingress {
+        let field = format!("ingress.{c}");
+        let n = known(&field, c)?;
+        if written.iter().any(|(w, _, _)| *w == n) {
+            return Err(ConfigError::at(
+                p(&field),
+                format!(
+                    "source already names the source of cluster {c}; give it in one place \
+                     (source.{c} = \"ingress/{reference}\")"
+                ),
+            ));
+        }
+        written.push((
+            n,
+            SourceSelector {
+                kind: SourceKind::Ingress,
+                object: Some(reference.clone()),
+            },
+            p(&field),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (c, selector, path) in written {
+        if let Some(cluster) = clusters.get(&c) {
+            if !cluster.external_dns_sources.contains(&selector.kind) {
+                return Err(ConfigError::at(
+                    path,
+                    format!(
+                        "cluster {c}'s external-dns does not read {} objects \
+                         (clusters.{c}.external_dns_sources = [{}]), so none can serve the \
+                         service there; add \"{}\" if its external-dns runs with --source={}",
+                        selector.kind.kind_name(),
+                        cluster
+                            .external_dns_sources
+                            .iter()
+                            .map(|k| format!("\"{}\"", k.external_dns_source()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        selector.kind.external_dns_source(),
+                        selector.kind.external_dns_source(),
+                    ),
+                ));
+            }
+        }
+        out.insert(c, selector);
+    }
+    Ok(out)
 }
 
 fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout, ConfigError> {
@@ -848,8 +978,25 @@ fn merge_health(
             format!("must be below samples ({samples}), or every check would pass"),
         ));
     }
+    let scheme = raw.scheme.unwrap_or(base.scheme);
+    // A TCP check is a connect and nothing else: an HTTP setting written beside it would be
+    // silently meaningless.
+    if scheme == Scheme::Tcp {
+        for (field, given) in [
+            ("path", raw.path.is_some()),
+            ("expected_status", raw.expected_status.is_some()),
+        ] {
+            if given {
+                return Err(ConfigError::at(
+                    p(field),
+                    "means nothing with scheme \"tcp\" (the check is a TCP connect to the load \
+                     balancer's port); remove it, or use scheme \"http\" or \"https\"",
+                ));
+            }
+        }
+    }
     Ok(HealthCheck {
-        scheme: raw.scheme.unwrap_or(base.scheme),
+        scheme,
         port,
         path: path_value,
         expected_status: raw.expected_status.unwrap_or(base.expected_status),

@@ -1,5 +1,6 @@
 //! The values of the configuration, as the rest of cutover uses them: durations, status ranges,
-//! Ingress references, and the validated zones, clusters, rollouts and services.
+//! object references and source selectors, and the validated zones, clusters, rollouts and
+//! services.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,6 +9,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::command::Strategy;
+use crate::observation::{SourceKind, SourceObject};
 use crate::registry::{EncryptionKey, ExternalDnsVersion, TxtNaming};
 use crate::text::quoted;
 use crate::types::{DnsName, Millis, Name, OwnerId, Percent, SetIdentifier, TypeError};
@@ -151,12 +153,15 @@ impl<'de> Deserialize<'de> for StatusRange {
     }
 }
 
-/// The scheme of a health probe.
+/// The scheme of a health probe: an HTTP(S) request, or a TCP connect (for a load balancer that
+/// passes TCP through, e.g. an NLB in front of a Service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
     Http,
     Https,
+    /// A TCP connect to the load balancer's port; a connection that opens is a good sample.
+    Tcp,
 }
 
 impl Scheme {
@@ -164,62 +169,130 @@ impl Scheme {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
+            Scheme::Tcp => "tcp",
         }
     }
     pub fn default_port(self) -> u16 {
         match self {
             Scheme::Http => 80,
-            Scheme::Https => 443,
+            Scheme::Https | Scheme::Tcp => 443,
         }
     }
 }
 
-/// An Ingress reference `namespace/name`.
+/// A reference `namespace/name` to a namespaced Kubernetes object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct IngressRef {
+pub struct ObjectRef {
     pub namespace: String,
     pub name: String,
 }
 
-impl IngressRef {
-    pub fn parse(input: &str) -> Result<IngressRef, String> {
+/// The name `ObjectRef` had while Ingresses were the only kind read.
+pub type IngressRef = ObjectRef;
+
+impl ObjectRef {
+    pub fn parse(input: &str) -> Result<ObjectRef, String> {
         let bad = || {
             format!(
-                "bad Ingress reference {input}: write \"namespace/name\"",
+                "bad object reference {input}: write \"namespace/name\"",
                 input = quoted(input)
             )
         };
         let (ns, name) = input.split_once('/').ok_or_else(bad)?;
-        let ok = |s: &str| {
-            (1..=253).contains(&s.len())
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        };
-        if !ok(ns) || !ok(name) {
+        if !is_object_name(ns) || !is_object_name(name) {
             return Err(bad());
         }
-        Ok(IngressRef {
+        Ok(ObjectRef {
             namespace: ns.to_string(),
             name: name.to_string(),
         })
     }
-    /// external-dns's `resource` label for it: `ingress/<ns>/<name>`
-    /// (docs/reference/external-dns.md §1 "Value").
-    pub fn resource_label(&self) -> String {
-        format!("ingress/{}/{}", self.namespace, self.name)
-    }
 }
 
-impl fmt::Display for IngressRef {
+/// A Kubernetes object name or namespace: 1–253 of a–z, 0–9, `-`, `.`.
+fn is_object_name(s: &str) -> bool {
+    (1..=253).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
     }
 }
 
-impl<'de> Deserialize<'de> for IngressRef {
+impl<'de> Deserialize<'de> for ObjectRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        IngressRef::parse(&s).map_err(serde::de::Error::custom)
+        ObjectRef::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which object serves a service in one cluster: a kind (`"httproute"`: the one object of that
+/// kind that claims the host), optionally pinned to one object (`"httproute/web/payments"`,
+/// written as external-dns's `resource` label writes it — docs/reference/external-dns.md §1
+/// "Value").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceSelector {
+    pub kind: SourceKind,
+    pub object: Option<ObjectRef>,
+}
+
+impl SourceSelector {
+    /// `ingress`, `service`, `httproute`, or one of them followed by `/<namespace>/<name>`.
+    pub fn parse(input: &str) -> Result<SourceSelector, String> {
+        let kinds = SourceKind::ALL
+            .iter()
+            .map(|k| format!("\"{}\"", k.label()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (kind_text, rest) = match input.split_once('/') {
+            Some((kind, rest)) => (kind, Some(rest)),
+            None => (input, None),
+        };
+        let kind = SourceKind::from_label(kind_text).ok_or_else(|| {
+            format!(
+                "bad source {input}: the kind must be one of {kinds}, optionally followed by \"/namespace/name\" (e.g. \"httproute/web/payments\")", input = quoted(input)
+            )
+        })?;
+        let object = match rest {
+            None => None,
+            Some(reference) => Some(ObjectRef::parse(reference).map_err(|_| {
+                format!(
+                    "bad source {}: write \"{}\" or \"{}/namespace/name\"",
+                    quoted(input),
+                    kind.label(),
+                    kind.label()
+                )
+            })?),
+        };
+        Ok(SourceSelector { kind, object })
+    }
+
+    /// Whether `obj` is of the selected kind and, when pinned, the pinned object.
+    pub fn selects(&self, obj: &SourceObject) -> bool {
+        obj.kind == self.kind
+            && self
+                .object
+                .as_ref()
+                .is_none_or(|r| r.namespace == obj.namespace && r.name == obj.name)
+    }
+}
+
+impl fmt::Display for SourceSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.object {
+            Some(r) => write!(f, "{}/{r}", self.kind.label()),
+            None => f.write_str(self.kind.label()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SourceSelector::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -251,7 +324,11 @@ pub struct ClusterConfig {
     pub api_endpoint: Option<String>,
     pub api_ca_pem: Option<String>,
     pub connect_to: Option<SocketAddr>,
+    /// HostedZoneId of this cluster's ALB and Classic load balancers (and of any target that is
+    /// not an ELB host name) for aliases; none: the table.
     pub lb_canonical_zone_id: Option<String>,
+    /// HostedZoneId of this cluster's NLBs (`…elb.<region>.amazonaws.com`); none: the table.
+    pub nlb_canonical_zone_id: Option<String>,
     /// The NAME of the environment variable that holds this cluster's
     /// `--txt-aes-encryption-key` (never the key itself).
     pub txt_encrypt_key_env: Option<String>,
@@ -259,6 +336,10 @@ pub struct ClusterConfig {
     /// (`EncryptionKey`'s `Debug` is redacted).
     #[serde(skip)]
     pub txt_encrypt_key: Option<EncryptionKey>,
+    /// The kinds this cluster's external-dns reads (its `--source` flags) among those cutover
+    /// follows; sorted, at least one. Objects of other kinds publish nothing, so they never claim
+    /// a host.
+    pub external_dns_sources: Vec<SourceKind>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -342,8 +423,9 @@ pub struct ServiceConfig {
     pub hostname: DnsName,
     pub from: Name,
     pub to: Name,
-    /// The Ingress per cluster, when configured (otherwise discovered by host).
-    pub ingress: BTreeMap<Name, IngressRef>,
+    /// The source per cluster, when configured (`source`, or the older `ingress` pin);
+    /// otherwise the one object of any kind the cluster's external-dns reads that claims the host.
+    pub source: BTreeMap<Name, SourceSelector>,
     /// The weighted-record identity per cluster, resolved (default `<service>-<cluster>`).
     pub set_identifiers: BTreeMap<Name, SetIdentifier>,
     pub rollout: Rollout,
@@ -371,8 +453,30 @@ impl ServiceConfig {
             .cloned()
             .or_else(|| default_set_identifier(&self.name, cluster).ok())
     }
-    pub fn ingress_of(&self, cluster: &Name) -> Option<&IngressRef> {
-        self.ingress.get(cluster)
+    /// The configured source of the service in `cluster`, if any.
+    pub fn source_of(&self, cluster: &Name) -> Option<&SourceSelector> {
+        self.source.get(cluster)
+    }
+
+    /// The kinds whose objects can serve the service in `cluster`: the configured kind, else every
+    /// kind the cluster's external-dns reads (docs/design.md §2).
+    pub fn source_kinds(&self, cluster: &ClusterConfig) -> Vec<SourceKind> {
+        match self.source_of(&cluster.key) {
+            Some(selector) => vec![selector.kind],
+            None => cluster.external_dns_sources.clone(),
+        }
+    }
+
+    /// Whether `obj`, an object of `cluster`, claims the service's hostname and may serve it: of
+    /// the configured kind (else one the cluster's external-dns reads) and, when the source is
+    /// pinned, the pinned object — so another tenant's object that claims the host never decides
+    /// this service.
+    pub fn claimed_by(&self, cluster: &ClusterConfig, obj: &SourceObject) -> bool {
+        obj.hosts.contains(&self.hostname)
+            && match self.source_of(&cluster.key) {
+                Some(selector) => selector.selects(obj),
+                None => cluster.external_dns_sources.contains(&obj.kind),
+            }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Blue-green by TXT ownership flip, for simple (non-weighted) records (docs/design.md §3.2):
 //! preflight, ONE switch batch (every TXT registry variant of the key → owner `to`, resource the
-//! `to` Ingress; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
+//! `to` source object — Ingress, Service or HTTPRoute; the A/AAAA aliases → the `to` load balancer; the state record), a verify window
 //! with health checks and automatic rollback to exactly the prior records, then completion.
 
 use std::collections::BTreeSet;
@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use crate::command::{Action, Strategy};
 use crate::config::ClusterConfig;
-use crate::observation::IngressInfo;
+use crate::observation::SourceObject;
 use crate::registry::{self, Labels, TxtContent};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::state::{Phase, State};
@@ -125,28 +125,28 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
     }
 }
 
-/// The `to` Ingress that asks for the simple key (hostname, no set identifier) with a
-/// load-balancer status (docs/design.md §3.2 step 1, §7.7).
-fn simple_key_ingress<'a>(
+/// The object of `cluster` (Ingress, Service or HTTPRoute, as configured or found) that asks for
+/// the simple key (hostname, no set identifier) with a load-balancer status (docs/design.md §3.2
+/// step 1, §7.7).
+fn simple_key_object<'a>(
     ctx: &Ctx<'a>,
     cluster: &ClusterConfig,
-) -> Result<&'a IngressInfo, String> {
+) -> Result<&'a SourceObject, String> {
     let c = &cluster.key;
     let list = ctx.claiming(c)?;
     let sid_key = format!("{}set-identifier", cluster.annotation_prefix);
-    let (simple, weighted): (Vec<&IngressInfo>, Vec<&IngressInfo>) = list
+    let (simple, weighted): (Vec<&SourceObject>, Vec<&SourceObject>) = list
         .into_iter()
-        .partition(|i| !i.annotations.contains_key(&sid_key));
+        .partition(|o| !o.annotations.contains_key(&sid_key));
     the_one_with_status(ctx, c, &simple, || {
         match weighted.first() {
-        Some(i) => format!(
-            "Ingress {}/{} in cluster {c} asks for a weighted key ({sid_key}={}), not the simple record {}; remove the annotation or use strategy canary",
-            i.namespace,
-            i.name,
-            i.annotations.get(&sid_key).map(String::as_str).unwrap_or(""),
+        Some(o) => format!(
+            "{} in cluster {c} asks for a weighted key ({sid_key}={}), not the simple record {}; remove the annotation or use strategy canary",
+            o.describe(),
+            o.annotations.get(&sid_key).map(String::as_str).unwrap_or(""),
             ctx.svc.hostname
         ),
-        None => format!("no Ingress in cluster {c} asks for {}", ctx.svc.hostname),
+        None => ctx.nothing_asks_for(c),
     }
     })
 }
@@ -156,7 +156,7 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     let to_cluster = ctx
         .cluster(to)
         .ok_or_else(|| format!("cluster {to} is not configured"))?;
-    let to_ing = simple_key_ingress(ctx, to_cluster)?;
+    let to_obj = simple_key_object(ctx, to_cluster)?;
     match ctx.verdict(to) {
         Some(crate::observation::Verdict::Good) => {}
         Some(v) => {
@@ -193,7 +193,10 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
             quoted(to_owner)
         ));
     }
-    let resource = format!("ingress/{}/{}", to_ing.namespace, to_ing.name);
+    // The label `to`'s external-dns writes for its object — `ingress/…`, `service/…` or
+    // `httproute/…`, whatever kind served the name on `from` (docs/reference/external-dns.md §1
+    // "Value").
+    let resource = to_obj.resource_label();
     let labels = |l: &Labels| l.with_owner(to_owner).with_resource(&resource);
     let mut b = BatchBuilder::default();
     let mut prior: Vec<RecordSet> = Vec::new();
@@ -201,13 +204,13 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     // (docs/reference/external-dns.md §2), so the new owner finds nothing to change.
     for r in &f.simple.records {
         let new =
-            target::alias_record(&ctx.svc.hostname, to_cluster, to_ing, r.rtype.clone(), None)?;
+            target::alias_record(&ctx.svc.hostname, to_cluster, to_obj, r.rtype.clone(), None)?;
         prior.push(r.clone());
         b.replace(r, new);
     }
     // The registry TXTs after the flip are exactly the names `to`'s external-dns writes for these
     // records — so exactly the ones it reads, and deletes with the records one day. Every variant
-    // present under those names gets owner `to`, resource the `to` Ingress, canonical value, TTL
+    // present under those names gets owner `to`, resource the `to` object, canonical value, TTL
     // 300; every other variant present (another version's or another affix's) is deleted in the
     // same batch; a missing one is created. A variant left behind would outlive the records and
     // make the next creator of the name inherit its owner (docs/reference/external-dns.md §5,
@@ -283,7 +286,7 @@ fn plan_switch(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State
     st.written
         .owners
         .insert(SIMPLE_KEY.to_string(), to_owner.to_string());
-    let lb = to_ing
+    let lb = to_obj
         .load_balancer_hostnames
         .first()
         .map(String::as_str)
@@ -397,18 +400,20 @@ fn complete(ctx: &Ctx, mut st: State, why: &str) -> Decision {
 // Rollback
 // ---------------------------------------------------------------------------------------------
 
-/// Whether the `from` Ingress still asks for the simple key with a load-balancer status (the
-/// condition to hand the key back to `from` — docs/design.md §3.2 step 3, §7.7). `Err`: why not.
+/// Whether the `from` source object still asks for the simple key with a load-balancer status
+/// (the condition to hand the key back to `from` — docs/design.md §3.2 step 3, §7.7). `Err`: why
+/// not.
 fn from_still_claims(ctx: &Ctx, from: &Name) -> Result<(), String> {
     let cluster = ctx
         .cluster(from)
         .ok_or_else(|| format!("cluster {from} is not configured"))?;
-    simple_key_ingress(ctx, cluster).map(|_| ())
+    simple_key_object(ctx, cluster).map(|_| ())
 }
 
-/// Rollback: flip everything back to `from` — exactly the records before the switch — if its
-/// Ingress still claims the key, else park those records under the lease owner id on `from`'s
-/// load balancer and alert. Needs Route53 only; without an Ingress listing it parks
+/// Rollback: flip everything back to `from` — exactly the records before the switch, registry
+/// entries naming `from`'s object as before — if its object still claims the key, else park
+/// those records under the lease owner id on `from`'s load balancer and alert. Needs Route53
+/// only; without a listing of `from`'s objects it parks
 /// (docs/design.md §3.2 step 3, §7.6).
 fn rollback(ctx: &Ctx, mut st: State, why: &str) -> Decision {
     if !matches!(st.phase, Phase::Verifying | Phase::Paused | Phase::Holding) {
@@ -621,7 +626,7 @@ fn promote(ctx: &Ctx, st: State) -> Decision {
     }
 }
 
-/// `handover`: complete now if the preconditions hold — the `to` Ingress asks for exactly the
+/// `handover`: complete now if the preconditions hold — the `to` object asks for exactly the
 /// simple key with a load-balancer status (docs/design.md §7.7) and nothing drifted.
 fn handover(ctx: &Ctx, st: State) -> Decision {
     match st.phase {
@@ -654,7 +659,7 @@ fn handover(ctx: &Ctx, st: State) -> Decision {
     let Some(cluster) = ctx.cluster(&st.to) else {
         return ctx.refuse(format!("cluster {} is not configured", st.to));
     };
-    if let Err(why) = simple_key_ingress(ctx, cluster) {
+    if let Err(why) = simple_key_object(ctx, cluster) {
         return with_weights(ctx, &st, ctx.refuse(why));
     }
     complete(ctx, st, "handed over by an operator")

@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use crate::command::{Action, Strategy};
 use crate::config::ClusterConfig;
-use crate::observation::{IngressInfo, Verdict};
+use crate::observation::{SourceObject, Verdict};
 use crate::registry::{self, Labels, TxtNaming};
 use crate::route53::model::{RecordSet, RecordType};
 use crate::state::{Phase, State};
@@ -103,22 +103,18 @@ fn start(ctx: &Ctx, st: Option<State>, to: Option<&Name>) -> Decision {
     }
 }
 
-/// The ingress of a cluster that serves the host, with a load-balancer status (preflight).
-fn serving_ingress<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a IngressInfo, String> {
+/// The object of a cluster that serves the host — of whichever kind its external-dns reads — with
+/// a load-balancer status (preflight; docs/design.md §2, §3.1 step 1).
+fn serving_object<'a>(ctx: &Ctx<'a>, cluster: &Name) -> Result<&'a SourceObject, String> {
     let list = ctx.claiming(cluster)?;
-    the_one_with_status(ctx, cluster, &list, || {
-        format!(
-            "no Ingress in cluster {cluster} claims {}",
-            ctx.svc.hostname
-        )
-    })
+    the_one_with_status(ctx, cluster, &list, || ctx.nothing_claims(cluster))
 }
 
 /// Preflight (docs/design.md §3.1 step 1) and the one start batch.
 fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State, String), String> {
     // Both clusters serve the host with a load balancer (docs/design.md §3.1 step 1).
-    serving_ingress(ctx, from)?;
-    let to_ing = serving_ingress(ctx, to)?;
+    serving_object(ctx, from)?;
+    let to_obj = serving_object(ctx, to)?;
     match ctx.verdict(to) {
         Some(Verdict::Good) => {}
         Some(v) => {
@@ -209,15 +205,14 @@ fn plan_start(ctx: &Ctx, from: &Name, to: &Name) -> Result<(BatchBuilder, State,
     }
     if f.key(&to_sid).is_none() {
         // CREATE the `to` key at 0, one record per type the `from` key has (an AAAA only on
-        // one side would send all AAAA answers there).
+        // one side would send all AAAA answers there). Its registry entries name the `to` object
+        // as `to`'s external-dns does (`service/…`, `httproute/…`), so that after the handover it
+        // has nothing to rewrite (docs/reference/external-dns.md §1 "Value").
         let to_cluster = ctx.cluster(to).ok_or("to cluster not configured")?;
-        let labels = Labels::new(
-            lease,
-            Some(&format!("ingress/{}/{}", to_ing.namespace, to_ing.name)),
-        );
+        let labels = Labels::new(lease, Some(&to_obj.resource_label()));
         let types: BTreeSet<RecordType> = template.iter().map(|r| r.rtype.clone()).collect();
         for rtype in types {
-            let rec = to_alias(ctx, to_cluster, to_ing, rtype, &to_sid)?;
+            let rec = to_alias(ctx, to_cluster, to_obj, rtype, &to_sid)?;
             create_txts(&mut b, &rec, &to_naming, &labels)?;
             b.create(rec);
         }
@@ -281,14 +276,14 @@ fn create_txts(
 fn to_alias(
     ctx: &Ctx,
     cluster: &ClusterConfig,
-    ing: &IngressInfo,
+    obj: &SourceObject,
     rtype: RecordType,
     sid: &SetIdentifier,
 ) -> Result<RecordSet, String> {
     target::alias_record(
         &ctx.svc.hostname,
         cluster,
-        ing,
+        obj,
         rtype,
         Some((sid, Weight::ZERO)),
     )
@@ -777,7 +772,7 @@ fn status(ctx: &Ctx, st: Option<&State>) -> Decision {
     d
 }
 
-/// A cluster whose Ingress asks for the simple key while the records are weighted fails its
+/// A cluster whose source object asks for the simple key while the records are weighted fails its
 /// external-dns batch for that name on every loop (docs/design.md §3.3): say so with the exact
 /// annotations that make the clusters agree.
 pub(super) fn simple_key_notes(ctx: &Ctx, clusters: &[Name]) -> Vec<String> {
@@ -790,15 +785,14 @@ pub(super) fn simple_key_notes(ctx: &Ctx, clusters: &[Name]) -> Vec<String> {
             continue;
         };
         let Ok(list) = ctx.claiming(c) else { continue };
-        for ing in list {
+        for obj in list {
             let key = format!("{}set-identifier", cluster.annotation_prefix);
-            if ing.annotations.contains_key(&key) {
+            if obj.annotations.contains_key(&key) {
                 continue;
             }
             out.push(format!(
-                "cluster {c}: Ingress {}/{} asks for the simple record {} while it is weighted, so {c}'s external-dns fails that name on every loop; annotate it with {p}set-identifier={sid}, {p}aws-weight=<weight> and {p}alias=true",
-                ing.namespace,
-                ing.name,
+                "cluster {c}: {} asks for the simple record {} while it is weighted, so {c}'s external-dns fails that name on every loop; annotate it with {p}set-identifier={sid}, {p}aws-weight=<weight> and {p}alias=true",
+                obj.describe(),
                 ctx.svc.hostname,
                 p = cluster.annotation_prefix
             ));

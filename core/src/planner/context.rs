@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use crate::command::{Command, Trigger};
 use crate::config::{ClusterConfig, Config, ServiceConfig};
-use crate::observation::{IngressInfo, Observed, Verdict};
+use crate::observation::{Observed, SourceObject, Verdict};
 use crate::registry::{EncryptionKey, TxtNaming};
 use crate::state::{self, PendingChange, State, Stored};
 use crate::types::{DnsName, Millis, Name, Percent, SetIdentifier};
@@ -54,24 +54,87 @@ impl<'a> Ctx<'a> {
     pub fn refuse(&self, reason: impl Into<String>) -> Decision {
         self.decision(DecisionKind::Refused, format!("refused: {}", reason.into()))
     }
-    /// The Ingresses of `cluster` that claim the service's hostname (the configured one only,
-    /// when configured).
-    pub fn claiming(&self, cluster: &Name) -> Result<Vec<&'a IngressInfo>, String> {
-        match self.view.ingresses.get(cluster) {
-            None => Err(format!(
-                "the Ingresses of cluster {cluster} were not listed"
-            )),
+    /// The objects of `cluster` that claim the service's hostname and may serve it: of the
+    /// configured source kind (else of any kind the cluster's external-dns reads), the pinned one
+    /// only when pinned (docs/design.md §2).
+    pub fn claiming(&self, cluster: &Name) -> Result<Vec<&'a SourceObject>, String> {
+        let kinds = self.source_kinds_text(cluster);
+        let config = self
+            .cluster(cluster)
+            .ok_or_else(|| format!("cluster {cluster} is not configured"))?;
+        match self.view.sources.get(cluster) {
+            None => Err(format!("the {kinds} of cluster {cluster} were not listed")),
             Some(Observed::Unavailable(why)) => Err(format!(
-                "the Ingresses of cluster {cluster} are unavailable: {why}"
+                "the {kinds} of cluster {cluster} are unavailable: {why}"
             )),
             Some(Observed::Known(list)) => Ok(list
                 .iter()
-                .filter(|i| i.hosts.contains(&self.svc.hostname))
-                .filter(|i| match self.svc.ingress_of(cluster) {
-                    Some(r) => r.namespace == i.namespace && r.name == i.name,
-                    None => true,
-                })
+                .filter(|o| self.svc.claimed_by(config, o))
                 .collect()),
+        }
+    }
+
+    /// The kinds that can serve the service in `cluster`, for messages: `Ingresses or Services`.
+    pub fn source_kinds_text(&self, cluster: &Name) -> String {
+        let kinds = self
+            .cluster(cluster)
+            .map(|c| self.svc.source_kinds(c))
+            .unwrap_or_default();
+        let mut names: Vec<String> = kinds
+            .iter()
+            .map(|k| format!("{}s", k.kind_name()))
+            .collect();
+        match names.len() {
+            0 => "objects".to_string(),
+            1 => names.remove(0),
+            _ => {
+                let last = names.pop().unwrap_or_default();
+                format!("{} or {last}", names.join(", "))
+            }
+        }
+    }
+
+    /// `no Ingress or Service in cluster green claims payments.example.com` (the pinned object
+    /// when pinned).
+    pub fn nothing_claims(&self, cluster: &Name) -> String {
+        self.no_source(cluster, "claims", "claim")
+    }
+
+    /// `no Ingress or Service in cluster green asks for payments.example.com`.
+    pub fn nothing_asks_for(&self, cluster: &Name) -> String {
+        self.no_source(cluster, "asks for", "ask for")
+    }
+
+    fn no_source(&self, cluster: &Name, verb: &str, negated_verb: &str) -> String {
+        match self.svc.source_of(cluster) {
+            Some(selector) => match &selector.object {
+                Some(r) => format!(
+                    "{} {r} in cluster {cluster} (services.{}.source) does not {negated_verb} {}",
+                    selector.kind.kind_name(),
+                    self.svc.name,
+                    self.svc.hostname
+                ),
+                None => format!(
+                    "no {} in cluster {cluster} {verb} {}",
+                    selector.kind.kind_name(),
+                    self.svc.hostname
+                ),
+            },
+            None => {
+                let kinds = self
+                    .cluster(cluster)
+                    .map(|c| c.external_dns_sources.clone())
+                    .unwrap_or_default();
+                format!(
+                    "no {} in cluster {cluster} {verb} {}",
+                    kinds
+                        .iter()
+                        .map(|k| k.kind_name())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    self.svc.hostname
+                )
+            }
         }
     }
     pub fn naming(&self, cluster: &Name) -> Option<TxtNaming> {
@@ -252,32 +315,45 @@ pub(super) fn not_a_start(ctx: &Ctx, why: &str) -> Decision {
     }
 }
 
-/// Exactly one of `list` (the Ingresses of `cluster` that ask for the key), and it has a
-/// load-balancer status: several are ambiguous (the config must name one), none is `none()`.
+/// Exactly one of `list` (the objects of `cluster` that ask for the key), and it has a
+/// load-balancer status: several are ambiguous (the config must name one; the refusal names them
+/// all), none is `none()`.
 pub(super) fn the_one_with_status<'a>(
     ctx: &Ctx,
     cluster: &Name,
-    list: &[&'a IngressInfo],
+    list: &[&'a SourceObject],
     none: impl FnOnce() -> String,
-) -> Result<&'a IngressInfo, String> {
+) -> Result<&'a SourceObject, String> {
     match list {
         [] => Err(none()),
         [one] if one.load_balancer_hostnames.is_empty() => Err(format!(
-            "Ingress {}/{} in cluster {cluster} has no load-balancer status yet",
-            one.namespace, one.name
+            "{} in cluster {cluster} has no load-balancer status yet",
+            one.describe()
         )),
         [one] => Ok(one),
-        many => Err(format!(
-            "{} Ingresses in cluster {cluster} claim {} ({}); set services.{}.ingress.{cluster}",
-            many.len(),
-            ctx.svc.hostname,
-            many.iter()
-                .map(|i| format!("{}/{}", i.namespace, i.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ctx.svc.name
-        )),
+        many => Err(ambiguous_claimants(ctx.svc, cluster, many)),
     }
+}
+
+/// Several objects claim the host in `cluster` and none is configured: which one serves the
+/// service is ambiguous. Names every one, and how to pin one.
+pub fn ambiguous_claimants(
+    svc: &crate::config::ServiceConfig,
+    cluster: &Name,
+    many: &[&SourceObject],
+) -> String {
+    format!(
+        "{} objects in cluster {cluster} claim {} ({}); set services.{}.source.{cluster} to the \
+         one that serves it (e.g. \"{}\")",
+        many.len(),
+        svc.hostname,
+        many.iter()
+            .map(|o| o.describe())
+            .collect::<Vec<_>>()
+            .join(", "),
+        svc.name,
+        many.first().map(|o| o.resource_label()).unwrap_or_default()
+    )
 }
 
 pub(super) fn wait_or_record(

@@ -2,7 +2,7 @@
 //! §3.1 step 4, §7.7; docs/reference/external-dns.md §5 and §3, after an owner flip).
 
 use crate::config::ClusterConfig;
-use crate::observation::IngressInfo;
+use crate::observation::SourceObject;
 use crate::state::{Phase, State};
 use crate::types::{Name, Percent, SetIdentifier};
 
@@ -49,35 +49,33 @@ pub(super) fn handover_command(ctx: &Ctx, mut st: State) -> Decision {
     }
 }
 
-/// Whether `ing` asks for exactly the key (hostname, `sid`) (docs/design.md §3.1 step 4): its
+/// Whether `obj` asks for exactly the key (hostname, `sid`) (docs/design.md §3.1 step 4): its
 /// set-identifier annotation names it and it has a load-balancer status. Returns the annotated
-/// weight.
+/// weight. For an HTTPRoute the annotations are the route's (docs/reference/external-dns.md §6
+/// "Gateway API routes").
 fn asks_for_key(
     cluster: &ClusterConfig,
-    ing: &IngressInfo,
+    obj: &SourceObject,
     sid: &SetIdentifier,
 ) -> Result<Option<u8>, String> {
     let p = &cluster.annotation_prefix;
-    let who = format!(
-        "Ingress {}/{} in cluster {}",
-        ing.namespace, ing.name, cluster.key
-    );
-    match ing.annotations.get(&format!("{p}set-identifier")) {
+    let who = format!("{} in cluster {}", obj.describe(), cluster.key);
+    match obj.annotations.get(&format!("{p}set-identifier")) {
         Some(s) if s == sid.as_str() => {}
         Some(s) => return Err(format!("{who} asks for set identifier {}; annotate {p}set-identifier={sid}", quoted(s))),
         None => return Err(format!("{who} asks for the simple record; annotate {p}set-identifier={sid} and {p}aws-weight=100")),
     }
-    if ing.load_balancer_hostnames.is_empty() {
+    if obj.load_balancer_hostnames.is_empty() {
         return Err(format!("{who} has no load-balancer status yet"));
     }
-    Ok(ing
+    Ok(obj
         .annotations
         .get(&format!("{p}aws-weight"))
         .and_then(|w| w.trim().parse::<u8>().ok()))
 }
 
-/// One completion tick: delete the parked `from` key once the `from` Ingress no longer claims the
-/// host; hand the `to` key to `to` once its Ingress asks for exactly that key with an LB status
+/// One completion tick: delete the parked `from` key once no `from` object claims the host any
+/// more; hand the `to` key to `to` once its object asks for exactly that key with an LB status
 /// and a weight above 0 (or the `from` key is gone). Both in one batch when both hold.
 pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
     let (Some(from_sid), Some(to_sid)) = (ctx.sid(&st.from), ctx.sid(&st.to)) else {
@@ -95,7 +93,7 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
     let mut b = BatchBuilder::default();
     let mut did: Vec<&str> = Vec::new();
 
-    // The parked `from` key is deleted only once the `from` Ingress no longer claims the host:
+    // The parked `from` key is deleted only once no `from` object claims the host any more:
     // while it does, its external-dns would re-create the key (creation needs no ownership).
     let from_gone_after = match from_key {
         None => true,
@@ -106,9 +104,9 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
             }
             Ok(list) if !list.is_empty() => {
                 waits.push(format!(
-                    "cluster {}: delete Ingress {} (or remove host {} from it) so the parked key {from_sid} at weight 0 can be deleted",
+                    "cluster {}: delete {} (or remove host {} from it) so the parked key {from_sid} at weight 0 can be deleted",
                     from_cluster.key,
-                    list.iter().map(|i| format!("{}/{}", i.namespace, i.name)).collect::<Vec<_>>().join(", "),
+                    list.iter().map(|o| o.describe()).collect::<Vec<_>>().join(", "),
                     ctx.svc.hostname
                 ));
                 false
@@ -132,8 +130,12 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
         ) {
             (None, _) => waits.push(format!("the to key {to_sid} is missing")),
             (Some(_), Err(why)) => waits.push(why),
-            (Some(k), Ok(ing)) => {
-                let resource = format!("ingress/{}/{}", ing.namespace, ing.name);
+            (Some(k), Ok(obj)) => {
+                // The label `to`'s external-dns writes for the object it serves the key from, of
+                // whatever kind (docs/reference/external-dns.md §1 "Value"): the label decides
+                // which of several objects asking for the key keeps it
+                // (docs/reference/external-dns.md §3 "Several objects asking for one key").
+                let resource = obj.resource_label();
                 let weight = match k.weight() {
                     Ok(Some(w)) => crate::types::Weight(w),
                     _ => return ctx.refuse(format!("key {to_sid} has inconsistent weights")),
@@ -193,30 +195,39 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
     d
 }
 
-/// The `to` Ingress that may take the key, or what the team must change (docs/design.md §3.1 step
+/// The `to` object that may take the key, or what the team must change (docs/design.md §3.1 step
 /// 4: "only if its Ingress asks for exactly that (name, set identifier), has a load-balancer
-/// status, and either annotates a weight above 0 or the from key is already gone").
+/// status, and either annotates a weight above 0 or the from key is already gone" — an Ingress,
+/// Service or HTTPRoute alike).
 fn hand_to<'a>(
     ctx: &Ctx<'a>,
     cluster: &ClusterConfig,
     to: &Name,
     sid: &SetIdentifier,
     from_gone: bool,
-) -> Result<&'a IngressInfo, String> {
+) -> Result<&'a SourceObject, String> {
     let list = ctx.claiming(to)?;
     if list.is_empty() {
         return Err(format!(
-            "cluster {to}: no Ingress claims {}; its external-dns would delete the key",
-            ctx.svc.hostname
+            "cluster {to}: {}; its external-dns would delete the key",
+            ctx.nothing_claims(to)
+        ));
+    }
+    // Two claimants of one key: which one `to`'s external-dns serves it from is not cutover's to
+    // guess (docs/design.md §2); the team pins one.
+    if list.len() > 1 {
+        return Err(format!(
+            "cluster {to}: {}",
+            super::context::ambiguous_claimants(ctx.svc, to, &list)
         ));
     }
     let mut reasons = Vec::new();
-    for ing in list {
-        match asks_for_key(cluster, ing, sid) {
-            Ok(w) if w.is_some_and(|w| w > 0) || from_gone => return Ok(ing),
+    for obj in list {
+        match asks_for_key(cluster, obj, sid) {
+            Ok(w) if w.is_some_and(|w| w > 0) || from_gone => return Ok(obj),
             Ok(_) => reasons.push(format!(
-                "cluster {to}: annotate Ingress {}/{} with {}aws-weight=100 (a weight above 0; at 0 beside the parked from key at 0 Route53 splits evenly)",
-                ing.namespace, ing.name, cluster.annotation_prefix
+                "cluster {to}: annotate {} with {}aws-weight=100 (a weight above 0; at 0 beside the parked from key at 0 Route53 splits evenly)",
+                obj.describe(), cluster.annotation_prefix
             )),
             Err(why) => reasons.push(why),
         }

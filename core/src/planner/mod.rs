@@ -34,6 +34,7 @@ pub mod target;
 mod view;
 
 pub use crate::observation::Observed;
+pub use context::ambiguous_claimants;
 pub use decision::{Decision, DecisionKind, Weights};
 pub use gates::INSYNC_FALLBACK_MS;
 pub use names::names_of_interest;
@@ -65,7 +66,7 @@ pub fn needs(
     let blue_green = stored
         .as_ref()
         .is_some_and(|s| s.strategy == crate::command::Strategy::BlueGreen);
-    let (probe, ingresses) = match &cmd.action {
+    let (probe, sources) = match &cmd.action {
         // Blue-green rollback hands the key back to `from` only if its Ingress still claims it
         // (docs/design.md §3.2 step 3); without a listing it parks, so it still needs Route53 only.
         Action::Rollback if blue_green => (false, true),
@@ -88,7 +89,7 @@ pub fn needs(
     };
     Needs {
         probe,
-        ingresses,
+        sources,
         change_id: change_id.filter(|_| !matches!(cmd.action, Action::Rollback)),
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::observation::{ClusterHealth, IngressInfo, Observed};
+use crate::observation::{ClusterHealth, Observed, SourceObject};
 use crate::route53::model::{ChangeStatus, RecordSet};
 use crate::types::Name;
 
@@ -13,9 +13,10 @@ use crate::types::Name;
 pub struct ServiceView {
     /// Every rrset of the service's zone whose name is in `names_of_interest()`.
     pub records: Vec<RecordSet>,
-    /// The Ingresses of each cluster that carry the service's hostname (the engine filters; the
-    /// planner filters again, so passing all is harmless); absent: not listed.
-    pub ingresses: BTreeMap<Name, Observed<Vec<IngressInfo>>>,
+    /// The source objects (Ingresses, Services, HTTPRoutes) of each cluster that carry the
+    /// service's hostname (the engine filters; the planner filters again by host, kind and pin,
+    /// so passing all is harmless); absent: not listed.
+    pub sources: BTreeMap<Name, Observed<Vec<SourceObject>>>,
     /// Health per cluster; absent: not probed.
     pub health: BTreeMap<Name, ClusterHealth>,
     /// GetChange of the state's pending change, if any.
@@ -26,6 +27,7 @@ pub struct ServiceView {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Needs {
     pub probe: bool,
-    pub ingresses: bool,
+    /// The clusters' source objects (Ingresses, Services, HTTPRoutes) must be listed.
+    pub sources: bool,
     pub change_id: Option<String>,
 }

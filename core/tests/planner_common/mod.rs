@@ -1,13 +1,13 @@
 //! Shared fixtures for the planner tests: a two-cluster config, a zone as blue's external-dns
-//! v0.22 publishes it, Ingresses, health, and a faithful "apply" of a batch.
+//! v0.22 publishes it, source objects (Ingresses, Services, HTTPRoutes), health, and a faithful
+//! "apply" of a batch.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
 use cutover_core::command::{Action, Command};
 use cutover_core::config::Config;
-use cutover_core::observation::IngressInfo;
-use cutover_core::observation::{ClusterHealth, Verdict};
+use cutover_core::observation::{ClusterHealth, SourceKind, SourceObject, Verdict};
 use cutover_core::planner::{self, Decision, Observed, ServiceView};
 use cutover_core::registry::Labels;
 use cutover_core::route53::model::{
@@ -147,8 +147,20 @@ pub fn weighted_zone(blue: u8, green: u8) -> Vec<RecordSet> {
     z
 }
 
-pub fn ingress(ns: &str, n: &str, lb: Option<&str>, annotations: &[(&str, &str)]) -> IngressInfo {
-    IngressInfo {
+pub fn ingress(ns: &str, n: &str, lb: Option<&str>, annotations: &[(&str, &str)]) -> SourceObject {
+    object(SourceKind::Ingress, ns, n, lb, annotations)
+}
+
+/// A source object of any kind claiming HOST.
+pub fn object(
+    kind: SourceKind,
+    ns: &str,
+    n: &str,
+    lb: Option<&str>,
+    annotations: &[(&str, &str)],
+) -> SourceObject {
+    SourceObject {
+        kind,
         namespace: ns.into(),
         name: n.into(),
         hosts: vec![dns(HOST)],
@@ -172,8 +184,8 @@ pub fn health(v: Verdict) -> ClusterHealth {
 #[derive(Clone)]
 pub struct World {
     pub zone: Vec<RecordSet>,
-    pub blue_ingresses: Vec<IngressInfo>,
-    pub green_ingresses: Vec<IngressInfo>,
+    pub blue_objects: Vec<SourceObject>,
+    pub green_objects: Vec<SourceObject>,
     pub blue: Option<Verdict>,
     pub green: Option<Verdict>,
     pub change_status: Option<ChangeStatus>,
@@ -184,8 +196,8 @@ impl World {
     pub fn simple() -> World {
         World {
             zone: simple_zone(),
-            blue_ingresses: vec![ingress("default", "payments", Some(BLUE_LB), &[])],
-            green_ingresses: vec![ingress("default", "payments", Some(GREEN_LB), &[])],
+            blue_objects: vec![ingress("default", "payments", Some(BLUE_LB), &[])],
+            green_objects: vec![ingress("default", "payments", Some(GREEN_LB), &[])],
             blue: Some(Verdict::Good),
             green: Some(Verdict::Good),
             change_status: None,
@@ -194,9 +206,9 @@ impl World {
     }
 
     pub fn view(&self) -> ServiceView {
-        let mut ingresses = BTreeMap::new();
-        ingresses.insert(name("blue"), Observed::Known(self.blue_ingresses.clone()));
-        ingresses.insert(name("green"), Observed::Known(self.green_ingresses.clone()));
+        let mut sources = BTreeMap::new();
+        sources.insert(name("blue"), Observed::Known(self.blue_objects.clone()));
+        sources.insert(name("green"), Observed::Known(self.green_objects.clone()));
         let mut h = BTreeMap::new();
         if let Some(v) = self.blue {
             h.insert(name("blue"), health(v));
@@ -206,7 +218,7 @@ impl World {
         }
         ServiceView {
             records: self.zone.clone(),
-            ingresses,
+            sources,
             health: h,
             change_status: self.change_status,
         }

@@ -1,6 +1,6 @@
-//! A simulated external-dns for one cluster: the Ingress source, the TXT registry, the planner and
-//! the AWS provider, each following docs/reference/external-dns.md. It reads its cluster's
-//! Ingresses in-process and talks to the local Route53 through the real `aws-sdk-route53` over
+//! A simulated external-dns for one cluster: the sources (Ingress, Service, gateway-httproute),
+//! the TXT registry, the planner and the AWS provider, each following
+//! docs/reference/external-dns.md. It reads its cluster's objects in-process and talks to the local Route53 through the real `aws-sdk-route53` over
 //! HTTP.
 
 pub mod elb;
@@ -24,7 +24,7 @@ use plan::{batches, name_groups, ordered, plan_zone, zones_for, Action, PlannedC
 use provider::Provider;
 pub use provider::{ProviderError, RequestRecord};
 pub use record::{Alias, RecordSet};
-pub use settings::{ExternalDnsSettings, Policy, SettingsError, Version, ZoneType};
+pub use settings::{ExternalDnsSettings, Policy, SettingsError, Source, Version, ZoneType};
 use source::{desired_endpoints, Endpoint};
 
 /// A managed record (not a registry TXT) that a reconcile changed.
@@ -180,12 +180,12 @@ impl ExternalDns {
         });
     }
 
-    /// One loop: read Ingresses, list every zone, plan, submit.
+    /// One loop: read the source objects, list every zone, plan, submit.
     pub async fn run_once(&self) -> ReconcileReport {
         let _guard = self.inner.running.lock().await;
         let mut report = ReconcileReport::default();
         let (endpoints, warnings) =
-            desired_endpoints(&self.inner.cluster.ingresses(), &self.inner.settings);
+            desired_endpoints(&self.inner.cluster.source_objects(), &self.inner.settings);
         for warning in &warnings {
             self.write_log(Level::Error, warning.clone());
         }

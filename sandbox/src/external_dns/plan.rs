@@ -124,7 +124,7 @@ pub fn plan_zone(
         plan: ZonePlan::default(),
         seen: BTreeSet::new(),
     };
-    let wanted = planner.resolve_duplicates(desired);
+    let wanted = planner.resolve_duplicates(desired, &current);
     let keys: BTreeSet<&TypedKey> = current.keys().chain(wanted.keys()).collect();
     for key in keys {
         match (current.get(key), wanted.get(key)) {
@@ -147,22 +147,40 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    /// Two Ingresses asking for the same key: the lowest resource wins, the other is logged.
-    fn resolve_duplicates(&mut self, desired: &[&'a Endpoint]) -> BTreeMap<TypedKey, &'a Endpoint> {
-        let mut wanted: BTreeMap<TypedKey, &Endpoint> = BTreeMap::new();
+    /// Two objects asking for the same key: the one named by the `resource` label of the current
+    /// record's registry TXT wins (docs/reference/external-dns.md §3 "Several objects asking for
+    /// one key": the resource that already acquired the name keeps it), else the lowest resource
+    /// (external-dns takes the smallest targets; not modelled); the others are logged.
+    fn resolve_duplicates(
+        &mut self,
+        desired: &[&'a Endpoint],
+        current: &BTreeMap<TypedKey, &RecordSet>,
+    ) -> BTreeMap<TypedKey, &'a Endpoint> {
+        let mut candidates: BTreeMap<TypedKey, Vec<&'a Endpoint>> = BTreeMap::new();
         for endpoint in desired {
-            let key = typed_key(&endpoint.record);
-            match wanted.get(&key) {
-                Some(kept) if kept.resource <= endpoint.resource => {
-                    self.plan.debug.push(format!(
-                        "conflict: {} {} wanted by {} and {}; keeping {}",
-                        key.0, key.2, kept.resource, endpoint.resource, kept.resource
-                    ));
-                }
-                _ => {
-                    wanted.insert(key, endpoint);
-                }
+            candidates
+                .entry(typed_key(&endpoint.record))
+                .or_default()
+                .push(endpoint);
+        }
+        let mut wanted: BTreeMap<TypedKey, &Endpoint> = BTreeMap::new();
+        for (key, mut list) in candidates {
+            list.sort_by(|a, b| a.resource.cmp(&b.resource));
+            let holder = current
+                .get(&key)
+                .and_then(|record| self.txts.ownership(self.settings, record))
+                .and_then(|o| o.labels.get("resource").cloned());
+            let chosen = holder
+                .and_then(|resource| list.iter().find(|e| e.resource == resource).copied())
+                .or_else(|| list.first().copied());
+            let Some(chosen) = chosen else { continue };
+            for other in list.iter().filter(|e| e.resource != chosen.resource) {
+                self.plan.debug.push(format!(
+                    "conflict: {} {} wanted by {} and {}; keeping {}",
+                    key.0, key.2, chosen.resource, other.resource, chosen.resource
+                ));
             }
+            wanted.insert(key, chosen);
         }
         wanted
     }
@@ -697,5 +715,67 @@ mod tests {
             .map(|c| 2 * c.record.values[0].len())
             .sum::<usize>()
             <= 32_000));
+    }
+
+    #[test]
+    fn the_resource_that_holds_a_key_keeps_it_among_several_candidates() {
+        let settings = ExternalDnsSettings::new("green", Version::V0_22);
+        // The key is held by the HTTPRoute (its TXT names it); a leftover Ingress that sorts
+        // first asks for the same key on another load balancer.
+        let mut current = vec![alias_record("A", Some("green"), Some(100), LB_GREEN)];
+        let mut held = txt("a-app.example.com", Some("green"), Some(100), "green");
+        held.values = vec![format_value(&owner_labels("green", "httproute/web/app"))];
+        current.push(held);
+        let route = Endpoint {
+            record: alias_record("A", Some("green"), Some(100), LB_GREEN),
+            resource: "httproute/web/app".into(),
+            ttl_annotated: false,
+        };
+        let leftover = Endpoint {
+            record: alias_record("A", Some("green"), Some(100), LB_BLUE),
+            resource: "ingress/default/app".into(),
+            ttl_annotated: false,
+        };
+        let plan = plan_zone(&settings, &zone(), &current, &[&leftover, &route]);
+        assert!(plan.changes.is_empty(), "{:?}", summary(&plan));
+        assert!(
+            plan.debug
+                .iter()
+                .any(|l| l.contains("keeping httproute/web/app")),
+            "{:?}",
+            plan.debug
+        );
+        // Held under the Ingress's label instead, the Ingress wins and the target moves.
+        let mut by_ingress = current.clone();
+        by_ingress[1] = txt("a-app.example.com", Some("green"), Some(100), "green");
+        let plan = plan_zone(&settings, &zone(), &by_ingress, &[&leftover, &route]);
+        assert_eq!(
+            summary(&plan),
+            vec![
+                (Action::Upsert, "A".into(), "app.example.com".into()),
+                (Action::Upsert, "TXT".into(), "a-app.example.com".into()),
+            ]
+        );
+        assert_eq!(
+            plan.changes[0]
+                .record
+                .alias
+                .as_ref()
+                .map(|a| a.dns_name.as_str()),
+            Some(LB_BLUE)
+        );
+        // With no current record, the lowest resource (`httproute/…` before `ingress/…`) is
+        // created.
+        let plan = plan_zone(&settings, &zone(), &[], &[&leftover, &route]);
+        let created = plan
+            .changes
+            .iter()
+            .find(|c| c.record.record_type == "TXT")
+            .unwrap();
+        assert!(
+            created.record.values[0].contains("resource=httproute/web/app"),
+            "{:?}",
+            created.record.values
+        );
     }
 }

@@ -59,6 +59,12 @@ impl Version {
         }
     }
 
+    /// v0.21 added the route annotation `gateway-hostname-source` (`annotation-only`,
+    /// `defined-hosts-only`) to the Gateway route sources.
+    pub fn reads_gateway_hostname_source(self) -> bool {
+        self >= Version::new(0, 21)
+    }
+
     /// v0.22 requires `--policy` (docs/reference/external-dns.md §3).
     pub fn requires_policy(self) -> bool {
         self >= Version::V0_22
@@ -126,6 +132,22 @@ impl Policy {
     }
 }
 
+/// One `--source` of external-dns that the simulator models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Ingress,
+    /// Services of type LoadBalancer.
+    Service,
+    /// Gateway API HTTPRoutes (`--source=gateway-httproute`).
+    GatewayHttproute,
+}
+
+impl Source {
+    /// The sources of external-dns's Helm chart by default: `service` and `ingress`.
+    pub const CHART_DEFAULT: [Source; 2] = [Source::Service, Source::Ingress];
+}
+
 /// `--aws-zone-type`: which hosted zones the instance writes to (both when unset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,6 +168,8 @@ pub enum SettingsError {
     ZeroInterval,
     #[error("annotation_prefix: `{0}` must end with `/`")]
     AnnotationPrefix(String),
+    #[error("sources: at least one --source is required")]
+    NoSources,
 }
 
 /// The flags of one external-dns instance.
@@ -166,6 +190,8 @@ pub struct ExternalDnsSettings {
     /// EvaluateTargetHealth when not annotated (true in external-dns).
     pub evaluate_target_health: bool,
     pub zone_type: Option<ZoneType>,
+    /// `--source` flags (the chart's `service` and `ingress` by default).
+    pub sources: Vec<Source>,
 }
 
 impl ExternalDnsSettings {
@@ -182,7 +208,13 @@ impl ExternalDnsSettings {
             interval: Duration::from_secs(60),
             evaluate_target_health: true,
             zone_type: None,
+            sources: Source::CHART_DEFAULT.to_vec(),
         }
+    }
+
+    /// Whether `--source=<source>` is set.
+    pub fn reads(&self, source: Source) -> bool {
+        self.sources.contains(&source)
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
@@ -200,6 +232,9 @@ impl ExternalDnsSettings {
             if !prefix.ends_with('/') {
                 return Err(SettingsError::AnnotationPrefix(prefix.clone()));
             }
+        }
+        if self.sources.is_empty() {
+            return Err(SettingsError::NoSources);
         }
         Ok(())
     }
