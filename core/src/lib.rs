@@ -9,5 +9,6 @@ pub mod planner;
 pub mod registry;
 pub mod route53;
 pub mod state;
+pub mod traffic;
 pub mod txt;
 pub mod types;

@@ -27,6 +27,7 @@ pub(super) struct RawConfig {
     pub(super) rate_limit: Option<f64>,
     pub(super) cas_retries: Option<u32>,
     pub(super) probe_concurrency: Option<u32>,
+    pub(super) notification_topic_arn: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +56,8 @@ pub(super) struct RawCluster {
     pub(super) connect_to: Option<String>,
     pub(super) lb_canonical_zone_id: Option<String>,
     pub(super) txt_encrypt_key_env: Option<String>,
+    #[serde(default)]
+    pub(super) load_balancer_dimensions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,7 +71,9 @@ pub(super) struct RawRollout {
     pub(super) verify_window: Option<DurationSpec>,
     pub(super) propagation_allowance: Option<DurationSpec>,
     pub(super) health_check: Option<RawHealthCheck>,
-    pub(super) alarms: Option<Vec<String>>,
+    pub(super) alarms: Option<BTreeMap<String, Vec<String>>>,
+    pub(super) metrics: Option<super::traffic::RawMetricRules>,
+    pub(super) observed_split: Option<super::traffic::RawSplitGate>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::ServiceConfig;
 use crate::observation::ClusterHealth;
 use crate::route53::model::ChangeBatch;
+use crate::traffic::TrafficReport;
 use crate::types::{Name, Percent};
 
 /// The share of traffic on each side.
@@ -72,6 +73,10 @@ pub struct Decision {
     /// The health checks of the step and the rule that decided, when a step was judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
+    /// What real traffic says (docs/design.md §4): alarms and metrics per cluster with their
+    /// numbers and rules, and the observed split next to the weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficReport>,
 }
 
 /// The analysis of a step (docs/design.md §4): the checks since it began and the rule that
@@ -116,6 +121,7 @@ impl Decision {
             health: BTreeMap::new(),
             zone_id: svc.zone_id.clone(),
             analysis: None,
+            traffic: None,
         }
     }
 

@@ -209,6 +209,7 @@ impl World {
             ingresses,
             health: h,
             change_status: self.change_status,
+            traffic: Default::default(),
         }
     }
 
