@@ -18,6 +18,8 @@ use cutover_core::planner::{self, Decision};
 use cutover_core::types::Name;
 
 use crate::events;
+pub use outputs::TrafficPorts;
+
 use crate::observe::clock::Clock;
 use crate::observe::health::Prober;
 use crate::observe::kubernetes::IngressSource;
@@ -26,6 +28,8 @@ use crate::report::{Report, ServiceReport};
 
 mod apply;
 mod observe;
+mod outputs;
+mod traffic;
 
 use apply::{apply, Outcome};
 use observe::observe;
@@ -38,6 +42,9 @@ pub struct Context {
     pub ingresses: Arc<dyn IngressSource>,
     pub prober: Arc<dyn Prober>,
     pub clock: Arc<dyn Clock>,
+    /// Real traffic and the outputs of decisions: CloudWatch, SNS notifications, EMF metrics
+    /// (docs/design.md §4); each optional.
+    pub traffic: TrafficPorts,
 }
 
 /// Handles one raw invocation payload with exactly the Lambda's logic. Never fails: bad input is
@@ -74,6 +81,7 @@ pub async fn handle(ctx: &Context, payload: Value) -> Value {
 
 /// Runs one command for its services.
 pub async fn run(ctx: &Context, cmd: &Command) -> Report {
+    let started = std::time::Instant::now();
     let mut report = Report {
         action: cmd.action.name().to_string(),
         actor: cmd.actor.clone(),
@@ -83,6 +91,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
         services: Vec::new(),
         errors: Vec::new(),
         clusters: Vec::new(),
+        notifications: Vec::new(),
     };
     let services = match select_services(&ctx.config, cmd) {
         Ok(s) => s,
@@ -157,6 +166,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
         }
     }
     report.services = done.into_values().collect();
+    outputs::deliver(ctx, &mut report, writes, started).await;
     report
 }
 

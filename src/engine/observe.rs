@@ -11,6 +11,7 @@ use cutover_core::observation::{ClusterHealth, IngressInfo, Observed, Verdict};
 use cutover_core::planner::{self, ServiceView};
 use cutover_core::route53::model::{ChangeStatus, RecordSet};
 use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::traffic::TrafficView;
 use cutover_core::types::{DnsName, Name};
 
 use super::Context;
@@ -32,6 +33,8 @@ pub(super) struct Observations {
     scopes: BTreeMap<Name, Scope>,
     /// cluster → the services whose decision needed its Ingresses.
     needed_by: BTreeMap<Name, Vec<Name>>,
+    /// service → its alarms and load-balancer metrics (docs/design.md §4).
+    traffic: BTreeMap<Name, TrafficView>,
 }
 
 struct Scope {
@@ -103,6 +106,7 @@ impl Observations {
                 .get(&svc.name)
                 .and_then(|s| s.change_id.as_ref())
                 .and_then(|id| self.changes.get(id).copied()),
+            traffic: self.traffic.get(&svc.name).cloned().unwrap_or_default(),
         }
     }
 }
@@ -186,6 +190,7 @@ pub(super) async fn observe(
         changes: BTreeMap::new(),
         health: BTreeMap::new(),
         needed_by: BTreeMap::new(),
+        traffic: BTreeMap::new(),
         scopes: services
             .iter()
             .map(|svc| {
@@ -255,6 +260,12 @@ pub(super) async fn observe(
     }
 
     obs.health = probe(ctx, &to_probe, &obs).await;
+    // Real traffic of the same services, from the load balancers the probes use: one
+    // DescribeAlarms and one GetMetricData for all of them (docs/design.md §4, §10).
+    obs.traffic = super::traffic::observe_traffic(ctx, &to_probe, |svc, cluster| {
+        probe_target(&ctx.config, svc, cluster, &obs).map(|t| t.load_balancer)
+    })
+    .await;
     Ok(obs)
 }
 

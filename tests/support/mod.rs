@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use cutover::engine::{self, Context};
+use cutover::engine::{self, Context, TrafficPorts};
 use cutover::observe::clock::Clock;
 use cutover::observe::health::{HttpProber, Prober};
 use cutover::observe::kubernetes::EksIngressSource;
@@ -284,6 +284,7 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
         ingresses: Arc::new(ingresses),
         prober: Arc::new(HttpProber::default()),
         clock,
+        traffic: TrafficPorts::default(),
     };
     (ctx, route53)
 }
@@ -503,6 +504,7 @@ pub async fn context_at(
         ingresses: Arc::new(ingresses),
         prober: prober.unwrap_or_else(|| Arc::new(HttpProber::default())),
         clock,
+        traffic: TrafficPorts::default(),
     };
     (ctx, route53)
 }
