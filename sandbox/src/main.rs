@@ -115,6 +115,8 @@ async fn serve(world: Option<PathBuf>, options: SandboxOptions) -> anyhow::Resul
     let line = json!({
         "route53": endpoints.route53,
         "eks": endpoints.eks,
+        "cloudwatch": endpoints.cloudwatch,
+        "sns": endpoints.sns,
         "control": endpoints.control,
         "clusters": endpoints.clusters,
         "credentials": {

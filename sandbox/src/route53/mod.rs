@@ -62,6 +62,9 @@ impl Default for Route53Options {
     }
 }
 
+/// A zone's records at a moment, then each later version with its time.
+pub type ZoneTimeline = (Arc<Vec<Rrset>>, Vec<(i64, Arc<Vec<Rrset>>)>);
+
 #[derive(Debug, Clone)]
 struct ChangeRecord {
     submitted_millis: i64,
@@ -252,6 +255,26 @@ impl Route53 {
 
     pub fn zones(&self) -> Vec<ZoneSummary> {
         self.lock().zones.values().map(Zone::summary).collect()
+    }
+
+    /// The zone as it stood at `from_ms` and every version after it up to `to_ms`:
+    /// `(the records at from_ms, [(change time, the records after it)])`. What a resolver
+    /// answered at any moment in between (the traffic generator replays it).
+    pub fn timeline(&self, zone_id: &str, from_ms: i64, to_ms: i64) -> ZoneTimeline {
+        let zone_id = rules::strip_zone_prefix(zone_id);
+        let state = self.lock();
+        let of_zone = state.history.iter().filter(|h| h.zone_id == zone_id);
+        let initial = of_zone
+            .clone()
+            .take_while(|h| h.at_millis <= from_ms)
+            .last()
+            .map(|h| h.records_after.clone())
+            .unwrap_or_default();
+        let changes = of_zone
+            .filter(|h| h.at_millis > from_ms && h.at_millis <= to_ms)
+            .map(|h| (h.at_millis, h.records_after.clone()))
+            .collect();
+        (initial, changes)
     }
 
     /// Every applied change, in order, with the zone as it stood right after it.
@@ -472,7 +495,8 @@ fn unique_id(taken: impl Fn(&str) -> bool, prefix: &str) -> String {
     }
 }
 
-fn request_id() -> String {
+/// A request id in the form AWS uses (a random UUID).
+pub fn request_id() -> String {
     let mut rng = rand::rng();
     let hex: String = (0..32)
         .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
