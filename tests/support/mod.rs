@@ -13,6 +13,8 @@ use cutover::engine::{self, Context, TrafficPorts};
 use cutover::observe::clock::Clock;
 use cutover::observe::health::{HttpProber, Prober};
 use cutover::observe::kubernetes::EksIngressSource;
+use cutover::notify::SdkSns;
+use cutover::observe::cloudwatch::SdkCloudWatch;
 use cutover::observe::route53::SdkRoute53;
 use cutover_core::config::Config;
 use sandbox::cluster::Ingress;
@@ -258,9 +260,37 @@ impl Harness {
 
     pub fn set_lb_behaviour(&self, cluster: &str, host: &str, behaviour: sandbox::lb::Behaviour) {
         let c = self.sandbox.cluster(cluster).expect("cluster");
+        // The simulated traffic due before now ran under the old behaviour.
+        self.sandbox.traffic().run_until_now();
         for lb in c.load_balancers.values() {
             lb.set_behaviour(host, behaviour.clone());
         }
+    }
+
+    /// Like `set_lb_behaviour`, for exactly one path of the host (real traffic's, say, while
+    /// the probes' `/healthz` keeps its behaviour).
+    pub fn set_lb_path_behaviour(
+        &self,
+        cluster: &str,
+        host: &str,
+        path: &str,
+        behaviour: sandbox::lb::Behaviour,
+    ) {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        self.sandbox.traffic().run_until_now();
+        for lb in c.load_balancers.values() {
+            lb.set_path_behaviour(host, path, behaviour.clone());
+        }
+    }
+
+    /// The CloudWatch dimension of a cluster's (only) load balancer.
+    pub fn lb_dimension(&self, cluster: &str) -> String {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        c.load_balancers
+            .values()
+            .next()
+            .expect("a load balancer")
+            .metrics_dimension()
     }
 }
 
@@ -270,6 +300,7 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
     let endpoints = sandbox.endpoints();
     let route53_sdk = sdk_config(&endpoints.route53).await;
     let eks_sdk = sdk_config(&endpoints.eks).await;
+    let traffic = traffic_ports(sandbox).await;
     let route53 = Arc::new(SdkRoute53::new(
         aws_sdk_route53::Client::new(&route53_sdk),
         config.rate_limit,
@@ -284,9 +315,24 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
         ingresses: Arc::new(ingresses),
         prober: Arc::new(HttpProber::default()),
         clock,
-        traffic: TrafficPorts::default(),
+        traffic,
     };
     (ctx, route53)
+}
+
+/// CloudWatch and SNS clients on the sandbox's endpoints (the real SDK), and EMF lines kept in
+/// memory.
+pub async fn traffic_ports(sandbox: &Sandbox) -> TrafficPorts {
+    let endpoints = sandbox.endpoints();
+    let cloudwatch_sdk = sdk_config(&endpoints.cloudwatch).await;
+    let sns_sdk = sdk_config(&endpoints.sns).await;
+    TrafficPorts {
+        cloudwatch: Some(Arc::new(SdkCloudWatch::new(
+            aws_sdk_cloudwatch::Client::new(&cloudwatch_sdk),
+        ))),
+        notifier: Some(Arc::new(SdkSns::new(aws_sdk_sns::Client::new(&sns_sdk)))),
+        metrics: Some(Arc::new(cutover::emf::Collect::default())),
+    }
 }
 
 async fn sdk_config(endpoint: &str) -> SdkConfig {
@@ -344,7 +390,15 @@ pub fn cutover_toml(
         if let Some(p) = &edns.annotation_prefix {
             let _ = writeln!(out, "annotation_prefix = \"{p}\"");
         }
-        let _ = writeln!(out, "connect_to = \"{}\"\n", lb.addr());
+        let _ = writeln!(out, "connect_to = \"{}\"", lb.addr());
+        // Every load balancer's CloudWatch dimension, as `aws elbv2 describe-load-balancers`
+        // would give it.
+        let dims: Vec<String> = running
+            .load_balancers
+            .values()
+            .map(|l| format!("\"{}\" = \"{}\"", l.hostname(), l.metrics_dimension()))
+            .collect();
+        let _ = writeln!(out, "load_balancer_dimensions = {{ {} }}\n", dims.join(", "));
     }
     for (name, from, to) in services {
         let _ = writeln!(
