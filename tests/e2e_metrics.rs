@@ -92,7 +92,10 @@ async fn a_5xx_rate_of_real_traffic_on_to_rolls_back_while_probes_pass() {
     let green = &entry["traffic"]["clusters"]["green"]["metrics"];
     assert_eq!(green["verdict"], "bad", "{entry}");
     assert!(
-        green["rule"].as_str().unwrap().contains("> max_error_rate 2%"),
+        green["rule"]
+            .as_str()
+            .unwrap()
+            .contains("> max_error_rate 2%"),
         "{green}"
     );
     assert!(green["figures"]["error_rate_percent"].as_f64().unwrap() > 50.0);
@@ -130,7 +133,10 @@ async fn an_alarm_in_alarm_blocks_and_rolls_back() {
                 ("Period", Cbor::Int(60)),
                 ("EvaluationPeriods", Cbor::Int(1)),
                 ("Threshold", Cbor::Float(5.0)),
-                ("ComparisonOperator", Cbor::text("GreaterThanOrEqualToThreshold")),
+                (
+                    "ComparisonOperator",
+                    Cbor::text("GreaterThanOrEqualToThreshold"),
+                ),
                 ("TreatMissingData", Cbor::text("notBreaching")),
             ]),
         )
@@ -183,7 +189,10 @@ async fn too_little_traffic_is_inconclusive_and_holds() {
         assert_eq!(to_share(&entry), 5, "never advances: {entry}");
         let green = &entry["traffic"]["clusters"]["green"]["metrics"];
         assert_eq!(green["verdict"], "inconclusive", "{entry}");
-        assert!(green["rule"].as_str().unwrap().contains("below min_requests 50"));
+        assert!(green["rule"]
+            .as_str()
+            .unwrap()
+            .contains("below min_requests 50"));
         // Inconclusive never counts as a failure.
         assert_eq!(entry["analysis"]["consecutive_bad"], 0, "{entry}");
     }
@@ -200,7 +209,10 @@ async fn a_cloudwatch_error_is_inconclusive_and_holds() {
     let green = &entry["traffic"]["clusters"]["green"]["metrics"];
     assert_eq!(green["verdict"], "inconclusive", "{entry}");
     assert!(
-        green["rule"].as_str().unwrap().contains("GetMetricData failed"),
+        green["rule"]
+            .as_str()
+            .unwrap()
+            .contains("GetMetricData failed"),
         "{green}"
     );
     assert_eq!(entry["analysis"]["consecutive_bad"], 0);
@@ -208,8 +220,7 @@ async fn a_cloudwatch_error_is_inconclusive_and_holds() {
     let entry = minute(&h).await;
     assert_ne!(entry["kind"], "rollback", "{entry}");
     assert_eq!(
-        entry["traffic"]["clusters"]["green"]["metrics"]["verdict"],
-        "good",
+        entry["traffic"]["clusters"]["green"]["metrics"]["verdict"], "good",
         "{entry}"
     );
 }
@@ -255,7 +266,10 @@ async fn the_observed_split_lags_the_weight_and_matches_the_truth() {
     // `status` reports it too.
     let status = h.command("status", "search").await;
     let entry = service_report(&status, "search").unwrap();
-    assert!(entry["traffic"]["split"]["latest_percent"].is_number(), "{entry}");
+    assert!(
+        entry["traffic"]["split"]["latest_percent"].is_number(),
+        "{entry}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,7 +298,10 @@ async fn the_split_gate_holds_the_bake_until_the_share_caught_up() {
         }
     }
     assert!(waited, "the gate waited for the share");
-    assert!(gave_up, "after max_wait it alerts instead of waiting forever");
+    assert!(
+        gave_up,
+        "after max_wait it alerts instead of waiting forever"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,7 +318,10 @@ async fn every_decision_is_published_with_its_fields_and_a_failed_publish_change
     .await
     .unwrap();
     let started = h.deploy_event("deploy-1", "search", "green").await;
-    assert_eq!(started["notifications"][0]["decision"], "start", "{started}");
+    assert_eq!(
+        started["notifications"][0]["decision"], "start",
+        "{started}"
+    );
     let messages = h.sandbox.sns().messages();
     assert_eq!(messages.len(), 1);
     let m: Value = serde_json::from_str(&messages[0].message).unwrap();

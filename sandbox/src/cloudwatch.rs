@@ -1,7 +1,8 @@
 //! A local CloudWatch: metrics recorded per minute (the load balancers' traffic writes them),
 //! `GetMetricData`, and metric alarms (`PutMetricAlarm`, `SetAlarmState`, `DescribeAlarms`)
-//! evaluated on the simulated clock. Served in the Smithy RPC v2 CBOR protocol that the current
-//! AWS SDKs and boto3 use for CloudWatch (docs/reference/cloudwatch.md "Wire protocol").
+//! evaluated on the simulated clock. Served in the two protocols today's clients pick for
+//! CloudWatch: Smithy RPC v2 CBOR (the AWS SDK for Rust) and AWS JSON 1.0 (boto3), both mapping
+//! onto the same operations (docs/reference/cloudwatch.md "Wire protocol").
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -157,6 +158,7 @@ impl CloudWatch {
                 "/service/GraniteServiceVersion20100801/operation/{op}",
                 post(serve_rpc),
             )
+            .route("/", post(serve_json))
             .fallback(unknown)
             .with_state(self.clone())
     }
@@ -489,9 +491,11 @@ impl CloudWatch {
             Some("notBreaching") => MissingData::NotBreaching,
             Some("breaching") => MissingData::Breaching,
             Some("ignore") => MissingData::Ignore,
-            Some(other) => return Err(validation(format!(
+            Some(other) => {
+                return Err(validation(format!(
                 "TreatMissingData {other} is not one of breaching, notBreaching, ignore, missing"
-            ))),
+            )))
+            }
         };
         let mut dims: Vec<(String, String)> = Vec::new();
         for d in input
@@ -932,15 +936,143 @@ async fn serve_rpc(
     }
 }
 
+/// AWS JSON 1.0: `POST /` with `X-Amz-Target: GraniteServiceVersion20100801.<Operation>`;
+/// timestamps are epoch seconds.
+async fn serve_json(State(cw): State<CloudWatch>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
+        .map(str::to_string);
+    let Some(op) = target else {
+        return json_error(&CwError {
+            status: 400,
+            code: "UnknownOperationException".into(),
+            message: "the sandbox CloudWatch serves AWS JSON 1.0 (X-Amz-Target) and Smithy RPC v2 CBOR; the Query protocol is not served".into(),
+        });
+    };
+    if let Err(e) = check_auth(&headers) {
+        return json_error(&e);
+    }
+    let input = if body.is_empty() {
+        Cbor::Map(Vec::new())
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(v @ serde_json::Value::Object(_)) => from_json(&v),
+            _ => {
+                return json_error(&CwError {
+                    status: 400,
+                    code: "SerializationException".into(),
+                    message: "the request body is not a JSON object".into(),
+                })
+            }
+        }
+    };
+    match cw.call(&op, &input) {
+        Ok(out) => {
+            let mut response = (StatusCode::OK, to_json(&out).to_string()).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                "content-type",
+                HeaderValue::from_static("application/x-amz-json-1.0"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&crate::route53::request_id()) {
+                h.insert("x-amzn-requestid", v);
+            }
+            response
+        }
+        Err(e) => json_error(&e),
+    }
+}
+
+fn json_error(e: &CwError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "__type": format!("com.amazonaws.cloudwatch#{}", shape_of(&e.code)),
+        "message": e.message,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    let fault = if e.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("{};{fault}", e.code)) {
+        h.insert("x-amzn-query-error", v);
+    }
+    response
+}
+
+/// JSON → the CBOR model the operations read (numbers stay numbers: timestamps are seconds).
+fn from_json(v: &serde_json::Value) -> Cbor {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Cbor::Null,
+        J::Bool(b) => Cbor::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Cbor::Int(i128::from(i)),
+            None => Cbor::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        J::String(s) => Cbor::text(s),
+        J::Array(items) => Cbor::Array(items.iter().map(from_json).collect()),
+        J::Object(map) => Cbor::Map(
+            map.iter()
+                .map(|(k, v)| (Cbor::text(k), from_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The operations' CBOR answer as AWS JSON (a timestamp is epoch seconds).
+fn to_json(c: &Cbor) -> serde_json::Value {
+    use serde_json::Value as J;
+    match c {
+        Cbor::Int(i) => i64::try_from(*i).map_or(J::Null, J::from),
+        Cbor::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Cbor::Text(t) => J::String(t.clone()),
+        Cbor::Bytes(b) => J::String(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b,
+        )),
+        Cbor::Array(items) => J::Array(items.iter().map(to_json).collect()),
+        Cbor::Map(pairs) => J::Object(
+            pairs
+                .iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_string(), to_json(v))))
+                .collect(),
+        ),
+        Cbor::Tag(_, inner) => to_json(inner),
+        Cbor::Bool(b) => J::Bool(*b),
+        Cbor::Null | Cbor::Undefined => J::Null,
+    }
+}
+
+fn shape_of(code: &str) -> &str {
+    match code {
+        "InvalidFormat" => "InvalidFormatFault",
+        "LimitExceeded" => "LimitExceededFault",
+        other => other,
+    }
+}
+
 /// The protocol header and a SigV4 signature with the sandbox's key.
 fn check_request(headers: &HeaderMap) -> Result<(), CwError> {
     if headers.get("smithy-protocol").and_then(|v| v.to_str().ok()) != Some("rpc-v2-cbor") {
         return Err(CwError {
             status: 400,
             code: "UnknownOperationException".into(),
-            message: "the sandbox CloudWatch speaks the Smithy RPC v2 CBOR protocol only (header smithy-protocol: rpc-v2-cbor)".into(),
+            message: "this path takes the Smithy RPC v2 CBOR protocol (header smithy-protocol: rpc-v2-cbor)".into(),
         });
     }
+    check_auth(headers)
+}
+
+fn check_auth(headers: &HeaderMap) -> Result<(), CwError> {
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -977,11 +1109,7 @@ fn cbor_response(status: StatusCode, body: &Cbor, query_error: Option<&str>) -> 
 /// (the service is Query-compatible) the Query error code in `x-amzn-query-error`.
 fn error_response(e: &CwError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let shape = match e.code.as_str() {
-        "InvalidFormat" => "InvalidFormatFault",
-        "LimitExceeded" => "LimitExceededFault",
-        other => other,
-    };
+    let shape = shape_of(&e.code);
     let body = Cbor::map(vec![
         (
             "__type",

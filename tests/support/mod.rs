@@ -10,11 +10,11 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use cutover::engine::{self, Context, TrafficPorts};
+use cutover::notify::SdkSns;
 use cutover::observe::clock::Clock;
+use cutover::observe::cloudwatch::SdkCloudWatch;
 use cutover::observe::health::{HttpProber, Prober};
 use cutover::observe::kubernetes::EksIngressSource;
-use cutover::notify::SdkSns;
-use cutover::observe::cloudwatch::SdkCloudWatch;
 use cutover::observe::route53::SdkRoute53;
 use cutover_core::config::Config;
 use sandbox::cluster::Ingress;
@@ -398,7 +398,11 @@ pub fn cutover_toml(
             .values()
             .map(|l| format!("\"{}\" = \"{}\"", l.hostname(), l.metrics_dimension()))
             .collect();
-        let _ = writeln!(out, "load_balancer_dimensions = {{ {} }}\n", dims.join(", "));
+        let _ = writeln!(
+            out,
+            "load_balancer_dimensions = {{ {} }}\n",
+            dims.join(", ")
+        );
     }
     for (name, from, to) in services {
         let _ = writeln!(
