@@ -455,7 +455,7 @@ pub fn split_report(
     }
 }
 
-/// What the split gate (docs/design.md §4, "Observed split") says of a step.
+/// What the split gate (docs/design.md §4) says of a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SplitCall {
     /// The share reached the fraction: the bake counts from this time on.

@@ -319,7 +319,7 @@ pub struct MetricRules {
     pub max_p99_ratio: Option<f64>,
 }
 
-/// The gate on the observed split (docs/design.md §4 "Observed split"): a step's bake counts only
+/// The gate on the observed split (docs/design.md §4): a step's bake counts only
 /// once `to`'s observed share reached `min_fraction` × its weight; after `max_wait` from INSYNC it
 /// alerts and counts anyway.
 #[derive(Debug, Clone, PartialEq, Serialize)]

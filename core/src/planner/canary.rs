@@ -388,7 +388,7 @@ fn gated_step(
         _ => {}
     }
     let required = gates::bake_required(ctx, &st);
-    // The split gate (docs/design.md §4 "Observed split"): the bake counts from when `to`'s
+    // The split gate (docs/design.md §4): the bake counts from when `to`'s
     // observed share reached its fraction of the weight.
     let split = split::gate(ctx, &st, &original, insync_at, promoting)?;
     if promoting {
