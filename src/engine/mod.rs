@@ -29,7 +29,7 @@ use crate::report::{Report, ServiceReport};
 mod apply;
 mod observe;
 mod outputs;
-mod traffic;
+pub mod traffic;
 
 use apply::{apply, Outcome};
 use observe::observe;

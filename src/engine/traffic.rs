@@ -44,7 +44,7 @@ pub(super) struct SideLb {
 /// Reads the alarms and metrics of `services`. `load_balancer(svc, cluster)` is the load
 /// balancer serving the service in that cluster (the one the probes use) or why none is known.
 /// Returns each service's view; a service with nothing configured has none.
-pub(super) async fn observe_traffic(
+pub async fn observe_traffic(
     ctx: &Context,
     services: &[&ServiceConfig],
     load_balancer: impl Fn(&ServiceConfig, &Name) -> Result<String, String>,
