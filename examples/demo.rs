@@ -190,9 +190,13 @@ fn print_entries(minute: u64, report: &Value, progress: &mut BTreeMap<&str, Prog
         };
         let health = format!("{} | {}", verdict(&entry, "green"), verdict(&entry, "blue"));
         let split = &entry["traffic"]["split"];
-        if let (Some(observed), Some(weight)) =
-            (split["latest_percent"].as_f64(), split["weight"].as_u64())
-        {
+        // Only search has real traffic here (the others share its load balancers, so a split
+        // measured per load balancer would be search's).
+        if let (true, Some(observed), Some(weight)) = (
+            service == FAILING,
+            split["latest_percent"].as_f64(),
+            split["weight"].as_u64(),
+        ) {
             // The observed split next to the weight: cached answers make it lag.
             let metrics = entry["traffic"]["clusters"]["green"]["metrics"]["rule"]
                 .as_str()
