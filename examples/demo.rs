@@ -5,8 +5,10 @@
 //!     cargo run --example demo
 //!
 //! payments starts as a simple record (converted to weighted in one atomic batch); checkout and
-//! search are already weighted, as teams set them up by hand. search's new version starts
-//! failing its health checks at 25 % and is rolled back automatically.
+//! search are already weighted, as teams set them up by hand. search has real traffic (a
+//! simulated client population, a fifth of which never re-resolves): its observed split lags its
+//! weight, and when its new version starts failing real requests at 25 % — while `/healthz`
+//! stays green — the 5xx rate of its load balancer's metrics rolls it back.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 #[path = "../tests/support/mod.rs"]
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sandbox::lb::Behaviour;
-use sandbox::world::World;
+use sandbox::world::{World, DEFAULT_WORLD_TOML};
 use serde_json::Value;
 use support::{service_report, Harness, FAST_ROLLOUT};
 
@@ -38,14 +40,21 @@ async fn main() -> anyhow::Result<()> {
         "cutover demo: blue → green for {} on the local sandbox\n",
         SERVICES.join(", ")
     );
+    let world = World::from_toml(&format!(
+        "{DEFAULT_WORLD_TOML}\n[[traffic]]\nhost = \"search.example.com\"\nrequests_per_second = 20\nclients = 400\nignore_ttl_share = 0.2\nseed = 7\n"
+    ))?;
+    // search's canary is also judged by its load balancers' metrics of real traffic.
+    let rollout = format!(
+        "{FAST_ROLLOUT}\n[services.search.overrides.metrics]\nwindow = \"2m\"\nmin_requests = 50\nmax_error_rate = 2.0\nmax_error_ratio = 3\n"
+    );
     let h = Harness::start(
-        World::default_world(),
+        world,
         &[
             ("payments", "blue", "green"),
             ("checkout", "blue", "green"),
             ("search", "blue", "green"),
         ],
-        FAST_ROLLOUT,
+        &rollout,
     )
     .await;
     println!(
@@ -54,7 +63,9 @@ async fn main() -> anyhow::Result<()> {
         h.sandbox.endpoints().eks
     );
     println!(
-        "steps 5 → 25 → 50 → 100 %, bake 2 min each (simulated), rollback after 2 bad checks\n"
+        "steps 5 → 25 → 50 → 100 %, bake 2 min each (simulated), rollback after 2 bad checks;\n\
+         search: 20 req/s of real traffic, a fifth of its clients never re-resolve; its 5xx rate \
+         must stay under 2 %\n"
     );
 
     // payments gets deployed on green too (same simple key: green's external-dns leaves it to blue).
@@ -86,12 +97,13 @@ async fn main() -> anyhow::Result<()> {
 
         if !broke && progress[FAILING].share == Some(25) {
             println!(
-                "{:>7}  {FAILING:<9} !! green's {FAILING} starts answering 503",
+                "{:>7}  {FAILING:<9} !! green's {FAILING} starts answering 503 to real requests; /healthz stays 200",
                 clock(minute)
             );
-            h.set_lb_behaviour(
+            h.set_lb_path_behaviour(
                 "green",
                 &format!("{FAILING}.example.com"),
+                "/",
                 Behaviour::Status { status: 503 },
             );
             broke = true;
@@ -177,6 +189,23 @@ fn print_entries(minute: u64, report: &Value, progress: &mut BTreeMap<&str, Prog
             _ => "-".into(),
         };
         let health = format!("{} | {}", verdict(&entry, "green"), verdict(&entry, "blue"));
+        let split = &entry["traffic"]["split"];
+        // Only search has real traffic here (the others share its load balancers, so a split
+        // measured per load balancer would be search's).
+        if let (true, Some(observed), Some(weight)) = (
+            service == FAILING,
+            split["latest_percent"].as_f64(),
+            split["weight"].as_u64(),
+        ) {
+            // The observed split next to the weight: cached answers make it lag.
+            let metrics = entry["traffic"]["clusters"]["green"]["metrics"]["rule"]
+                .as_str()
+                .unwrap_or("");
+            println!(
+                "{:>7}  {service:<9} traffic    weight {weight:>3} %, green got {observed:>5.1} % of requests last minute  {metrics}",
+                clock(minute)
+            );
+        }
         if kind == "wait" && entry["applied"] != true {
             // Quiet ticks: only print when something happens.
             continue;

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use cutover_core::config::{Config, ConfigError};
 
-use crate::engine::Context;
+use crate::emf;
+use crate::engine::{Context, TrafficPorts};
+use crate::notify::SdkSns;
 use crate::observe::clock::{Clock, SystemClock};
+use crate::observe::cloudwatch::SdkCloudWatch;
 use crate::observe::health::HttpProber;
 use crate::observe::kubernetes::{EksClusterSources, DEFAULT_READ_TIMEOUT};
 use crate::observe::ratelimit::DEFAULT_REQUESTS_PER_SECOND;
@@ -19,6 +22,7 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<Option<Config>, Con
     let mut config = path.map(load_file).transpose()?;
     if let Some(config) = config.as_mut() {
         accept_topics_from_env(config);
+        notification_topic_from_env(config);
     }
     Ok(config)
 }
@@ -36,6 +40,20 @@ fn accept_topics_from_env(config: &mut Config) {
     }
 }
 
+/// The notification topic created with the function (`CUTOVER_NOTIFICATION_TOPIC_ARN`, set by
+/// the template) is used when the config names none.
+fn notification_topic_from_env(config: &mut Config) {
+    if config.notification_topic_arn.is_some() {
+        return;
+    }
+    if let Ok(arn) = std::env::var("CUTOVER_NOTIFICATION_TOPIC_ARN") {
+        let arn = arn.trim();
+        if !arn.is_empty() {
+            config.notification_topic_arn = Some(arn.to_string());
+        }
+    }
+}
+
 /// The AWS-facing clients, created once per cold start (docs/reference/lambda-and-eks.md "Lambda
 /// handler") from the standard SDK environment (`AWS_REGION`, `AWS_ENDPOINT_URL_ROUTE_53`,
 /// `AWS_ENDPOINT_URL_EKS`, credentials…).
@@ -47,6 +65,8 @@ pub struct Clients {
     /// The engine's clock and the EKS tokens' signing time: the system clock, or the sandbox's
     /// for a CLI rehearsal (docs/sandbox.md "Rehearsing with the CLI").
     pub clock: Arc<dyn Clock>,
+    pub cloudwatch: Arc<SdkCloudWatch>,
+    pub sns: Arc<SdkSns>,
 }
 
 impl Clients {
@@ -73,10 +93,17 @@ impl Clients {
                 route53_requests_per_second,
             )),
             sources: Arc::new(
-                EksClusterSources::new(sdk_config, kube_read_timeout).with_clock(clock.clone()),
+                EksClusterSources::new(sdk_config.clone(), kube_read_timeout)
+                    .with_clock(clock.clone()),
             ),
             prober: Arc::new(HttpProber::default()),
             clock,
+            // The same SDK config as Route53's: endpoints (`AWS_ENDPOINT_URL_CLOUDWATCH`,
+            // `AWS_ENDPOINT_URL_SNS`), region and credentials from the standard environment.
+            cloudwatch: Arc::new(SdkCloudWatch::new(aws_sdk_cloudwatch::Client::new(
+                &sdk_config,
+            ))),
+            sns: Arc::new(SdkSns::new(aws_sdk_sns::Client::new(&sdk_config))),
         }
     }
 
@@ -92,7 +119,20 @@ impl Clients {
             sources: self.sources.clone(),
             prober: self.prober.clone(),
             clock: self.clock.clone(),
+            traffic: TrafficPorts {
+                cloudwatch: Some(self.cloudwatch.clone()),
+                notifier: Some(self.sns.clone()),
+                metrics: None,
+            },
         }
+    }
+
+    /// `context`, also writing cutover's own metrics (EMF) to stdout: in Lambda, where stdout
+    /// goes to CloudWatch Logs (docs/reference/cloudwatch.md "Embedded Metric Format").
+    pub fn lambda_context(&self, config: Arc<Config>) -> Context {
+        let mut ctx = self.context(config);
+        ctx.traffic.metrics = Some(Arc::new(emf::Stdout));
+        ctx
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn run() -> ExitCode {
         }
     };
     let clients = Clients::from_env(config.rate_limit, DEFAULT_READ_TIMEOUT).await;
-    let ctx = Arc::new(clients.context(Arc::new(config)));
+    let ctx = Arc::new(clients.lambda_context(Arc::new(config)));
     let handler = service_fn(move |event: LambdaEvent<Value>| {
         let ctx = ctx.clone();
         async move {

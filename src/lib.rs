@@ -7,9 +7,11 @@
 //! docs/architecture.md.
 pub mod cli;
 pub mod clients;
+pub mod emf;
 pub mod engine;
 pub mod events;
 pub mod lambda;
+pub mod notify;
 pub mod observe;
 pub mod report;
 pub mod table;

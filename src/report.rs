@@ -22,6 +22,10 @@ pub struct Report {
     /// Clusters whose Kubernetes API failed, and what that blocks.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clusters: Vec<ClusterProblem>,
+    /// The SNS notifications of this invocation's decisions, published or not
+    /// (docs/design.md §4): a failed publish never fails the decision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::NotificationOutcome>,
 }
 
 /// A cluster whose Kubernetes API could not be read this time (docs/design.md §9).

@@ -288,7 +288,10 @@ async fn exit_codes_say_done_failed_refused_or_partial() {
         "{report:#}"
     );
     let summary = service(&report, "payments")["summary"].as_str().unwrap();
-    assert!(summary.contains("in cluster green claims payments.example.com"), "{summary}");
+    assert!(
+        summary.contains("in cluster green claims payments.example.com"),
+        "{summary}"
+    );
     assert!(
         service(&report, "payments").get("transient").is_none(),
         "{report:#}"

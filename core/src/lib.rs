@@ -10,5 +10,6 @@ pub mod registry;
 pub mod route53;
 pub mod state;
 pub mod text;
+pub mod traffic;
 pub mod txt;
 pub mod types;

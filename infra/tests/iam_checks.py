@@ -34,6 +34,9 @@ CHANGE_RECORDS_ACTION = "route53:ChangeResourceRecordSets"
 ACTIONS_ALLOWED_ON_ANY_RESOURCE = {
     # DescribeAlarms returns composite alarms only when the permission is scoped to "*".
     "cloudwatch:DescribeAlarms",
+    # GetMetricData supports no resource-level permissions (docs/reference/cloudwatch.md
+    # "GetMetricData").
+    "cloudwatch:GetMetricData",
 }
 
 

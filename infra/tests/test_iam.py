@@ -80,6 +80,8 @@ class TemplateIam(unittest.TestCase):
             "route53:GetChange",
             "eks:DescribeCluster",
             "cloudwatch:DescribeAlarms",
+            "cloudwatch:GetMetricData",
+            "sns:Publish",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "sqs:SendMessage",
@@ -109,8 +111,19 @@ class TemplateIam(unittest.TestCase):
         self.assertEqual(restriction[iam_checks.ROUTE53_ACTIONS_KEY], ["CREATE", "DELETE"])
         self.assertEqual(restriction[iam_checks.ROUTE53_TYPES_KEY], ["A", "AAAA", "TXT"])
 
+    def test_publish_is_on_the_notification_topic_only(self):
+        for logical_id, statement in iam_checks.policy_statements(self.template):
+            if "sns:Publish" in iam_checks.statement_actions(statement):
+                self.assertNotIn("*", iam_checks._as_list(statement.get("Resource")), logical_id)
+
     def test_no_write_action_outside_route53_records_logs_and_queue(self):
-        writes = {"route53:ChangeResourceRecordSets", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+        writes = {
+            "route53:ChangeResourceRecordSets",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sqs:SendMessage",
+            "sns:Publish",
+        }
         for logical_id, statement in iam_checks.policy_statements(self.template):
             for action in iam_checks.statement_actions(statement):
                 service, _, name = action.partition(":")

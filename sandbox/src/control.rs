@@ -28,6 +28,9 @@ pub struct Handles {
     pub clusters: Arc<BTreeMap<String, SandboxCluster>>,
     pub ca_pem: String,
     pub endpoints: Endpoints,
+    pub cloudwatch: crate::cloudwatch::CloudWatch,
+    pub sns: crate::sns::Sns,
+    pub traffic: crate::traffic::Traffic,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +107,17 @@ pub fn router(handles: Handles) -> Router {
             put(set_behaviour).get(host_counts),
         )
         .route("/load-balancers/{lb}/listener", put(set_listener))
+        .route(
+            "/load-balancers/{lb}/hosts/{host}/path-behaviour",
+            put(set_path_behaviour),
+        )
+        .route("/traffic", get(traffic_truth))
+        .route("/traffic/run", post(traffic_run))
+        .route("/cloudwatch/metrics", get(cloudwatch_metrics))
+        .route("/cloudwatch/requests", get(cloudwatch_requests))
+        .route("/cloudwatch/faults", post(cloudwatch_faults))
+        .route("/sns/messages", get(sns_messages))
+        .route("/sns/faults", post(sns_faults))
         .with_state(handles)
 }
 
@@ -657,8 +671,81 @@ async fn set_behaviour(
     Path((lb, host)): Path<(String, String)>,
     Json(behaviour): Json<Behaviour>,
 ) -> Result<StatusCode> {
-    find_load_balancer(&handles, &lb)?.set_behaviour(&host, behaviour);
+    let lb = find_load_balancer(&handles, &lb)?;
+    // Traffic due before now ran under the old behaviour.
+    handles.traffic.run_until_now();
+    lb.set_behaviour(&host, behaviour);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A behaviour for exactly one path of a host.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathBehaviourBody {
+    path: String,
+    behaviour: Behaviour,
+}
+
+async fn set_path_behaviour(
+    State(handles): State<Handles>,
+    Path((lb, host)): Path<(String, String)>,
+    Json(body): Json<PathBehaviourBody>,
+) -> Result<StatusCode> {
+    if !body.path.starts_with('/') {
+        return Err(ControlError::BadRequest("path: must start with `/`".into()));
+    }
+    let lb = find_load_balancer(&handles, &lb)?;
+    handles.traffic.run_until_now();
+    lb.set_path_behaviour(&host, &body.path, body.behaviour);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn traffic_truth(State(handles): State<Handles>) -> Json<Value> {
+    Json(json!(handles.traffic.truth()))
+}
+
+async fn traffic_run(State(handles): State<Handles>) -> StatusCode {
+    handles.traffic.run_until_now();
+    StatusCode::NO_CONTENT
+}
+
+async fn cloudwatch_metrics(State(handles): State<Handles>) -> Json<Value> {
+    handles.traffic.run_until_now();
+    let list: Vec<Value> = handles
+        .cloudwatch
+        .metric_names()
+        .into_iter()
+        .map(|(key, minutes)| json!({ "metric": key, "minutes": minutes }))
+        .collect();
+    Json(json!(list))
+}
+
+async fn cloudwatch_requests(State(handles): State<Handles>) -> Json<Value> {
+    Json(json!(handles.cloudwatch.request_counts()))
+}
+
+/// Faults to inject: the next `fail_next` requests fail with a 500.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNextBody {
+    fail_next: u32,
+}
+
+async fn cloudwatch_faults(
+    State(handles): State<Handles>,
+    Json(body): Json<FailNextBody>,
+) -> StatusCode {
+    handles.cloudwatch.fail_next(body.fail_next);
+    StatusCode::NO_CONTENT
+}
+
+async fn sns_messages(State(handles): State<Handles>) -> Json<Value> {
+    Json(json!(handles.sns.messages()))
+}
+
+async fn sns_faults(State(handles): State<Handles>, Json(body): Json<FailNextBody>) -> StatusCode {
+    handles.sns.fail_next(body.fail_next);
+    StatusCode::NO_CONTENT
 }
 
 async fn host_counts(

@@ -137,6 +137,18 @@ fn clusters(out: &mut String, handles: &Handles) {
             .filter_map(|v| v.as_str().map(|s| format!("\"{s}\"")))
             .collect();
         let _ = writeln!(out, "external_dns_sources = [{}]", sources.join(", "));
+        // Every load balancer's CloudWatch dimension, as `aws elbv2 describe-load-balancers`
+        // gives it: for the metrics of real traffic.
+        let dimensions: Vec<String> = running
+            .load_balancers
+            .values()
+            .map(|lb| format!("\"{}\" = \"{}\"", lb.hostname(), lb.metrics_dimension()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "load_balancer_dimensions = {{ {} }}",
+            dimensions.join(", ")
+        );
         if let Some(lb) = running.load_balancers.values().next() {
             let _ = writeln!(
                 out,

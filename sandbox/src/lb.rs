@@ -216,7 +216,23 @@ impl LbSpec {
 #[derive(Debug, Default)]
 struct Hosts {
     behaviours: BTreeMap<String, Behaviour>,
+    /// (host, path) → behaviour for requests of exactly that path (a listener rule on the
+    /// path); other paths of the host get the host's behaviour.
+    paths: BTreeMap<(String, String), Behaviour>,
     counts: BTreeMap<String, HostCounts>,
+}
+
+/// What the load balancer did with one simulated request (the traffic generator's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimOutcome {
+    /// A target answered with this status after this latency.
+    Target { status: u16, latency_ms: u64 },
+    /// No rule for the host: the load balancer itself answered 404.
+    NoRoute,
+    /// The target never answered: the load balancer times out (504).
+    Timeout,
+    /// The target closed the connection: the load balancer answers 502.
+    Reset,
 }
 
 /// The decision for one request, taken under the lock.
@@ -332,9 +348,61 @@ impl LoadBalancer {
         hosts.behaviours.insert(normalise_host(host), behaviour);
     }
 
+    /// Sets how requests for exactly `path` of `host` are answered (the host's behaviour still
+    /// answers its other paths), and starts serving the host.
+    pub fn set_path_behaviour(&self, host: &str, path: &str, behaviour: Behaviour) {
+        let mut hosts = lock(&self.hosts);
+        let host = normalise_host(host);
+        hosts.behaviours.entry(host.clone()).or_default();
+        hosts.paths.insert((host, path.to_string()), behaviour);
+    }
+
     /// Stops serving `host`: its requests get 404 from then on.
     pub fn remove_host(&self, host: &str) {
-        lock(&self.hosts).behaviours.remove(&normalise_host(host));
+        let mut hosts = lock(&self.hosts);
+        let host = normalise_host(host);
+        hosts.behaviours.remove(&host);
+        hosts.paths.retain(|(h, _), _| *h != host);
+    }
+
+    /// One simulated request for `path` of `host`, decided and counted exactly as an HTTP one,
+    /// without a connection (the sandbox's traffic generator, running in simulated time).
+    pub fn serve_simulated(&self, host: &str, path: &str) -> SimOutcome {
+        let host = normalise_host(host);
+        let routed = lock(&self.hosts).behaviours.contains_key(&host);
+        match decide(&self.hosts, &host, path) {
+            _ if !routed => SimOutcome::NoRoute,
+            Action::Answer { status, latency } => SimOutcome::Target {
+                status,
+                latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            },
+            Action::Hang => SimOutcome::Timeout,
+            Action::Refuse => SimOutcome::Reset,
+        }
+    }
+
+    /// Its CloudWatch `LoadBalancer` dimension: the end of its ARN, `app/<name>/<id>` (ALB,
+    /// Classic modelled as ALB) or `net/<name>/<id>` (NLB), the id a stable function of the name
+    /// (docs/reference/cloudwatch.md "Load balancer metrics").
+    pub fn metrics_dimension(&self) -> String {
+        let kind = match self.spec.kind {
+            LbKind::Network => "net",
+            LbKind::Application | LbKind::Classic => "app",
+        };
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.spec.name.bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{kind}/{}/{hash:016x}", self.spec.name)
+    }
+
+    /// Its CloudWatch namespace: `AWS/ApplicationELB` or `AWS/NetworkELB`.
+    pub fn metrics_namespace(&self) -> &'static str {
+        match self.spec.kind {
+            LbKind::Network => "AWS/NetworkELB",
+            LbKind::Application | LbKind::Classic => "AWS/ApplicationELB",
+        }
     }
 
     /// What was seen for `host` so far (zeros if nothing).
@@ -417,7 +485,8 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Refused> {
     let host = request_host(&request);
-    match decide(&shared.hosts, &host) {
+    let path = request.uri().path().to_string();
+    match decide(&shared.hosts, &host, &path) {
         Action::Refuse => Err(Refused),
         Action::Hang => {
             let mut stopped = shared.stopped.clone();
@@ -443,9 +512,13 @@ fn request_host(request: &Request<Incoming>) -> String {
 }
 
 /// Counts the request and picks what to do; unknown hosts get 404.
-fn decide(hosts: &Mutex<Hosts>, host: &str) -> Action {
+fn decide(hosts: &Mutex<Hosts>, host: &str, path: &str) -> Action {
     let mut hosts = lock(hosts);
-    let behaviour = hosts.behaviours.get(host).cloned();
+    let behaviour = hosts
+        .paths
+        .get(&(host.to_string(), path.to_string()))
+        .or_else(|| hosts.behaviours.get(host))
+        .cloned();
     let counts = hosts.counts.entry(host.to_string()).or_default();
     let seen_before = counts.requests;
     counts.requests += 1;

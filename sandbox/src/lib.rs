@@ -1,6 +1,8 @@
 //! A faithful local stand-in for what cutover drives: Route53, EKS, each cluster's Kubernetes
 //! API, each cluster's external-dns, and the load balancers. See docs/sandbox.md.
+pub mod cbor;
 pub mod clock;
+pub mod cloudwatch;
 pub mod cluster;
 pub mod control;
 pub mod cutover_config;
@@ -10,7 +12,9 @@ pub mod kube_api;
 pub mod lb;
 pub mod pki;
 pub mod route53;
+pub mod sns;
 pub mod token;
+pub mod traffic;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -22,11 +26,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use clock::SimClock;
+use cloudwatch::CloudWatch;
 use cluster::{Cluster, Gateway, HttpRoute, Ingress, Service};
 use external_dns::{ExternalDns, ReconcileReport};
 use kube_api::KubeApiServer;
 use lb::{LbKind, LbSpec, LoadBalancer};
 use route53::{Route53, Route53Options};
+use sns::Sns;
+use traffic::Traffic;
 use world::{AliasSpec, LbKindSpec, RecordSpec, World};
 
 /// The dummy credentials the sandbox accepts (and signs EKS tokens with). Never real ones.
@@ -58,6 +65,12 @@ impl Default for SandboxOptions {
 pub struct Endpoints {
     pub route53: String,
     pub eks: String,
+    /// CloudWatch (Smithy RPC v2 CBOR): `GetMetricData`, alarms.
+    #[serde(default)]
+    pub cloudwatch: String,
+    /// SNS (Query): `Publish`, `CreateTopic`.
+    #[serde(default)]
+    pub sns: String,
     pub control: String,
     pub clusters: BTreeMap<String, ClusterEndpoints>,
 }
@@ -98,6 +111,9 @@ pub struct Sandbox {
     zones: BTreeMap<String, String>,
     endpoints: Endpoints,
     tasks: Vec<JoinHandle<()>>,
+    cloudwatch: CloudWatch,
+    sns: Sns,
+    traffic: Traffic,
 }
 
 impl Sandbox {
@@ -131,6 +147,33 @@ impl Sandbox {
         tasks.push(task);
         apply_initial_records(&route53, &world, &zones, &clusters)?;
         initial_reconcile(&route53, &world, &clusters, &options).await?;
+        let region = world
+            .clusters
+            .first()
+            .map_or(DEFAULT_REGION, |c| c.region.as_str())
+            .to_string();
+        let cloudwatch = CloudWatch::new(clock.clone(), &region);
+        let (cloudwatch_url, task) = serve(cloudwatch.router())
+            .await
+            .context("CloudWatch listener")?;
+        tasks.push(task);
+        let sns = Sns::new(clock.clone(), &region);
+        let (sns_url, task) = serve(sns.router()).await.context("SNS listener")?;
+        tasks.push(task);
+        let all_lbs: Vec<Arc<LoadBalancer>> = clusters
+            .values()
+            .flat_map(|c| c.load_balancers.values().cloned())
+            .collect();
+        let traffic = Traffic::new(
+            &world.traffic,
+            clock.clone(),
+            route53.clone(),
+            cloudwatch.clone(),
+            all_lbs,
+            &zones,
+        );
+        let catch_up = traffic.clone();
+        cloudwatch.set_before_read(Arc::new(move || catch_up.run_until_now()));
         let clusters = Arc::new(clusters);
         let mut sandbox = Sandbox {
             clock,
@@ -141,10 +184,15 @@ impl Sandbox {
             endpoints: Endpoints {
                 route53: route53_url,
                 eks: eks_url,
+                cloudwatch: cloudwatch_url,
+                sns: sns_url,
                 control: String::new(),
                 clusters: BTreeMap::new(),
             },
             tasks,
+            cloudwatch,
+            sns,
+            traffic,
         };
         sandbox.endpoints.clusters = sandbox.cluster_endpoints();
         let (listener, control_url) = bind().await.context("control API listener")?;
@@ -169,6 +217,39 @@ impl Sandbox {
 
     pub fn clock(&self) -> &SimClock {
         &self.clock
+    }
+
+    pub fn cloudwatch(&self) -> &CloudWatch {
+        &self.cloudwatch
+    }
+
+    pub fn sns(&self) -> &Sns {
+        &self.sns
+    }
+
+    /// The simulated client populations (their truth: what went where).
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
+    /// Sets a load balancer's behaviour for `host` (all paths, or exactly `path`), after
+    /// generating the traffic due before now under the old behaviour.
+    pub fn set_behaviour(
+        &self,
+        lb: &str,
+        host: &str,
+        path: Option<&str>,
+        behaviour: lb::Behaviour,
+    ) -> bool {
+        let Some(lb) = self.load_balancer(lb) else {
+            return false;
+        };
+        self.traffic.run_until_now();
+        match path {
+            Some(p) => lb.set_path_behaviour(host, p, behaviour),
+            None => lb.set_behaviour(host, behaviour),
+        }
+        true
     }
 
     /// The CA that signed every cluster API's certificate (PEM).
@@ -220,6 +301,9 @@ impl Sandbox {
             clusters: self.clusters.clone(),
             ca_pem: self.ca_pem.clone(),
             endpoints: self.endpoints.clone(),
+            cloudwatch: self.cloudwatch.clone(),
+            sns: self.sns.clone(),
+            traffic: self.traffic.clone(),
         }
     }
 

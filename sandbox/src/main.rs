@@ -162,6 +162,8 @@ async fn serve(
     let line = json!({
         "route53": endpoints.route53,
         "eks": endpoints.eks,
+        "cloudwatch": endpoints.cloudwatch,
+        "sns": endpoints.sns,
         "control": endpoints.control,
         "clusters": endpoints.clusters,
         "credentials": {

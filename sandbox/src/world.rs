@@ -97,6 +97,10 @@ pub struct World {
     pub httproutes: Vec<HttpRouteSpec>,
     #[serde(default)]
     pub records: Vec<RecordSpec>,
+    /// Simulated client populations, one per host (real traffic for the load balancers'
+    /// CloudWatch metrics).
+    #[serde(default)]
+    pub traffic: Vec<crate::traffic::TrafficSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,6 +315,7 @@ impl World {
             gateways: Vec::new(),
             httproutes: Vec::new(),
             records: Vec::new(),
+            traffic: Vec::new(),
         })
     }
 
@@ -336,7 +341,32 @@ impl World {
         self.validate_services()?;
         self.validate_gateways()?;
         self.validate_http_routes()?;
-        self.validate_records()
+        self.validate_records()?;
+        self.validate_traffic()
+    }
+
+    fn validate_traffic(&self) -> Result<(), WorldError> {
+        let mut hosts = BTreeSet::new();
+        for (i, t) in self.traffic.iter().enumerate() {
+            t.validate()
+                .map_err(|(field, reason)| invalid(format!("traffic[{i}].{field}"), reason))?;
+            let host = normalized(&t.host);
+            if !self.zones.iter().any(|z| {
+                host == normalized(&z.name) || host.ends_with(&format!(".{}", normalized(&z.name)))
+            }) {
+                return Err(invalid(
+                    format!("traffic[{i}].host"),
+                    format!("`{}` is in no zone of the world", t.host),
+                ));
+            }
+            if !hosts.insert(host) {
+                return Err(invalid(
+                    format!("traffic[{i}].host"),
+                    format!("`{}` has traffic declared twice", t.host),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_zones(&self) -> Result<(), WorldError> {

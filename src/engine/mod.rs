@@ -18,6 +18,8 @@ use cutover_core::planner::{self, Decision, DecisionKind};
 use cutover_core::types::Name;
 
 use crate::events;
+pub use outputs::TrafficPorts;
+
 use crate::observe::clock::Clock;
 use crate::observe::health::Prober;
 use crate::observe::kubernetes::ClusterSources;
@@ -26,7 +28,9 @@ use crate::report::{Outcome, Report, ServiceReport};
 
 mod apply;
 mod observe;
+mod outputs;
 pub mod retry;
+pub mod traffic;
 
 use apply::{apply, Settled};
 use cutover_core::text::quoted;
@@ -42,6 +46,9 @@ pub struct Context {
     pub sources: Arc<dyn ClusterSources>,
     pub prober: Arc<dyn Prober>,
     pub clock: Arc<dyn Clock>,
+    /// Real traffic and the outputs of decisions: CloudWatch, SNS notifications, EMF metrics
+    /// (docs/design.md §4); each optional.
+    pub traffic: TrafficPorts,
 }
 
 /// The answer to one invocation: the JSON report and what it came to.
@@ -121,6 +128,7 @@ pub async fn run(ctx: &Context, cmd: &Command) -> Report {
 
 /// Runs one command for its services, keeping to `deadline`.
 pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Report {
+    let started = std::time::Instant::now();
     let mut report = Report {
         action: cmd.action.name().to_string(),
         actor: cmd.actor.clone(),
@@ -130,6 +138,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         services: Vec::new(),
         errors: Vec::new(),
         clusters: Vec::new(),
+        notifications: Vec::new(),
     };
     let services = match select_services(&ctx.config, cmd) {
         Ok(s) => s,
@@ -225,6 +234,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         }
     }
     report.services = done.into_values().collect();
+    outputs::deliver(ctx, &mut report, writes, started).await;
     report
 }
 

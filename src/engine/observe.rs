@@ -12,6 +12,7 @@ use cutover_core::observation::{ClusterHealth, Observed, SourceKind, SourceObjec
 use cutover_core::planner::{self, Decision, ServiceView};
 use cutover_core::route53::model::{ChangeStatus, RecordSet};
 use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::traffic::TrafficView;
 use cutover_core::types::{DnsName, Name};
 
 use super::retry::{with_retries, Deadline, Priority};
@@ -37,6 +38,8 @@ pub(super) struct Observations {
     scopes: BTreeMap<Name, Scope>,
     /// cluster → the services whose decision needed its source objects.
     needed_by: BTreeMap<Name, Vec<Name>>,
+    /// service → its alarms and load-balancer metrics (docs/design.md §4).
+    traffic: BTreeMap<Name, TrafficView>,
 }
 
 struct Scope {
@@ -108,6 +111,7 @@ impl Observations {
                 .get(&svc.name)
                 .and_then(|s| s.change_id.as_ref())
                 .and_then(|id| self.changes.get(id).copied()),
+            traffic: self.traffic.get(&svc.name).cloned().unwrap_or_default(),
         }
     }
 }
@@ -233,6 +237,7 @@ pub(super) async fn observe(
         health: BTreeMap::new(),
         nothing_to_probe: BTreeSet::new(),
         needed_by: BTreeMap::new(),
+        traffic: BTreeMap::new(),
         scopes: services
             .iter()
             .map(|svc| {
@@ -321,6 +326,12 @@ pub(super) async fn observe(
     }
 
     (obs.health, obs.nothing_to_probe) = probe(ctx, &to_probe, &obs).await;
+    // Real traffic of the same services, from the load balancers the probes use: one
+    // DescribeAlarms and one GetMetricData for all of them (docs/design.md §4, §10).
+    obs.traffic = super::traffic::observe_traffic(ctx, &to_probe, |svc, cluster| {
+        probe_target(&ctx.config, svc, cluster, &obs).map(|t| t.load_balancer)
+    })
+    .await;
     obs
 }
 

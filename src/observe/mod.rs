@@ -5,6 +5,7 @@
 //! AWS and the local sandbox plug in the same way; each adapter converts what it reads into the
 //! core's observation types.
 pub mod clock;
+pub mod cloudwatch;
 pub mod gateway;
 pub mod health;
 pub mod kubernetes;

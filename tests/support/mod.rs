@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use cutover::engine::{self, Context};
+use cutover::engine::{self, Context, TrafficPorts};
+use cutover::notify::SdkSns;
 use cutover::observe::clock::Clock;
+use cutover::observe::cloudwatch::SdkCloudWatch;
 use cutover::observe::health::{HttpProber, Prober};
 use cutover::observe::kubernetes::EksClusterSources;
 use cutover::observe::route53::SdkRoute53;
@@ -301,9 +303,37 @@ impl Harness {
 
     pub fn set_lb_behaviour(&self, cluster: &str, host: &str, behaviour: sandbox::lb::Behaviour) {
         let c = self.sandbox.cluster(cluster).expect("cluster");
+        // The simulated traffic due before now ran under the old behaviour.
+        self.sandbox.traffic().run_until_now();
         for lb in c.load_balancers.values() {
             lb.set_behaviour(host, behaviour.clone());
         }
+    }
+
+    /// Like `set_lb_behaviour`, for exactly one path of the host (real traffic's, say, while
+    /// the probes' `/healthz` keeps its behaviour).
+    pub fn set_lb_path_behaviour(
+        &self,
+        cluster: &str,
+        host: &str,
+        path: &str,
+        behaviour: sandbox::lb::Behaviour,
+    ) {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        self.sandbox.traffic().run_until_now();
+        for lb in c.load_balancers.values() {
+            lb.set_path_behaviour(host, path, behaviour.clone());
+        }
+    }
+
+    /// The CloudWatch dimension of a cluster's (only) load balancer.
+    pub fn lb_dimension(&self, cluster: &str) -> String {
+        let c = self.sandbox.cluster(cluster).expect("cluster");
+        c.load_balancers
+            .values()
+            .next()
+            .expect("a load balancer")
+            .metrics_dimension()
     }
 }
 
@@ -313,6 +343,7 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
     let endpoints = sandbox.endpoints();
     let route53_sdk = sdk_config(&endpoints.route53).await;
     let eks_sdk = sdk_config(&endpoints.eks).await;
+    let traffic = traffic_ports(sandbox).await;
     let route53 = Arc::new(SdkRoute53::new(
         aws_sdk_route53::Client::new(&route53_sdk),
         config.rate_limit,
@@ -326,8 +357,24 @@ pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<Sd
         sources: Arc::new(sources),
         prober: Arc::new(HttpProber::default()),
         clock,
+        traffic,
     };
     (ctx, route53)
+}
+
+/// CloudWatch and SNS clients on the sandbox's endpoints (the real SDK), and EMF lines kept in
+/// memory.
+pub async fn traffic_ports(sandbox: &Sandbox) -> TrafficPorts {
+    let endpoints = sandbox.endpoints();
+    let cloudwatch_sdk = sdk_config(&endpoints.cloudwatch).await;
+    let sns_sdk = sdk_config(&endpoints.sns).await;
+    TrafficPorts {
+        cloudwatch: Some(Arc::new(SdkCloudWatch::new(
+            aws_sdk_cloudwatch::Client::new(&cloudwatch_sdk),
+        ))),
+        notifier: Some(Arc::new(SdkSns::new(aws_sdk_sns::Client::new(&sns_sdk)))),
+        metrics: Some(Arc::new(cutover::emf::Collect::default())),
+    }
 }
 
 async fn sdk_config(endpoint: &str) -> SdkConfig {
@@ -513,6 +560,7 @@ pub async fn context_at(
         sources: Arc::new(sources),
         prober: prober.unwrap_or_else(|| Arc::new(HttpProber::default())),
         clock,
+        traffic: TrafficPorts::default(),
     };
     (ctx, route53)
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod raw;
+mod traffic;
 mod validate;
 mod values;
 

@@ -27,6 +27,7 @@ pub(super) struct RawConfig {
     pub(super) rate_limit: Option<f64>,
     pub(super) cas_retries: Option<u32>,
     pub(super) probe_concurrency: Option<u32>,
+    pub(super) notification_topic_arn: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +59,8 @@ pub(super) struct RawCluster {
     pub(super) txt_encrypt_key_env: Option<String>,
     /// external-dns `--source` names, checked in pass 2.
     pub(super) external_dns_sources: Option<Vec<String>>,
+    #[serde(default)]
+    pub(super) load_balancer_dimensions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,7 +74,9 @@ pub(super) struct RawRollout {
     pub(super) verify_window: Option<DurationSpec>,
     pub(super) propagation_allowance: Option<DurationSpec>,
     pub(super) health_check: Option<RawHealthCheck>,
-    pub(super) alarms: Option<Vec<String>>,
+    pub(super) alarms: Option<BTreeMap<String, Vec<String>>>,
+    pub(super) metrics: Option<super::traffic::RawMetricRules>,
+    pub(super) observed_split: Option<super::traffic::RawSplitGate>,
 }
 
 #[derive(Debug, Deserialize)]

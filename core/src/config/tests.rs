@@ -320,13 +320,170 @@ fn step_health_keys_and_approval() {
 }
 
 #[test]
-fn alarms_that_are_not_evaluated_are_refused() {
-    let (path, reason) = err(&EXAMPLE.replace(
+fn alarms_are_per_cluster_and_name_their_key() {
+    let c = Config::parse(&EXAMPLE.replace(
+        "failure_threshold = 5",
+        "failure_threshold = 5\nalarms = { green = [\"payments-green-5xx\", \"green-nodes\"] }",
+    ))
+    .unwrap();
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    assert_eq!(
+        svc.rollout
+            .alarms
+            .get(&Name::new("green").unwrap())
+            .unwrap(),
+        &vec!["payments-green-5xx".to_string(), "green-nodes".to_string()]
+    );
+    // A plain list says nothing of the side it protects.
+    let (path, _) = err(&EXAMPLE.replace(
         "failure_threshold = 5",
         "failure_threshold = 5\nalarms = [\"payments-5xx\"]",
     ));
     assert_eq!(path, "services.payments.overrides.alarms");
-    assert!(reason.contains("not evaluated"), "{reason}");
+    let (path, reason) = err(&EXAMPLE.replace(
+        "failure_threshold = 5",
+        "failure_threshold = 5\nalarms = { red = [\"x\"] }",
+    ));
+    assert_eq!(path, "services.payments.overrides.alarms.red");
+    assert!(reason.contains("unknown cluster"), "{reason}");
+    let (path, _) = err(&EXAMPLE.replace(
+        "failure_threshold = 2",
+        "failure_threshold = 2\nalarms = { green = [\"\"] }",
+    ));
+    assert_eq!(path, "defaults.alarms.green[0]");
+    let (path, reason) = err(&EXAMPLE.replace(
+        "failure_threshold = 2",
+        "failure_threshold = 2\nalarms = { green = [\"a\", \"a\"] }",
+    ));
+    assert_eq!(path, "defaults.alarms.green[1]");
+    assert!(reason.contains("twice"), "{reason}");
+}
+
+#[test]
+fn metric_rules_and_the_split_gate_are_validated() {
+    let with = |extra: &str| {
+        EXAMPLE.replace(
+            "[defaults.health_check]",
+            &format!("{extra}\n[defaults.health_check]"),
+        )
+    };
+    let c = Config::parse(&with(
+        "[defaults.metrics]\nwindow = \"3m\"\nmin_requests = 50\nmax_error_rate = 2.5\nmax_error_ratio = 2\nmax_p99_latency = \"800ms\"\nmax_p99_ratio = 1.5\n[defaults.observed_split]\nmin_fraction = 0.8\nmax_wait = \"15m\"",
+    ))
+    .unwrap();
+    let m = c.defaults.metrics.as_ref().unwrap();
+    assert_eq!(
+        (
+            m.window.millis(),
+            m.min_requests,
+            m.max_error_rate_percent,
+            m.max_error_ratio,
+            m.max_p99_ms,
+            m.max_p99_ratio
+        ),
+        (180_000, 50, 2.5, Some(2.0), Some(800), Some(1.5))
+    );
+    let s = c.defaults.observed_split.as_ref().unwrap();
+    assert_eq!((s.min_fraction, s.max_wait.millis()), (0.8, 900_000));
+    // The service inherits both.
+    let svc = c.service(&Name::new("payments").unwrap()).unwrap();
+    assert_eq!(svc.rollout.metrics.as_ref(), Some(m));
+    // Defaults of the metrics table.
+    let c = Config::parse(&with("[defaults.metrics]")).unwrap();
+    let m = c.defaults.metrics.unwrap();
+    assert_eq!(
+        (m.window.millis(), m.min_requests, m.max_error_rate_percent),
+        (300_000, 100, 1.0)
+    );
+    for (extra, path) in [
+        (
+            "[defaults.metrics]\nwindow = \"90s\"",
+            "defaults.metrics.window",
+        ),
+        (
+            "[defaults.metrics]\nwindow = \"2h\"",
+            "defaults.metrics.window",
+        ),
+        (
+            "[defaults.metrics]\nmin_requests = 0",
+            "defaults.metrics.min_requests",
+        ),
+        (
+            "[defaults.metrics]\nmax_error_rate = 101",
+            "defaults.metrics.max_error_rate",
+        ),
+        (
+            "[defaults.metrics]\nmax_error_ratio = 0.5",
+            "defaults.metrics.max_error_ratio",
+        ),
+        (
+            "[defaults.metrics]\nmax_p99_ratio = -1",
+            "defaults.metrics.max_p99_ratio",
+        ),
+        (
+            "[defaults.metrics]\nmax_p99_latency = \"0s\"",
+            "defaults.metrics.max_p99_latency",
+        ),
+        (
+            "[defaults.metrics]\nmax_errors = 1",
+            "defaults.metrics.max_errors",
+        ),
+        (
+            "[defaults.observed_split]\nmin_fraction = 0\nmax_wait = \"5m\"",
+            "defaults.observed_split.min_fraction",
+        ),
+        (
+            "[defaults.observed_split]\nmin_fraction = 1.5\nmax_wait = \"5m\"",
+            "defaults.observed_split.min_fraction",
+        ),
+        (
+            "[defaults.observed_split]\nmin_fraction = 0.5\nmax_wait = \"2h\"",
+            "defaults.observed_split.max_wait",
+        ),
+    ] {
+        let text = with(extra);
+        match Config::parse(&text) {
+            Err(e) => assert!(e.to_string().starts_with(path), "{extra}: {e}"),
+            Ok(_) => panic!("{extra}: accepted"),
+        }
+    }
+}
+
+#[test]
+fn load_balancer_dimensions_and_the_notification_topic_are_validated() {
+    let c = Config::parse(&EXAMPLE.replace(
+        "connect_to = \"127.0.0.1:8443\"",
+        "connect_to = \"127.0.0.1:8443\"\nload_balancer_dimensions = { \"K8s-Green-1.us-east-1.elb.amazonaws.com.\" = \"app/k8s-green/50dc6c495c0c9188\" }",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.load_balancer_dimension(
+            &Name::new("green").unwrap(),
+            "k8s-green-1.us-east-1.elb.amazonaws.com"
+        ),
+        Some("app/k8s-green/50dc6c495c0c9188")
+    );
+    let (path, reason) = err(&EXAMPLE.replace(
+        "connect_to = \"127.0.0.1:8443\"",
+        "load_balancer_dimensions = { \"k8s-green-1.us-east-1.elb.amazonaws.com\" = \"arn:aws:elasticloadbalancing:x\" }",
+    ));
+    assert_eq!(
+        path,
+        "clusters.green.load_balancer_dimensions.\"k8s-green-1.us-east-1.elb.amazonaws.com\""
+    );
+    assert!(reason.contains("app/<name>/<id>"), "{reason}");
+    let c = Config::parse(&format!(
+        "notification_topic_arn = \"arn:aws:sns:us-east-1:123456789012:cutover-decisions\"\n{EXAMPLE}"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.notification_topic_arn.as_deref(),
+        Some("arn:aws:sns:us-east-1:123456789012:cutover-decisions")
+    );
+    let (path, _) = err(&format!(
+        "notification_topic_arn = \"decisions\"\n{EXAMPLE}"
+    ));
+    assert_eq!(path, "notification_topic_arn");
 }
 
 #[test]

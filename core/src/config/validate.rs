@@ -30,6 +30,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
     let clusters = validate_clusters(&raw.clusters, &lease_owner_id, env)?;
     let state_record_prefix = validate_state_prefix(raw.state_record_prefix.as_deref())?;
     let defaults = merge_rollout("defaults", &Rollout::default(), &raw.defaults)?;
+    super::traffic::check_alarm_clusters("defaults", &defaults, &clusters)?;
     let mut services = BTreeMap::new();
     let mut hostnames: BTreeMap<DnsName, Name> = BTreeMap::new();
     for (key, rs) in &raw.services {
@@ -70,6 +71,20 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
             format!("must be at most {MAX_CAS_RETRIES}, got {cas_retries}"),
         ));
     }
+    let notification_topic_arn = match &raw.notification_topic_arn {
+        None => None,
+        Some(arn) => Some(
+            validate_sns_arns(std::slice::from_ref(arn))
+                .map_err(|e| match e {
+                    ConfigError::Invalid { reason, .. } => {
+                        ConfigError::at("notification_topic_arn", reason)
+                    }
+                    other => other,
+                })?
+                .remove(0),
+        ),
+    };
+
     Ok(Config {
         zones,
         clusters,
@@ -81,6 +96,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         rate_limit,
         cas_retries,
         probe_concurrency,
+        notification_topic_arn,
     })
 }
 
@@ -295,6 +311,10 @@ fn validate_cluster(
         &p("external_dns_sources"),
         rc.external_dns_sources.as_deref(),
     )?;
+    let load_balancer_dimensions = super::traffic::validate_dimensions(
+        &p("load_balancer_dimensions"),
+        &rc.load_balancer_dimensions,
+    )?;
     Ok(ClusterConfig {
         key: name,
         eks_name: rc.eks_name.clone(),
@@ -314,6 +334,7 @@ fn validate_cluster(
         txt_encrypt_key_env: rc.txt_encrypt_key_env.clone(),
         txt_encrypt_key,
         external_dns_sources,
+        load_balancer_dimensions,
     })
 }
 
@@ -669,6 +690,7 @@ fn validate_service(
     }
     let rollout = merge_rollout(&p("overrides"), defaults, &rs.overrides)?;
     check_port_and_connect_to(key, rs, &rollout, [&from, &to], clusters)?;
+    super::traffic::check_alarm_clusters(&p("overrides"), &rollout, clusters)?;
     Ok(ServiceConfig {
         name,
         hostname,
@@ -849,23 +871,18 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
         &base.health_check,
         raw.health_check.as_ref(),
     )?;
-    let alarms = raw.alarms.clone().unwrap_or_else(|| base.alarms.clone());
-    for (i, a) in alarms.iter().enumerate() {
-        if a.trim().is_empty() || a.len() > 255 {
-            return Err(ConfigError::at(
-                format!("{}[{i}]", p("alarms")),
-                "alarm names are 1–255 characters",
-            ));
-        }
-    }
-    // An alarm listed but never read would make a team believe it protects the migration.
-    if !alarms.is_empty() {
-        return Err(ConfigError::at(
-            p("alarms"),
-            "CloudWatch alarms are not evaluated yet: remove the list (health comes from the \
-             HTTP probes alone)",
-        ));
-    }
+    let alarms = match &raw.alarms {
+        None => base.alarms.clone(),
+        Some(raw_alarms) => super::traffic::validate_alarms(&p("alarms"), raw_alarms)?,
+    };
+    let metrics = match &raw.metrics {
+        None => base.metrics.clone(),
+        Some(m) => Some(super::traffic::validate_metrics(&p("metrics"), m)?),
+    };
+    let observed_split = match &raw.observed_split {
+        None => base.observed_split.clone(),
+        Some(s) => Some(super::traffic::validate_split(&p("observed_split"), s)?),
+    };
     Ok(Rollout {
         strategy: raw.strategy.unwrap_or(base.strategy),
         steps,
@@ -876,6 +893,8 @@ fn merge_rollout(path: &str, base: &Rollout, raw: &RawRollout) -> Result<Rollout
         propagation_allowance,
         health_check,
         alarms,
+        metrics,
+        observed_split,
     })
 }
 

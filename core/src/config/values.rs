@@ -340,6 +340,10 @@ pub struct ClusterConfig {
     /// follows; sorted, at least one. Objects of other kinds publish nothing, so they never claim
     /// a host.
     pub external_dns_sources: Vec<SourceKind>,
+    /// Load-balancer DNS name (lower case, no trailing dot) → its CloudWatch `LoadBalancer`
+    /// dimension (`app/<name>/<id>`, `net/<name>/<id>`), for the metrics of real traffic
+    /// (docs/reference/cloudwatch.md "Load balancer metrics").
+    pub load_balancer_dimensions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -393,8 +397,42 @@ pub struct Rollout {
     pub verify_window: DurationSpec,
     pub propagation_allowance: DurationSpec,
     pub health_check: HealthCheck,
-    pub alarms: Vec<String>,
+    /// CloudWatch alarm names per cluster: one in ALARM makes that side bad (docs/design.md §4).
+    pub alarms: BTreeMap<Name, Vec<String>>,
+    /// Rules for the load balancers' metrics of real traffic; `None`: not judged.
+    pub metrics: Option<MetricRules>,
+    /// The optional gate on the observed split; `None`: reported only.
+    pub observed_split: Option<SplitGate>,
 }
+
+/// The rules that judge a side's load-balancer metrics (docs/design.md §4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricRules {
+    /// The window judged, ending at the last complete minute; whole minutes, 1–60.
+    pub window: DurationSpec,
+    /// Fewer requests than this in the window: inconclusive.
+    pub min_requests: u64,
+    /// Errors (5xx of targets and of the load balancer) over requests, in percent.
+    pub max_error_rate_percent: f64,
+    /// `to`'s error rate at most this many times `from`'s.
+    pub max_error_ratio: Option<f64>,
+    /// p99 of `TargetResponseTime`, in ms (ALB only).
+    pub max_p99_ms: Option<u64>,
+    /// `to`'s p99 at most this many times `from`'s.
+    pub max_p99_ratio: Option<f64>,
+}
+
+/// The gate on the observed split (docs/design.md §4): a step's bake counts only
+/// once `to`'s observed share reached `min_fraction` × its weight; after `max_wait` from INSYNC it
+/// alerts and counts anyway.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitGate {
+    pub min_fraction: f64,
+    pub max_wait: DurationSpec,
+}
+
+impl Eq for MetricRules {}
+impl Eq for SplitGate {}
 
 impl Default for Rollout {
     fn default() -> Self {
@@ -412,7 +450,9 @@ impl Default for Rollout {
             verify_window: DurationSpec(10 * 60_000),
             propagation_allowance: DurationSpec(30_000),
             health_check: HealthCheck::default(),
-            alarms: Vec::new(),
+            alarms: BTreeMap::new(),
+            metrics: None,
+            observed_split: None,
         }
     }
 }
@@ -509,6 +549,8 @@ pub struct Config {
     pub rate_limit: f64,
     pub cas_retries: u32,
     pub probe_concurrency: u32,
+    /// The SNS topic every decision that changes or blocks traffic is published to.
+    pub notification_topic_arn: Option<String>,
 }
 
 impl Config {
@@ -548,6 +590,14 @@ impl Config {
     /// The state record's name for a service: `<prefix><hostname>`.
     pub fn state_record_name(&self, svc: &ServiceConfig) -> Option<DnsName> {
         DnsName::parse(&format!("{}{}", self.state_record_prefix, svc.hostname)).ok()
+    }
+    /// The CloudWatch dimension of a load balancer of `cluster`, by its DNS name.
+    pub fn load_balancer_dimension(&self, cluster: &Name, dns_name: &str) -> Option<&str> {
+        let key = dns_name.trim_end_matches('.').to_ascii_lowercase();
+        self.cluster(cluster)?
+            .load_balancer_dimensions
+            .get(&key)
+            .map(String::as_str)
     }
     pub fn sns_topic_accepted(&self, arn: &str) -> bool {
         self.sns_topic_arns.iter().any(|a| a == arn)

@@ -21,7 +21,7 @@ use super::context::{
 use super::decision::{Decision, DecisionKind};
 use super::facts::{share, KeyRecords};
 use super::gates::{self, settle};
-use super::{drift, handover, orphans, preflight, target};
+use super::{drift, handover, orphans, preflight, split, target};
 
 /// The canary's answer to a command.
 pub(super) fn decide(ctx: &Ctx, state: Option<State>) -> Decision {
@@ -383,12 +383,24 @@ fn gated_step(
         _ => {}
     }
     let required = gates::bake_required(ctx, &st);
+    // The split gate (docs/design.md §4): the bake counts from when `to`'s
+    // observed share reached its fraction of the weight.
+    let split = split::gate(ctx, &st, &original, insync_at, promoting)?;
     if promoting {
         st.phase = Phase::Canary;
     } else {
         let at = format!(" at {}", st.percent);
-        gates::baked(ctx, &st, &original, insync_at, required, "bake time", &at)?;
-        approved(ctx, &st, &original)?;
+        gates::baked(
+            ctx,
+            &st,
+            &original,
+            split.bake_from,
+            required,
+            "bake time",
+            &at,
+        )
+        .map_break(|d| split.note(ctx, d))?;
+        approved(ctx, &st, &original).map_break(|d| split.note(ctx, d))?;
     }
     let next = match promote_to {
         Some(p) => Some(p).filter(|p| *p > st.percent),
@@ -431,7 +443,7 @@ fn gated_step(
         format!("advance {} → {}", original.percent, p),
     );
     d.analysis = Some(ended);
-    ControlFlow::Continue(d)
+    ControlFlow::Continue(split.note(ctx, d))
 }
 
 /// The approval gate (docs/design.md §3.1 step 2d): a step that asks for approval advances only

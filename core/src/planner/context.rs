@@ -10,6 +10,7 @@ use crate::config::{ClusterConfig, Config, ServiceConfig};
 use crate::observation::{Observed, SourceObject, Verdict};
 use crate::registry::{EncryptionKey, TxtNaming};
 use crate::state::{self, PendingChange, State, Stored};
+use crate::traffic::{self, TrafficReport};
 use crate::types::{DnsName, Millis, Name, Percent, SetIdentifier};
 
 use super::build::BatchBuilder;
@@ -29,6 +30,8 @@ pub(super) struct Ctx<'a> {
     pub stored: Option<Stored>,
     pub facts: HostFacts,
     pub lease: String,
+    /// What real traffic says of both clusters (docs/design.md §4), judged once.
+    pub traffic: TrafficReport,
 }
 
 impl<'a> Ctx<'a> {
@@ -38,8 +41,14 @@ impl<'a> Ctx<'a> {
     pub fn sid(&self, cluster: &Name) -> Option<SetIdentifier> {
         self.svc.set_identifier(cluster)
     }
+    /// The health verdict of `cluster`: its probes, made worse by its alarms and metrics of
+    /// real traffic when those are configured (docs/design.md §4). `None`: not probed.
     pub fn verdict(&self, cluster: &Name) -> Option<Verdict> {
-        self.view.health.get(cluster).map(|h| h.verdict)
+        let probe = self.view.health.get(cluster).map(|h| h.verdict)?;
+        Some(match self.traffic.verdict(cluster) {
+            Some(t) => traffic::worst([probe, t]),
+            None => probe,
+        })
     }
     pub fn decision(&self, kind: DecisionKind, summary: impl Into<String>) -> Decision {
         let mut d = Decision::new(self.svc, kind, summary);
@@ -176,7 +185,7 @@ impl<'a> Ctx<'a> {
         let state_name = cfg.state_record_name(svc)?;
         let mut facts = HostFacts::read(&view.records, &svc.hostname, &all_namings(cfg));
         facts.decrypt(txt_encrypt_keys);
-        Some(Ctx {
+        let mut ctx = Ctx {
             cfg,
             svc,
             view,
@@ -186,8 +195,42 @@ impl<'a> Ctx<'a> {
             state_name,
             facts,
             lease: cfg.lease_owner_id.as_str().to_string(),
-        })
+            traffic: TrafficReport::default(),
+        };
+        ctx.traffic = judge_traffic(&ctx);
+        Some(ctx)
     }
+}
+
+/// Judges real traffic for the service (docs/design.md §4): `to`'s live share decides whether
+/// its metrics are judged at all (at 0 it serves nothing), and the split is measured since the
+/// current step's change went INSYNC (or was submitted, or the state was last written).
+fn judge_traffic(ctx: &Ctx) -> TrafficReport {
+    let view = &ctx.view.traffic;
+    if view.is_empty() {
+        return TrafficReport::default();
+    }
+    let svc = ctx.svc;
+    let weight = current_weights(ctx, &svc.from, &svc.to).map_or(Percent::ZERO, |w| w.to);
+    let step_since = ctx
+        .stored
+        .as_ref()
+        .and_then(|s| s.state.as_ref().ok())
+        .map(|st| {
+            st.change
+                .as_ref()
+                .map(|c| c.insync_at.unwrap_or(c.submitted_at))
+                .unwrap_or(st.at)
+        })
+        .unwrap_or(view.until);
+    traffic::judge(
+        view,
+        svc.rollout.metrics.as_ref(),
+        &svc.from,
+        &svc.to,
+        weight,
+        step_since,
+    )
 }
 
 /// Adds the current share to a decision.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::ServiceConfig;
 use crate::observation::ClusterHealth;
 use crate::route53::model::ChangeBatch;
+use crate::traffic::TrafficReport;
 use crate::types::{Millis, Name, Percent};
 
 /// The share of traffic on each side.
@@ -106,6 +107,10 @@ pub struct Decision {
     /// batches of services written longest ago first.
     #[serde(skip)]
     pub last_written: Option<Millis>,
+    /// What real traffic says (docs/design.md §4): alarms and metrics per cluster with their
+    /// numbers and rules, and the observed split next to the weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficReport>,
 }
 
 /// The analysis of a step (docs/design.md §4): the checks since it began and the rule that
@@ -151,6 +156,7 @@ impl Decision {
             zone_id: svc.zone_id.clone(),
             analysis: None,
             last_written: None,
+            traffic: None,
         }
     }
 

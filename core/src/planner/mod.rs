@@ -30,6 +30,7 @@ pub mod invariants;
 mod names;
 mod orphans;
 mod preflight;
+mod split;
 pub mod target;
 mod view;
 
@@ -119,7 +120,7 @@ pub fn decide_with_keys(
     txt_encrypt_keys: &[registry::EncryptionKey],
 ) -> Decision {
     let mut d = dispatch(cfg, svc, view, cmd, now, txt_encrypt_keys);
-    d.health = view.health.clone();
+    d.health = split::health_with_traffic(&view.health, d.traffic.as_ref());
     if let Some(batch) = &d.batch {
         let problems = invariants::check(cfg, svc, &view.records, batch);
         if !problems.is_empty() {
@@ -136,6 +137,7 @@ pub fn decide_with_keys(
             refused.alerts = d.alerts;
             refused.alerts.extend(problems);
             refused.health = d.health;
+            refused.traffic = d.traffic;
             return refused;
         }
     }
@@ -227,6 +229,9 @@ fn dispatch(
     };
     // Parked records without a state record are reported on every command until an operator
     // recovers them (docs/design.md §7.12).
+    if d.traffic.is_none() && !ctx.traffic.is_empty() {
+        d.traffic = Some(ctx.traffic.clone());
+    }
     let recovered = d.writes() && matches!(d.kind, DecisionKind::Rollback | DecisionKind::Adopt);
     if let Some(alert) = orphans::alert(&ctx).filter(|_| !recovered) {
         d.alerts.push(alert);

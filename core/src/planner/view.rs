@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::observation::{ClusterHealth, Observed, SourceObject};
 use crate::route53::model::{ChangeStatus, RecordSet};
+use crate::traffic::TrafficView;
 use crate::types::Name;
 
 /// What the engine observed for one service.
@@ -21,6 +22,9 @@ pub struct ServiceView {
     pub health: BTreeMap<Name, ClusterHealth>,
     /// GetChange of the state's pending change, if any.
     pub change_status: Option<ChangeStatus>,
+    /// Real traffic: the configured alarms and the load balancers' metrics (docs/design.md §4);
+    /// empty when none are configured or they were not read.
+    pub traffic: TrafficView,
 }
 
 /// What the engine must observe for a service before `decide`.

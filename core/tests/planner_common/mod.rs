@@ -221,6 +221,7 @@ impl World {
             sources,
             health: h,
             change_status: self.change_status,
+            traffic: Default::default(),
         }
     }
 

@@ -62,6 +62,9 @@ impl Default for Route53Options {
     }
 }
 
+/// A zone's records at a moment, then each later version with its time.
+pub type ZoneTimeline = (Arc<Vec<Rrset>>, Vec<(i64, Arc<Vec<Rrset>>)>);
+
 #[derive(Debug, Clone)]
 struct ChangeRecord {
     submitted_millis: i64,
@@ -258,6 +261,37 @@ impl Route53 {
 
     pub fn zones(&self) -> Vec<ZoneSummary> {
         self.lock().zones.values().map(Zone::summary).collect()
+    }
+
+    /// The zone as it stood at `from_ms` and every version after it up to `to_ms`:
+    /// `(the records at from_ms, [(change time, the records after it)])`. What a resolver
+    /// answered at any moment in between (the traffic generator replays it). Replayed from the
+    /// zone's first records, as [`Route53::history`] is.
+    pub fn timeline(&self, zone_id: &str, from_ms: i64, to_ms: i64) -> ZoneTimeline {
+        let zone_id = rules::strip_zone_prefix(zone_id);
+        let state = self.lock();
+        let mut records = state
+            .initial_records
+            .get(zone_id)
+            .cloned()
+            .unwrap_or_default();
+        let mut initial = Arc::new(records.values().cloned().collect::<Vec<Rrset>>());
+        let mut changes = Vec::new();
+        for h in state.history.iter().filter(|h| h.zone_id == zone_id) {
+            if h.at_millis > to_ms {
+                break;
+            }
+            for change in &h.changes {
+                replay(&mut records, change);
+            }
+            let after = Arc::new(records.values().cloned().collect::<Vec<Rrset>>());
+            if h.at_millis <= from_ms {
+                initial = after;
+            } else {
+                changes.push((h.at_millis, after));
+            }
+        }
+        (initial, changes)
     }
 
     /// Every applied change, in order, with the zone as it stood right after it (replayed from
@@ -492,7 +526,8 @@ fn unique_id(taken: impl Fn(&str) -> bool, prefix: &str) -> String {
     }
 }
 
-fn request_id() -> String {
+/// A request id in the form AWS uses (a random UUID).
+pub fn request_id() -> String {
     let mut rng = rand::rng();
     let hex: String = (0..32)
         .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
