@@ -151,6 +151,13 @@ fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Resu
         problems.extend(zone_invariants::answers_lost(&b, &a, HOST));
         problems.extend(zone_invariants::groups(&a, HOST));
         problems.extend(zone_invariants::registry_complete(&a, HOST));
+        // cutover's own batches never leave even a sole weighted member at 0.
+        for rtype in ["A", "AAAA"] {
+            let at: Vec<_> = a.iter().filter(|r| r.name == HOST && r.rtype == rtype).collect();
+            if !at.is_empty() && at.iter().all(|r| r.weight == Some(0)) {
+                problems.push(format!("{rtype}: all weights 0"));
+            }
+        }
     }
     // A, AAAA and the TXTs of every key the batch wrote carry one weight; every registry entry
     // has TTL 300 and its canonical value.

@@ -153,7 +153,9 @@ pub fn answers_lost(before: &[Rec], after: &[Rec], host: &str) -> Vec<String> {
 
 /// docs/design.md §7.1 and docs/reference/route53.md "Weighted records": simple and weighted
 /// records never together at one name and type; a weight in 0–255 on every member of a weighted
-/// group, and never all of them at 0 (an even split, not "off").
+/// group, and never two or more members all at 0 (an even split among them, not "off"). A sole
+/// member at 0 takes all the traffic: `to`'s key once the `from` key is gone may be handed to a
+/// cluster that annotates 0 (docs/design.md §3.1 step 4).
 pub fn groups(after: &[Rec], host: &str) -> Vec<String> {
     let mut out = Vec::new();
     for rtype in ["A", "AAAA"] {
@@ -188,16 +190,17 @@ pub fn groups(after: &[Rec], host: &str) -> Vec<String> {
                 r.weight.unwrap_or_default()
             ));
         }
-        if at.iter().all(|r| r.weight == Some(0)) {
+        if at.len() > 1 && at.iter().all(|r| r.weight == Some(0)) {
             out.push(format!("{host} {rtype}: all weights 0 (an even split)"));
         }
     }
     out
 }
 
-/// docs/design.md §7.1: every type the host has answers: a simple record, or a weighted one at a
-/// weight above 0; an A record always. With `targets`, an alias answers only if it points at one
-/// of them (a load balancer that exists).
+/// docs/design.md §7.1: every type the host has answers: a simple record, a weighted one at a
+/// weight above 0, or any member of a group all at 0 (Route53 splits evenly among them:
+/// docs/reference/route53.md "Weighted records"); an A record always. With `targets`, an alias
+/// answers only if it points at one of them (a load balancer that exists).
 pub fn answers(after: &[Rec], host: &str, targets: Option<&BTreeSet<String>>) -> Vec<String> {
     let mut out = Vec::new();
     for rtype in ["A", "AAAA"] {
@@ -211,8 +214,9 @@ pub fn answers(after: &[Rec], host: &str, targets: Option<&BTreeSet<String>>) ->
             }
             continue;
         }
+        let all_zero = at.iter().all(|r| r.weight == Some(0));
         let resolvable = at.iter().any(|r| {
-            r.weight.is_none_or(|w| w > 0)
+            (all_zero || r.weight.is_none_or(|w| w > 0))
                 && match (&r.alias_target, targets) {
                     (Some(t), Some(known)) => known.contains(t),
                     _ => true,
@@ -451,8 +455,17 @@ mod tests {
         let mut zero = ok.clone();
         zero.iter_mut().for_each(|r| r.weight = Some(0));
         assert_eq!(groups(&zero, host).len(), 2, "A and AAAA all at 0");
-        assert_eq!(answers(&zero, host, None).len(), 2);
+        assert!(answers(&zero, host, None).is_empty(), "an even split answers");
         assert_eq!(answers(&ok, host, Some(&BTreeSet::new())).len(), 2);
+        let mut sole = zero.clone();
+        sole.retain(|r| r.set_identifier.as_deref() == Some("app-green"));
+        assert!(groups(&sole, host).is_empty(), "a sole member at 0 takes it all");
+        assert!(answers(&sole, host, Some(&targets)).is_empty());
+        let mut green_zero = ok.clone();
+        green_zero.retain(|r| r.set_identifier.as_deref() == Some("app-green"));
+        green_zero.push(alias("A", "app-blue", 0, "lb-blue"));
+        green_zero.push(entry("a-app.example.com", "app-blue", 0, "cutover"));
+        assert_eq!(groups(&green_zero, host).len(), 1, "blue and green at 0 on A");
 
         let mut half = ok.clone();
         half[0].weight = Some(50); // blue's A only
