@@ -98,6 +98,22 @@ fn zones(out: &mut String, handles: &Handles) {
     for zone in handles.route53.zones() {
         let name = zone.name.trim_end_matches('.');
         let _ = writeln!(out, "[[zones]]\nid = \"{}\"\nname = \"{name}\"", zone.id);
+        // A zone of another account: the role there that trusts cutover's account.
+        let account = handles.route53.zone_account(&zone.id).unwrap_or_default();
+        if account != crate::iam::DEFAULT_ACCOUNT {
+            let role = handles.route53.iam().roles().into_iter().find(|r| {
+                r.account == account
+                    && r.trusted_accounts
+                        .iter()
+                        .any(|t| t == crate::iam::DEFAULT_ACCOUNT)
+            });
+            if let Some(role) = role {
+                let _ = writeln!(out, "role_arn = \"{}\"", role.arn());
+                if let Some(id) = &role.external_id {
+                    let _ = writeln!(out, "external_id = \"{id}\"");
+                }
+            }
+        }
         if zone.private {
             let _ = writeln!(out, "private = true");
         }

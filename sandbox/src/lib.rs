@@ -8,6 +8,7 @@ pub mod control;
 pub mod cutover_config;
 pub mod eks;
 pub mod external_dns;
+pub mod iam;
 pub mod kube_api;
 pub mod lb;
 pub mod pki;
@@ -71,6 +72,9 @@ pub struct Endpoints {
     /// SNS (Query): `Publish`, `CreateTopic`.
     #[serde(default)]
     pub sns: String,
+    /// STS (Query): `AssumeRole`.
+    #[serde(default)]
+    pub sts: String,
     pub control: String,
     pub clusters: BTreeMap<String, ClusterEndpoints>,
 }
@@ -126,6 +130,11 @@ impl Sandbox {
         let route53 = Route53::new(clock.clone(), options.route53.clone());
         let mut tasks = Vec::new();
         let (route53_url, task) = serve(route53.router()).await.context("Route53 listener")?;
+        tasks.push(task);
+        create_accounts(&route53, &world);
+        let (sts_url, task) = serve(route53.iam().router())
+            .await
+            .context("STS listener")?;
         tasks.push(task);
         let zones = create_zones(&route53, &world)?;
         let pki = pki::Pki::generate().context("generating the sandbox CA")?;
@@ -186,6 +195,7 @@ impl Sandbox {
                 eks: eks_url,
                 cloudwatch: cloudwatch_url,
                 sns: sns_url,
+                sts: sts_url,
                 control: String::new(),
                 clusters: BTreeMap::new(),
             },
@@ -365,11 +375,28 @@ fn spawn_server(listener: TcpListener, router: axum::Router) -> JoinHandle<()> {
     })
 }
 
+/// The world's accounts and roles, registered with Route53's IAM.
+fn create_accounts(route53: &Route53, world: &World) {
+    let iam = route53.iam();
+    for account in &world.accounts {
+        iam.add_account(&account.id);
+        for role in &account.roles {
+            iam.add_role(iam::Role {
+                account: account.id.clone(),
+                name: role.name.clone(),
+                trusted_accounts: role.trusted_accounts.clone(),
+                external_id: role.external_id.clone(),
+            });
+        }
+    }
+}
+
 fn create_zones(route53: &Route53, world: &World) -> anyhow::Result<BTreeMap<String, String>> {
     let mut zones = BTreeMap::new();
     for (i, zone) in world.zones.iter().enumerate() {
+        let account = zone.account.as_deref().unwrap_or(iam::DEFAULT_ACCOUNT);
         let id = route53
-            .try_create_zone(&zone.name, zone.private)
+            .try_create_zone_in(&zone.name, zone.private, account)
             .map_err(|e| anyhow::anyhow!("zones[{i}].name: {}: {}", e.code, e.message))?;
         zones.insert(zone.name.trim_end_matches('.').to_ascii_lowercase(), id);
     }
@@ -479,7 +506,18 @@ async fn start_cluster(
     let api = kube_api::serve_kube_api(cluster.clone(), pki, clock.clone())
         .await
         .with_context(|| format!("starting the Kubernetes API of cluster {}", spec.name))?;
-    let external_dns = ExternalDns::new(settings, cluster.clone(), route53_url, clock.clone())?;
+    let account = spec
+        .external_dns
+        .account
+        .as_deref()
+        .unwrap_or(iam::DEFAULT_ACCOUNT);
+    let external_dns = ExternalDns::new_in_account(
+        settings,
+        cluster.clone(),
+        route53_url,
+        clock.clone(),
+        account,
+    )?;
     Ok(SandboxCluster {
         cluster,
         api,
