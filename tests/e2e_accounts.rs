@@ -24,6 +24,9 @@ const ZONE_ACCOUNT: &str = "222222222222";
 const ROLE_ARN: &str = "arn:aws:iam::222222222222:role/cutover-records";
 const EXTERNAL_ID: &str = "cutover-ext-42";
 const OTHER_ROLE_ARN: &str = "arn:aws:iam::333333333333:role/elsewhere";
+/// green runs in its own workload account; cutover reads it through this role.
+const CLUSTER_ACCOUNT: &str = "444444444444";
+const CLUSTER_ROLE_ARN: &str = "arn:aws:iam::444444444444:role/cutover-reader";
 
 /// Blue-green: the event names the strategy; one step, a five-minute verify window.
 const BG_ROLLOUT: &str = r#"
@@ -58,6 +61,12 @@ id = "333333333333"
 name = "elsewhere"
 trusted_accounts = ["{DEFAULT_ACCOUNT}"]
 
+[[accounts]]
+id = "{CLUSTER_ACCOUNT}"
+[[accounts.roles]]
+name = "cutover-reader"
+trusted_accounts = ["{DEFAULT_ACCOUNT}"]
+
 [[zones]]
 name = "example.com"
 account = "{ZONE_ACCOUNT}"
@@ -75,6 +84,7 @@ account = "{ZONE_ACCOUNT}"
 
 [[clusters]]
 name = "green"
+account = "{CLUSTER_ACCOUNT}"
 region = "eu-west-1"
 load_balancers = [{{ name = "k8s-green-ingress", kind = "alb" }}]
 [clusters.external_dns]
@@ -156,15 +166,18 @@ fn percent(entry: &Value, key: &str) -> Option<u64> {
     entry.get(key)?.get("to")?.as_u64()
 }
 
-/// The successful `AssumeRole` calls so far, each checked for the session name and the
-/// external id.
-fn assumed(h: &Harness) -> usize {
+/// The successful `AssumeRole` calls of `role` so far; every call is checked for the session
+/// name and the caller.
+fn assumed(h: &Harness, role: &str) -> usize {
     let calls = h.sandbox.route53().iam().assume_role_calls();
     for call in &calls {
         assert_eq!(call.session_name.as_deref(), Some("cutover"), "{call:?}");
         assert_eq!(call.caller_account.as_deref(), Some(DEFAULT_ACCOUNT));
     }
-    calls.iter().filter(|c| c.error.is_none()).count()
+    calls
+        .iter()
+        .filter(|c| c.error.is_none() && c.role_arn == role)
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,12 +242,15 @@ async fn a_canary_in_a_zone_of_another_account_goes_through_the_assumed_role() {
         .filter(|r| r.rtype == "A")
         .collect();
     assert_eq!(a.len(), 1, "{a:?}");
-    // One AssumeRole for the whole migration: the credentials were cached across invocations.
-    assert_eq!(assumed(&h), 1);
+    // One AssumeRole per role for the whole migration: the credentials were cached across
+    // invocations, and green's role served both DescribeCluster and the token.
+    assert_eq!(assumed(&h, ROLE_ARN), 1);
+    assert_eq!(assumed(&h, CLUSTER_ROLE_ARN), 1);
     let calls = h.sandbox.route53().iam().assume_role_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
     assert!(calls
         .iter()
-        .all(|c| c.role_arn == ROLE_ARN && c.external_id_sent));
+        .all(|c| c.external_id_sent == (c.role_arn == ROLE_ARN)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,7 +298,8 @@ async fn a_blue_green_in_a_zone_of_another_account_goes_through_the_assumed_role
     }
     let done = done.expect("the blue-green completes");
     assert_eq!(done["applied"], true, "{done:#}");
-    assert_eq!(assumed(&h), 1);
+    assert_eq!(assumed(&h, ROLE_ARN), 1);
+    assert_eq!(assumed(&h, CLUSTER_ROLE_ARN), 1);
 }
 
 /// A deploy event for `search` that cannot reach the zone: the report's error, and nothing
@@ -318,14 +335,15 @@ async fn a_wrong_external_id_is_refused_naming_the_zone_and_the_role() {
     assert!(!error.contains("not-the-agreed-id"), "{error}");
     // STS was asked and refused; Route53 never saw a request for the zone from cutover.
     let calls = h.sandbox.route53().iam().assume_role_calls();
-    assert!(!calls.is_empty());
+    let zone_calls: Vec<_> = calls.iter().filter(|c| c.role_arn == ROLE_ARN).collect();
+    assert!(!zone_calls.is_empty());
     assert!(
-        calls
+        zone_calls
             .iter()
             .all(|c| c.error.as_deref() == Some("AccessDenied")),
         "{calls:?}"
     );
-    assert_eq!(assumed(&h), 0);
+    assert_eq!(assumed(&h, ROLE_ARN), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +359,13 @@ async fn the_functions_own_credentials_are_refused_in_the_other_account() {
     assert!(error.contains(&format!("zone {zone}")), "{error}");
     assert!(error.contains("the function's own credentials"), "{error}");
     assert!(error.contains("AccessDenied"), "{error}");
-    assert!(h.sandbox.route53().iam().assume_role_calls().is_empty());
+    assert!(h
+        .sandbox
+        .route53()
+        .iam()
+        .assume_role_calls()
+        .iter()
+        .all(|c| c.role_arn != ROLE_ARN));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,5 +381,31 @@ async fn a_role_in_the_wrong_account_is_refused_by_route53() {
     assert!(error.contains(&format!("role {OTHER_ROLE_ARN}")), "{error}");
     assert!(error.contains("route53:ListResourceRecordSets"), "{error}");
     // The role itself was assumed: Route53 refused its credentials for this zone.
-    assert_eq!(assumed(&h), 1);
+    assert_eq!(assumed(&h, OTHER_ROLE_ARN), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_of_another_account_is_read_only_through_its_role() {
+    // Without green's role, cutover's own credentials cannot describe green: the service is
+    // held with the cluster named, and nothing is written.
+    let h = harness_with(|toml| toml.replace(&format!("role_arn = \"{CLUSTER_ROLE_ARN}\"\n"), ""))
+        .await;
+    let green = h
+        .ctx
+        .config
+        .cluster(&cutover_core::types::Name::new("green").unwrap())
+        .unwrap();
+    assert!(green.role.is_none());
+    let writes = h.sandbox.route53().history_len();
+    let report = h.deploy_event("msg-cluster", "search", "green").await;
+    assert_eq!(h.sandbox.route53().history_len(), writes, "{report:#}");
+    let text = report.to_string();
+    assert!(text.contains("cluster green"), "{report:#}");
+    assert!(text.contains("eks:DescribeCluster"), "{report:#}");
+    let entry = service_report(&report, "search").unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(entry["applied"], false, "{entry:#}");
+
+    // The role exists and works (the canary above reads green through it): the refusal came
+    // from green's account, which cutover's own credentials have no access to.
+    assert_eq!(h.sandbox.cluster("green").unwrap().account, CLUSTER_ACCOUNT);
 }

@@ -126,6 +126,15 @@ fn clusters(out: &mut String, handles: &Handles) {
         let settings = running.external_dns.settings();
         let _ = writeln!(out, "[clusters.{name}]");
         let _ = writeln!(out, "eks_name = \"{name}\"");
+        // A cluster of another account: the role there that trusts cutover's account.
+        if running.account != crate::iam::DEFAULT_ACCOUNT {
+            if let Some(role) = trusting_role(handles, &running.account) {
+                let _ = writeln!(out, "role_arn = \"{}\"", role.arn());
+                if let Some(id) = &role.external_id {
+                    let _ = writeln!(out, "external_id = \"{id}\"");
+                }
+            }
+        }
         let _ = writeln!(out, "region = \"{}\"", running.cluster.region);
         let _ = writeln!(out, "owner_id = \"{}\"", settings.owner_id);
         let _ = writeln!(out, "external_dns_version = \"{}\"", settings.version);
@@ -283,4 +292,14 @@ fn first_zone(handles: &Handles) -> String {
         .first()
         .map(|z| z.name.trim_end_matches('.').to_string())
         .unwrap_or_else(|| "example.com".into())
+}
+
+/// The first role of `account` that cutover's account (the default one) may assume.
+fn trusting_role(handles: &Handles, account: &str) -> Option<crate::iam::Role> {
+    handles.route53.iam().roles().into_iter().find(|r| {
+        r.account == account
+            && r.trusted_accounts
+                .iter()
+                .any(|t| t == crate::iam::DEFAULT_ACCOUNT)
+    })
 }

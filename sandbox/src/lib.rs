@@ -89,6 +89,9 @@ pub struct ClusterEndpoints {
 
 /// One running cluster: its objects, API server, load balancers (by name) and external-dns.
 pub struct SandboxCluster {
+    /// The account the cluster lives in (its EKS API and Kubernetes API let in only that
+    /// account's identities).
+    pub account: String,
     pub cluster: Cluster,
     pub api: KubeApiServer,
     pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
@@ -138,16 +141,14 @@ impl Sandbox {
         tasks.push(task);
         let zones = create_zones(&route53, &world)?;
         let pki = pki::Pki::generate().context("generating the sandbox CA")?;
-        let eks_state = eks::EksState::new();
+        let eks_state = eks::EksState::new().with_iam(route53.iam());
         let mut clusters = BTreeMap::new();
         for spec in &world.clusters {
             let cluster = start_cluster(&world, spec, &route53, &route53_url, &pki, &clock).await?;
-            eks_state.insert(eks::EksCluster::new(
-                &spec.name,
-                &spec.region,
-                &cluster.api.url(),
-                pki.ca_pem(),
-            ));
+            eks_state.insert(
+                eks::EksCluster::new(&spec.name, &spec.region, &cluster.api.url(), pki.ca_pem())
+                    .in_account(&cluster.account),
+            );
             clusters.insert(spec.name.clone(), cluster);
         }
         let (eks_url, task) = serve(eks::router(eks_state))
@@ -503,7 +504,9 @@ async fn start_cluster(
         );
         cluster.upsert_http_route(route);
     }
-    let api = kube_api::serve_kube_api(cluster.clone(), pki, clock.clone())
+    let cluster_account = spec.account.as_deref().unwrap_or(iam::DEFAULT_ACCOUNT);
+    let access = Some((route53.iam(), cluster_account.to_string()));
+    let api = kube_api::serve_kube_api_in(cluster.clone(), pki, clock.clone(), access)
         .await
         .with_context(|| format!("starting the Kubernetes API of cluster {}", spec.name))?;
     let account = spec
@@ -519,6 +522,7 @@ async fn start_cluster(
         account,
     )?;
     Ok(SandboxCluster {
+        account: cluster_account.to_string(),
         cluster,
         api,
         load_balancers,

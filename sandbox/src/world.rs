@@ -148,6 +148,9 @@ fn default_trust() -> Vec<String> {
 pub struct ClusterSpec {
     /// The EKS cluster name.
     pub name: String,
+    /// The account the cluster lives in; default the default account.
+    #[serde(default)]
+    pub account: Option<String>,
     pub region: String,
     pub external_dns: ExternalDnsSpec,
     #[serde(default)]
