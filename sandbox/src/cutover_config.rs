@@ -80,6 +80,7 @@ fn header(out: &mut String, handles: &Handles) {
         "# cutover.toml for a running sandbox. Zone ids and ports change on every start: write it
 # again after each `sandbox serve`. Point cutover at the sandbox with the standard variables:
 #   export AWS_ENDPOINT_URL_ROUTE_53={route53} AWS_ENDPOINT_URL_EKS={eks}
+#   export AWS_ENDPOINT_URL_STS={sts}
 #   export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} AWS_REGION={region}
 # and follow the sandbox's simulated clock with `cutover --clock sandbox:{control} …`.
 sns_topic_arns = [\"{DEPLOY_TOPIC_ARN}\"]
@@ -87,6 +88,7 @@ rate_limit = 2.0
 ",
         route53 = e.route53,
         eks = e.eks,
+        sts = e.sts,
         control = e.control,
         key = crate::ACCESS_KEY_ID,
         secret = crate::SECRET_ACCESS_KEY,
