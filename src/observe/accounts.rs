@@ -124,8 +124,11 @@ pub struct Accounts {
     route53: aws_config::SdkConfig,
     sts: aws_config::SdkConfig,
     route53_requests_per_second: f64,
-    roles: Mutex<HashMap<AssumeRole, (Arc<RoleCredentials>, Arc<SdkRoute53>)>>,
+    roles: Mutex<HashMap<AssumeRole, RoleClients>>,
 }
+
+/// A role's cached credentials and the Route53 client that uses them.
+type RoleClients = (Arc<RoleCredentials>, Arc<SdkRoute53>);
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,7 +154,7 @@ impl Accounts {
         }
     }
 
-    fn entry(&self, role: &AssumeRole) -> (Arc<RoleCredentials>, Arc<SdkRoute53>) {
+    fn entry(&self, role: &AssumeRole) -> RoleClients {
         let mut roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
         roles
             .entry(role.clone())
@@ -348,5 +351,124 @@ mod tests {
             &Credentials::new("AKID", "secret", None, None, "test"),
             now
         ));
+    }
+
+    /// A Route53 that names itself in change ids and records which change ids it was asked for.
+    struct Fake {
+        name: &'static str,
+        deny: bool,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl Fake {
+        fn new(name: &'static str, deny: bool) -> Arc<Fake> {
+            Arc::new(Fake {
+                name,
+                deny,
+                asked: Mutex::new(Vec::new()),
+            })
+        }
+        fn asked(&self) -> Vec<String> {
+            self.asked.lock().unwrap().clone()
+        }
+    }
+
+    impl Route53Api for Fake {
+        fn list_records<'a>(
+            &'a self,
+            _zone_id: &'a str,
+        ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
+            let result = if self.deny {
+                Err(Route53Error::Other {
+                    code: "AccessDenied".into(),
+                    message: "User: someone is not authorized".into(),
+                })
+            } else {
+                Ok(Vec::new())
+            };
+            Box::pin(async move { result })
+        }
+        fn change<'a>(
+            &'a self,
+            _zone_id: &'a str,
+            _batch: &'a ChangeBatch,
+        ) -> BoxFuture<'a, Result<ChangeInfo, Route53Error>> {
+            let id = format!("C-{}", self.name);
+            Box::pin(async move {
+                Ok(ChangeInfo {
+                    id,
+                    status: ChangeStatus::Pending,
+                })
+            })
+        }
+        fn get_change<'a>(
+            &'a self,
+            change_id: &'a str,
+        ) -> BoxFuture<'a, Result<ChangeStatus, Route53Error>> {
+            self.asked.lock().unwrap().push(change_id.to_string());
+            Box::pin(async move { Ok(ChangeStatus::Insync) })
+        }
+    }
+
+    /// A role whose credentials are already cached (no STS call).
+    fn cached_role(arn: &str) -> Arc<RoleCredentials> {
+        let role = AssumeRole::new(arn, None).unwrap();
+        let credentials = RoleCredentials::new(role, aws_config::SdkConfig::builder().build());
+        *credentials.cached.try_lock().unwrap() = Some(Credentials::new(
+            "ASIA",
+            "secret",
+            Some("t".into()),
+            None,
+            "test",
+        ));
+        Arc::new(credentials)
+    }
+
+    #[tokio::test]
+    async fn each_zone_goes_through_its_role_and_a_change_is_followed_where_it_was_made() {
+        let default = Fake::new("default", true);
+        let role_api = Fake::new("role", false);
+        let arn = "arn:aws:iam::222222222222:role/cutover-records";
+        let routed = ZoneRoute53 {
+            default: default.clone(),
+            zones: HashMap::from([(
+                "ZROLE".to_string(),
+                ZoneRoute {
+                    credentials: cached_role(arn),
+                    api: role_api.clone(),
+                },
+            )]),
+            changes: Mutex::new(HashMap::new()),
+        };
+        let batch = ChangeBatch {
+            comment: None,
+            changes: Vec::new(),
+        };
+        assert!(routed.list_records("/hostedzone/ZROLE").await.is_ok());
+        let info = routed.change("ZROLE", &batch).await.unwrap();
+        assert_eq!(info.id, "C-role");
+        assert_eq!(
+            routed.get_change("C-role").await.unwrap(),
+            ChangeStatus::Insync
+        );
+        assert_eq!(role_api.asked(), vec!["C-role"]);
+        // Seen INSYNC, it is forgotten; an unknown change goes to the default client.
+        routed.get_change("C-role").await.unwrap();
+        assert_eq!(default.asked(), vec!["C-role"]);
+        // A refusal names the zone and who was refused.
+        let denied = routed.list_records("ZOTHER").await.unwrap_err();
+        assert_eq!(
+            denied,
+            Route53Error::AccessDenied {
+                zone: "ZOTHER".into(),
+                role: "the function's own credentials".into(),
+                reason: "AccessDenied: User: someone is not authorized".into(),
+            }
+        );
+        assert!(!denied.is_transient());
+        assert!(!denied.change_may_have_applied());
+        // The role's Debug shows the role, never a credential.
+        let shown = format!("{:?}", cached_role(arn));
+        assert!(shown.contains(arn) && !shown.contains("secret"), "{shown}");
     }
 }
