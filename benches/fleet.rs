@@ -13,9 +13,10 @@
 //! - one GetChange per packed batch still pending: each request that changed traffic records in
 //!   an earlier tick, until a tick has recorded INSYNC;
 //! - the batches forced by the limits for the records that changed in the tick (the traffic
-//!   records and the services' state records, both required by docs/design.md §7.5):
-//!   `max(ceil(records / 1,000), ceil(value characters / 32,000))`, UPSERT counted twice. This is
-//!   a lower bound: it ignores that a service's batch is never split.
+//!   records and the services' state records, both required by docs/design.md §7.5), each
+//!   record set counted once — one DELETE of it as it was and one CREATE of it as it ends the
+//!   tick, however often the tick rewrote it: `max(ceil(records / 1,000), ceil(value characters /
+//!   32,000))`. This is a lower bound: it ignores that a service's batch is never split.
 //!
 //! Anything else cutover writes (its per-zone records, names starting with the state record
 //! prefix followed by `_`) is counted in the requests and not in the floor.
@@ -93,6 +94,9 @@ struct Measured {
     rate: f64,
     start_ms: f64,
     start_requests: u64,
+    /// The start's window on the sandbox's clock: its requests are the first pending ones.
+    start_from_ms: i64,
+    start_until_ms: i64,
     /// Services whose start was applied (the rest were refused, e.g. a probe timed out).
     started_services: usize,
     ticks: Vec<TickMeasure>,
@@ -315,32 +319,55 @@ fn role(name: &str) -> RecordRole {
     }
 }
 
+/// The cost of one record set in a request: records (an alias counts one) and value characters.
+fn cost(r: &sandbox::route53::Rrset) -> (u64, u64) {
+    let records = if r.alias_target.is_some() {
+        1
+    } else {
+        r.records.len().max(1) as u64
+    };
+    (records, r.records.iter().map(|v| v.len() as u64).sum())
+}
+
+/// Traffic requests (those that changed a traffic record) among `requests`.
+fn traffic_requests(requests: &[&AppliedChange]) -> u64 {
+    requests
+        .iter()
+        .filter(|c| {
+            c.changes
+                .iter()
+                .any(|ch| role(&ch.rrset.name) == RecordRole::Traffic)
+        })
+        .count() as u64
+}
+
 /// The floors of every tick, from the change log of the run.
 fn weigh(measured: Measured, log: &[AppliedChange]) -> Run {
+    let within = |from: i64, until: i64| -> Vec<&AppliedChange> {
+        log.iter()
+            .filter(|c| c.at_millis >= from && c.at_millis <= until)
+            .collect()
+    };
     let mut ticks = Vec::new();
-    // Requests that changed traffic and whose INSYNC no tick has recorded yet.
-    let mut pending: u64 = 0;
+    // Requests that changed traffic and whose INSYNC no tick has recorded yet: the start's first.
+    let mut pending: u64 =
+        traffic_requests(&within(measured.start_from_ms, measured.start_until_ms));
     let mut state_chars = 0;
     let mut state_strings = 0;
     for t in &measured.ticks {
-        let requests: Vec<&AppliedChange> = log
-            .iter()
-            .filter(|c| c.at_millis >= t.from_ms && c.at_millis <= t.until_ms)
-            .collect();
-        let (mut records, mut chars) = (0u64, 0u64);
+        let requests = within(t.from_ms, t.until_ms);
+        // Each record set once: the DELETE of it as it was, the CREATE of it as it ends.
+        type Key = (String, String, Option<String>);
+        let mut deleted: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
+        let mut created: BTreeMap<Key, (u64, u64)> = BTreeMap::new();
         let (mut traffic, mut state) = (0u64, 0u64);
         for change in requests.iter().flat_map(|c| c.changes.iter()) {
             let r = &change.rrset;
-            let factor = if change.action == Action::Upsert {
-                2
-            } else {
-                1
-            };
             match role(&r.name) {
                 RecordRole::Bookkeeping => continue,
                 RecordRole::State => {
                     state += 1;
-                    if change.action == Action::Create {
+                    if change.action != Action::Delete {
                         for v in &r.records {
                             state_chars = state_chars.max(v.len());
                             state_strings = state_strings.max(
@@ -353,14 +380,25 @@ fn weigh(measured: Measured, log: &[AppliedChange]) -> Run {
                 }
                 RecordRole::Traffic => traffic += 1,
             }
-            let n = if r.alias_target.is_some() {
-                1
-            } else {
-                r.records.len().max(1) as u64
-            };
-            records += n * factor;
-            chars += r.records.iter().map(|v| v.len() as u64).sum::<u64>() * factor;
+            let key = (r.name.clone(), r.rtype.clone(), r.set_identifier.clone());
+            match change.action {
+                Action::Delete => {
+                    deleted.entry(key).or_insert_with(|| cost(r));
+                }
+                Action::Create => {
+                    created.insert(key, cost(r));
+                }
+                // An UPSERT counts twice (docs/reference/route53.md "Limits").
+                Action::Upsert => {
+                    let (n, c) = cost(r);
+                    created.insert(key, (2 * n, 2 * c));
+                }
+            }
         }
+        let (records, chars) = deleted
+            .values()
+            .chain(created.values())
+            .fold((0, 0), |(n, c), (dn, dc)| (n + dn, c + dc));
         let forced = if records == 0 {
             0
         } else {
@@ -383,16 +421,8 @@ fn weigh(measured: Measured, log: &[AppliedChange]) -> Run {
             forced,
             wall_ms: t.wall_ms,
         });
-        let traffic_requests = requests
-            .iter()
-            .filter(|c| {
-                c.changes
-                    .iter()
-                    .any(|ch| role(&ch.rrset.name) == RecordRole::Traffic)
-            })
-            .count() as u64;
         match kind {
-            TickKind::Stepping => pending = traffic_requests,
+            TickKind::Stepping => pending = traffic_requests(&requests),
             TickKind::Insync => pending = 0,
             TickKind::Steady => {}
         }
@@ -604,12 +634,14 @@ async fn measure() -> anyhow::Result<Measured> {
     .await;
 
     let started = Instant::now();
+    let start_from_ms = clock.now_millis();
     let report = engine::handle(
         &ctx,
         json!({ "action": "start", "services": "all", "actor": "bench", "reason": "fleet" }),
     )
     .await;
     let start_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let start_until_ms = clock.now_millis();
     eprintln!("fleet:   start of {n} services: {start_ms:.0} ms");
     let start_requests = route53.request_count();
     let entries = support::service_reports(&report);
@@ -683,6 +715,8 @@ async fn measure() -> anyhow::Result<Measured> {
         rate,
         start_ms,
         start_requests,
+        start_from_ms,
+        start_until_ms,
         started_services,
         ticks: measures,
         vm_hwm_kib: vm_hwm_kib()?,
