@@ -134,6 +134,26 @@ pub struct StartArgs {
     /// The deployed version, for the record.
     #[arg(long)]
     pub version: Option<String>,
+    /// Begin a wave of this name: its services (`--all`, `--services`, `--match` or `--label`)
+    /// start at most `--max-active` at a time, the rest queued; each tick starts the next.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["to", "strategy", "service"])]
+    pub wave: Option<String>,
+    /// The wave's services, by name (comma-separated).
+    #[arg(long, value_delimiter = ',', requires = "wave", value_name = "NAME,…")]
+    pub services: Vec<String>,
+    /// The wave's services: those whose name matches this glob (`*`, `?`).
+    #[arg(long = "match", requires = "wave", value_name = "GLOB")]
+    pub matching: Option<String>,
+    /// The wave's services: those with this label (`services.<name>.labels`).
+    #[arg(long, requires = "wave", value_name = "KEY=VALUE")]
+    pub label: Option<String>,
+    /// Canaries of the wave in progress at once (default: the config's `wave.max_active`).
+    #[arg(long, requires = "wave")]
+    pub max_active: Option<u32>,
+    /// Rollbacks of the wave's services after which it starts no more (default: the config's
+    /// `wave.max_failures`).
+    #[arg(long, requires = "wave")]
+    pub max_failures: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,6 +226,24 @@ fn start_fields(args: &StartArgs) -> Map<String, Value> {
     if let Some(version) = &args.version {
         extra.insert("version".into(), json!(version));
     }
+    if let Some(wave) = &args.wave {
+        extra.insert("wave".into(), json!(wave));
+        if !args.services.is_empty() {
+            extra.insert("services".into(), json!(args.services));
+        }
+        if let Some(glob) = &args.matching {
+            extra.insert("match".into(), json!(glob));
+        }
+        if let Some(label) = &args.label {
+            extra.insert("label".into(), json!(label));
+        }
+        if let Some(n) = args.max_active {
+            extra.insert("max_active".into(), json!(n));
+        }
+        if let Some(n) = args.max_failures {
+            extra.insert("max_failures".into(), json!(n));
+        }
+    }
     extra
 }
 
@@ -247,11 +285,18 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
 
 /// Every record name cutover may change, in IAM's normal form (docs/reference/route53.md "IAM for
 /// record-level least privilege": lower-case, no trailing dot, `\ooo` escapes): each service's
-/// hostname, every TXT registry variant of both clusters, and its state record.
+/// hostname, every TXT registry variant of both clusters, and its state record; and cutover's
+/// own records of each zone (the change record, the waves record).
 pub fn iam_record_names(config: &Config) -> Vec<String> {
+    let zone_records = config.zones.iter().flat_map(|z| {
+        cutover_core::config::zone_record_names(&config.state_record_prefix, &z.name)
+            .into_iter()
+            .map(|(name, _)| name)
+    });
     let mut names: Vec<String> = config
         .services()
         .flat_map(|svc| cutover_core::planner::names_of_interest(config, svc))
+        .chain(zone_records)
         .map(|name| iam_escape(name.as_str()))
         .collect();
     names.sort();
