@@ -52,8 +52,10 @@ fn to_share(entry: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-/// Starts the canary and ticks until green carries `percent` (at most 20 minutes).
-async fn start_and_reach(h: &Harness, percent: u64) {
+/// Starts the canary and ticks until green carries `percent` (at most 20 minutes); returns the
+/// entry of the first tick at that share after the step's change was sent: the one that sees it
+/// INSYNC and starts the step's bake.
+async fn start_and_reach(h: &Harness, percent: u64) -> Value {
     let started = h.deploy_event("deploy-1", "search", "green").await;
     let entry = service_report(&started, "search").unwrap();
     assert_eq!(entry["kind"], "start", "{entry}");
@@ -61,7 +63,7 @@ async fn start_and_reach(h: &Harness, percent: u64) {
         let entry = minute(h).await;
         assert_ne!(entry["kind"], "rollback", "{entry}");
         if to_share(&entry) >= percent && entry["kind"] != "advance" {
-            return;
+            return entry;
         }
     }
     panic!("search never reached {percent}%");
@@ -141,13 +143,17 @@ async fn an_alarm_in_alarm_blocks_and_rolls_back() {
             ]),
         )
         .unwrap();
-    start_and_reach(&h, 5).await;
-    let entry = minute(&h).await;
+    // The step's bake starts here, with the alarm OK (all requests so far succeeded).
+    let entry = start_and_reach(&h, 5).await;
     assert_eq!(
         entry["traffic"]["clusters"]["green"]["alarms"][0]["state"],
         json!({"known": "OK"}),
         "{entry}"
     );
+    // green's new version fails real requests from the start of the bake, so the bake (2 m)
+    // cannot end before the alarm has seen a whole minute of failures. The first minute may still
+    // be judged on a minute that is partly before the failures (the alarm then still says OK and
+    // the bake goes on); the next one cannot.
     h.set_lb_path_behaviour("green", HOST, "/", Behaviour::Status { status: 500 });
     let mut saw_hold = false;
     let mut rolled_back = None;
@@ -163,6 +169,7 @@ async fn an_alarm_in_alarm_blocks_and_rolls_back() {
                 // The alarm blocks: no step while it fires.
                 assert!(to_share(&entry) <= 5, "{entry}");
             }
+            "wait" if !saw_hold => assert_eq!(to_share(&entry), 5, "{entry}"),
             other => panic!("unexpected {other}: {entry}"),
         }
     }

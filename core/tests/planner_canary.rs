@@ -369,6 +369,28 @@ fn manual_rollback_needs_route53_only() {
     assert_eq!(w.weight("payments-green"), Some(0));
 }
 
+/// A key whose A and AAAA records carry different weights (someone edited one of them) has no
+/// single share: IPv4 and IPv6 resolvers each see their own split. Reports say so (no weights)
+/// instead of inventing one — reading the odd key as weight 0 showed such a service at 0 % or
+/// 50 %, whatever the records said.
+#[test]
+fn a_key_whose_a_and_aaaa_weights_differ_reports_no_share() {
+    for (sid, weight) in [("payments-green", 77), ("payments-blue", 179)] {
+        let mut w = started_at_10();
+        for r in w.zone.iter_mut() {
+            if r.rtype == RecordType::A
+                && r.set_identifier.as_ref().map(|s| s.as_str()) == Some(sid)
+            {
+                r.weight = Some(cutover_core::types::Weight(weight));
+            }
+        }
+        for action in [Action::Status, Action::Tick] {
+            let d = w.run(action.clone(), None, 30 * MIN);
+            assert_eq!(d.weights_before, None, "{sid} {action:?}: {}", d.summary);
+        }
+    }
+}
+
 #[test]
 fn drift_holds_and_never_overwrites() {
     let mut w = started_at_10();

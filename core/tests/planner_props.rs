@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod planner_common;
+mod zone_invariants;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use cutover_core::command::Action;
 use cutover_core::observation::Verdict;
@@ -110,7 +111,8 @@ fn zone() -> impl Strategy<Value = Vec<RecordSet>> {
     ]
 }
 
-/// Independent checks of one applied batch (docs/design.md §7.1, §7.3, §7.4, §7.5).
+/// Independent checks of one applied batch (docs/design.md §7.1, §7.3, §7.4, §7.5): the batch's own
+/// promises here, the zone's from the checks shared with the chaos campaign (`zone_invariants`).
 fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Result<(), String> {
     let host = dns(HOST);
     let state_name = dns("_cutover.payments.example.com");
@@ -143,57 +145,30 @@ fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Resu
         .filter_map(|c| c.record.set_identifier.as_ref().map(|s| s.to_string()))
         .collect();
     let touches_host = batch.changes.iter().any(|c| c.record.name == host);
-    for rtype in [RecordType::A, RecordType::Aaaa] {
-        if !touches_host {
-            continue;
-        }
-        let at = |z: &[RecordSet]| {
-            z.iter()
-                .filter(|r| r.name == host && r.rtype == rtype)
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let (b, a) = (at(before), at(after));
-        if !b.is_empty() && a.is_empty() {
-            return Err(format!("{rtype} lost its last record"));
-        }
-        if a.iter().any(|r| r.weight.is_some()) {
-            if a.iter().any(|r| r.weight.is_none()) {
-                return Err("simple and weighted together".into());
-            }
-            if a.iter().all(|r| r.weight == Some(Weight(0))) {
-                return Err(format!("{rtype}: all weights 0"));
+    let (b, a) = (zone_invariants::recs(before), zone_invariants::recs(after));
+    let mut problems = Vec::new();
+    if touches_host {
+        problems.extend(zone_invariants::answers_lost(&b, &a, HOST));
+        problems.extend(zone_invariants::groups(&a, HOST));
+        problems.extend(zone_invariants::registry_complete(&a, HOST));
+        // cutover's own batches never leave even a sole weighted member at 0.
+        for rtype in ["A", "AAAA"] {
+            let at: Vec<_> = a.iter().filter(|r| r.name == HOST && r.rtype == rtype).collect();
+            if !at.is_empty() && at.iter().all(|r| r.weight == Some(0)) {
+                problems.push(format!("{rtype}: all weights 0"));
             }
         }
     }
-    // A, AAAA and the TXTs of every key carry one weight; TXT TTL 300.
-    let mut by_sid: BTreeMap<String, BTreeSet<Option<u8>>> = BTreeMap::new();
-    for r in after
-        .iter()
-        .filter(|r| r.name != state_name && r.set_identifier.is_some())
-    {
-        let is_registry = r.rtype != RecordType::Txt
-            || matches!(
-                r.values.first().and_then(|v| registry::parse_value(v).ok()),
-                Some(TxtContent::Labels(_))
-            );
-        if !is_registry {
-            continue;
-        }
-        if r.rtype == RecordType::Txt && r.ttl != Some(300) {
-            return Err(format!("TXT {} TTL {:?}", r.name, r.ttl));
-        }
-        by_sid
-            .entry(r.set_identifier.as_ref().unwrap().to_string())
-            .or_default()
-            .insert(r.weight.map(|w| w.get()));
+    // A, AAAA and the TXTs of every key the batch wrote carry one weight; every registry entry
+    // has TTL 300 and its canonical value.
+    problems.extend(zone_invariants::key_weights(&a, HOST, &|sid| {
+        touched_sids.contains(sid)
+    }));
+    problems.extend(zone_invariants::registry_format(&a, HOST));
+    match problems.into_iter().next() {
+        Some(p) => Err(p),
+        None => Ok(()),
     }
-    for (sid, ws) in by_sid {
-        if ws.len() > 1 && touched_sids.contains(&sid) {
-            return Err(format!("key {sid} has weights {ws:?}"));
-        }
-    }
-    Ok(())
 }
 
 proptest! {
@@ -308,53 +283,30 @@ fn bg_zone() -> impl Strategy<Value = (Vec<RecordSet>, &'static str, &'static st
     ]
 }
 
-/// Blue-green's own promises on the zone after a batch: every simple A/AAAA keeps a registry
-/// entry, every registry entry of the simple key names one owner (no split ownership between
-/// versions) among blue/green/lease, and A and AAAA point at one target.
+/// Blue-green's own promises on the zone after a batch: every simple A/AAAA keeps its registry
+/// entries and every entry its record, every registry entry of the simple key names one owner (no
+/// split ownership between versions) among blue/green/lease, and A and AAAA point at one target.
 fn check_bg(after: &[RecordSet]) -> Result<(), String> {
-    let host = dns(HOST);
-    let records: Vec<&RecordSet> = after
-        .iter()
-        .filter(|r| r.name == host && matches!(r.rtype, RecordType::A | RecordType::Aaaa))
-        .collect();
-    let targets: BTreeSet<String> = records
-        .iter()
-        .filter_map(|r| r.alias.as_ref().map(|a| a.dns_name.to_string()))
-        .collect();
-    if targets.len() > 1 {
-        return Err(format!(
-            "A and AAAA point at different targets: {targets:?}"
-        ));
-    }
-    let names = [
-        "payments.example.com",
-        "a-payments.example.com",
-        "aaaa-payments.example.com",
-        "cname-payments.example.com",
-    ];
-    let mut owners = BTreeSet::new();
-    for r in after
-        .iter()
-        .filter(|r| r.rtype == RecordType::Txt && r.set_identifier.is_none())
-        .filter(|r| names.contains(&r.name.as_str()))
-    {
-        if let Some(TxtContent::Labels(l)) =
-            r.values.first().and_then(|v| registry::parse_value(v).ok())
-        {
-            owners.insert(l.owner().unwrap_or("").to_string());
-            if r.ttl != Some(300) {
-                return Err(format!("TXT {} TTL {:?}", r.name, r.ttl));
-            }
+    let a = zone_invariants::recs(after);
+    let mut problems = zone_invariants::registry_complete(&a, HOST);
+    problems.extend(zone_invariants::registry_format(&a, HOST));
+    if let Some(targets) = zone_invariants::key_targets(&a, HOST).get(&None) {
+        if targets.len() > 1 {
+            problems.push(format!(
+                "A and AAAA point at different targets: {targets:?}"
+            ));
         }
     }
-    if !records.is_empty() && owners.is_empty() {
-        return Err("the simple records lost their registry entries".into());
+    if let Some(owners) = zone_invariants::key_owners(&a, HOST).get_mut(&None) {
+        owners.remove("red"); // a third owner's entry is never touched, so it stays
+        if owners.len() > 1 {
+            problems.push(format!("split ownership: {owners:?}"));
+        }
     }
-    owners.remove("red"); // a third owner's entry is never touched, so it stays
-    if owners.len() > 1 {
-        return Err(format!("split ownership: {owners:?}"));
+    match problems.into_iter().next() {
+        Some(p) => Err(p),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 proptest! {

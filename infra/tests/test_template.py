@@ -142,6 +142,14 @@ def parameter_table(markdown):
     return rows
 
 
+def section(markdown, heading):
+    """The lines under `heading` up to the next heading of any level."""
+    lines = markdown.splitlines()
+    start = lines.index(heading) + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("#")), len(lines))
+    return "\n".join(lines[start:end])
+
+
 def documented_default(parameter):
     """How the guide writes a parameter's default."""
     if "Default" not in parameter:
@@ -153,7 +161,7 @@ def documented_default(parameter):
 class DeployGuide(unittest.TestCase):
     def test_parameter_table_matches_the_template(self):
         template = load_template()
-        table = parameter_table(DEPLOY_GUIDE.read_text())
+        table = parameter_table(section(DEPLOY_GUIDE.read_text(), "### Parameters"))
         self.assertEqual(sorted(table), sorted(template["Parameters"]))
         for name, parameter in template["Parameters"].items():
             self.assertEqual(table[name], documented_default(parameter), f"default of {name} in docs/deploy.md")

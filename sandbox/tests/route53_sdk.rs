@@ -1412,6 +1412,23 @@ async fn in_process_change_and_history() {
     assert_eq!(history[0].changes[0].rrset.name, "a.example.com.");
     assert_eq!(history[0].records_after.len(), 3);
     assert_eq!(e.r53.zone_ids(), vec![e.zone.clone()]);
+    // Reading from an index gives the same entries, each with the zone right after it.
+    e.r53
+        .change(
+            &e.zone,
+            vec![sandbox::route53::Change {
+                action: Action::Create,
+                rrset: simple("b.example.com", "A", 60, &["1.1.1.2"]),
+            }],
+            Some("second".into()),
+        )
+        .unwrap();
+    let all = e.r53.history();
+    assert_eq!(all.len(), 2);
+    assert_eq!(e.r53.history_since(1), all[1..].to_vec());
+    assert_eq!(e.r53.history_since(1)[0].records_after.len(), 4);
+    assert_eq!(e.r53.history_since(0), all);
+    assert!(e.r53.history_since(2).is_empty());
 }
 
 #[tokio::test]

@@ -21,6 +21,10 @@ pub struct Deadline {
 /// How long the CLI (and a caller that names no deadline) may take.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
+/// 2001-09-09 in milliseconds since the Unix epoch: no real deadline is earlier, and no
+/// function timeout (at most 15 minutes) is later.
+const EPOCH_MILLIS_FLOOR: u64 = 1_000_000_000_000;
+
 /// Time kept back at the deadline to report and answer; a rollback keeps less.
 pub const NORMAL_MARGIN: Duration = Duration::from_secs(3);
 pub const ROLLBACK_MARGIN: Duration = Duration::from_millis(800);
@@ -43,7 +47,15 @@ impl Deadline {
 
     /// Lambda's deadline, milliseconds since the Unix epoch (`Lambda-Runtime-Deadline-Ms`), as
     /// seen from `now_ms` on the same clock.
+    ///
+    /// Local Runtime API emulators (cargo-lambda's `watch`) send the function's timeout in
+    /// milliseconds instead (`600000`), not a point in time. Taken as an epoch time it lies in
+    /// 1970, so every invocation would start with no time left and defer all its work. A value
+    /// too small to be an epoch time of this century is therefore read as a budget from now.
     pub fn from_epoch_millis(deadline_ms: u64, now_ms: u64) -> Deadline {
+        if deadline_ms < EPOCH_MILLIS_FLOOR {
+            return Deadline::after(Duration::from_millis(deadline_ms));
+        }
         Deadline::after(Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
     }
 
@@ -125,6 +137,26 @@ where
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn an_epoch_deadline_counts_from_now() {
+        let now_ms = 1_796_102_462_953;
+        let d = Deadline::from_epoch_millis(now_ms + 30_000, now_ms);
+        let left = d.remaining();
+        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        // A deadline already passed leaves no time.
+        let past = Deadline::from_epoch_millis(now_ms - 5_000, now_ms);
+        assert_eq!(past.remaining(), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_emulators_relative_deadline_is_a_budget_from_now() {
+        // cargo-lambda's local Runtime API sends `Lambda-Runtime-Deadline-Ms: 600000`.
+        let now_ms = 1_796_102_462_953;
+        let d = Deadline::from_epoch_millis(600_000, now_ms);
+        let left = d.remaining();
+        assert!(left > Duration::from_secs(599) && left <= Duration::from_secs(600), "{left:?}");
+    }
 
     #[test]
     fn backoff_grows_to_its_cap_and_is_jittered() {

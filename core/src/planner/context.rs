@@ -251,12 +251,17 @@ pub(super) fn current_weights(ctx: &Ctx, from: &Name, to: &Name) -> Option<Weigh
             to: Percent::ZERO,
         });
     }
-    let w = |c: &Name| {
-        ctx.sid(c)
-            .and_then(|s| f.key(&s).and_then(|k| k.weight().ok().flatten()))
-            .unwrap_or(0)
+    // A missing key has no traffic (weight 0). A key whose A and AAAA records carry different
+    // weights has no single share — IPv4 and IPv6 resolvers each see their own split — so none is
+    // reported rather than one made up (docs/design.md §7.4: they always agree when cutover wrote
+    // them; someone else changed one).
+    let w = |c: &Name| -> Option<u8> {
+        match ctx.sid(c).and_then(|s| f.key(&s)) {
+            None => Some(0),
+            Some(k) => k.weight().ok().map(|w| w.unwrap_or(0)),
+        }
     };
-    let p = share(w(from), w(to));
+    let p = share(w(from)?, w(to)?);
     Some(Weights {
         from: p.complement(),
         to: p,

@@ -297,26 +297,35 @@ impl Route53 {
     /// Every applied change, in order, with the zone as it stood right after it (replayed from
     /// the zone's first records: the changes were validated when applied).
     pub fn history(&self) -> Vec<AppliedChange> {
+        self.history_since(0)
+    }
+
+    /// The applied changes from the `start`-th on (0 is the first), each with the zone right
+    /// after it, as [`Route53::history`] gives them. The earlier changes are replayed without
+    /// copying the zone, so a long run that reads only its new changes after each step stays
+    /// linear in the changes, not in the changes times the zone.
+    pub fn history_since(&self, start: usize) -> Vec<AppliedChange> {
         let state = self.lock();
         let mut zones: BTreeMap<String, RecordMap> = state.initial_records.clone();
-        state
-            .history
-            .iter()
-            .map(|h| {
-                let records = zones.entry(h.zone_id.clone()).or_default();
-                for change in &h.changes {
-                    replay(records, change);
-                }
-                AppliedChange {
-                    change_id: h.change_id.clone(),
-                    zone_id: h.zone_id.clone(),
-                    comment: h.comment.clone(),
-                    at_millis: h.at_millis,
-                    changes: h.changes.clone(),
-                    records_after: records.values().cloned().collect(),
-                }
-            })
-            .collect()
+        let mut out = Vec::with_capacity(state.history.len().saturating_sub(start));
+        for (i, h) in state.history.iter().enumerate() {
+            let records = zones.entry(h.zone_id.clone()).or_default();
+            for change in &h.changes {
+                replay(records, change);
+            }
+            if i < start {
+                continue;
+            }
+            out.push(AppliedChange {
+                change_id: h.change_id.clone(),
+                zone_id: h.zone_id.clone(),
+                comment: h.comment.clone(),
+                at_millis: h.at_millis,
+                changes: h.changes.clone(),
+                records_after: records.values().cloned().collect(),
+            });
+        }
+        out
     }
 
     /// The applied changes from index `since` on, without the zone after each (`records_after`
