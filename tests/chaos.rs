@@ -88,9 +88,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cutover::engine::{self, Context};
-use cutover::observe::route53::{Route53Api, Route53Error, SdkRoute53};
+use cutover::observe::route53::{RecordSink, Route53Api, Route53Error, SdkRoute53};
 use cutover_core::command::Strategy;
-use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus, RecordSet};
+use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus};
 use cutover_core::state::{Phase, State};
 use futures::future::BoxFuture;
 use rand::rngs::StdRng;
@@ -608,11 +608,12 @@ struct Interposed {
 }
 
 impl Route53Api for Interposed {
-    fn list_records<'a>(
+    fn list_records_into<'a>(
         &'a self,
         zone_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
-        self.inner.list_records(zone_id)
+        sink: RecordSink<'a>,
+    ) -> BoxFuture<'a, Result<usize, Route53Error>> {
+        self.inner.list_records_into(zone_id, sink)
     }
 
     fn change<'a>(
