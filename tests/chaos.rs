@@ -721,7 +721,10 @@ impl Cli {
                 Kill::Never => false,
                 Kill::After(_) => now >= due,
                 Kill::AtChange { route53, before } => {
-                    route53.request_count().operation("ChangeResourceRecordSets") > *before
+                    route53
+                        .request_count()
+                        .operation("ChangeResourceRecordSets")
+                        > *before
                 }
             };
             if kill_now || now >= limit {
@@ -754,7 +757,10 @@ enum Kill {
     /// As soon as Route53 has received a change request from it (`before`: the count of change
     /// requests when it started): between an accepted batch and the write of its change id, or
     /// in the middle of its changes.
-    AtChange { route53: Route53, before: u64 },
+    AtChange {
+        route53: Route53,
+        before: u64,
+    },
 }
 
 impl Drop for Cli {
@@ -1608,7 +1614,9 @@ impl Campaign {
         let kill = match self.rng.random_range(0..4) {
             0 => Kill::Never,
             1 => Kill::AtChange {
-                before: route53.request_count().operation("ChangeResourceRecordSets"),
+                before: route53
+                    .request_count()
+                    .operation("ChangeResourceRecordSets"),
                 route53,
             },
             _ => Kill::After(Duration::from_millis(self.rng.random_range(0..=1000))),

@@ -153,7 +153,10 @@ fn check(before: &[RecordSet], batch: &ChangeBatch, after: &[RecordSet]) -> Resu
         problems.extend(zone_invariants::registry_complete(&a, HOST));
         // cutover's own batches never leave even a sole weighted member at 0.
         for rtype in ["A", "AAAA"] {
-            let at: Vec<_> = a.iter().filter(|r| r.name == HOST && r.rtype == rtype).collect();
+            let at: Vec<_> = a
+                .iter()
+                .filter(|r| r.name == HOST && r.rtype == rtype)
+                .collect();
             if !at.is_empty() && at.iter().all(|r| r.weight == Some(0)) {
                 problems.push(format!("{rtype}: all weights 0"));
             }

@@ -166,7 +166,13 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
     let mut wave_work: Option<WaveWork> = None;
     for attempt in 1..=max_attempts {
         let now = ctx.clock.now_millis();
-        let mut observed = list_zones(ctx, deadline, &pending, &tag).await;
+        // A command that plans waves lists the waves' zone too, whichever services it names.
+        let waves_zone = if attempt == 1 && waves::concerns_waves(cmd) {
+            cutover_core::wave::home_zone(&ctx.config)
+        } else {
+            None
+        };
+        let mut observed = list_zones(ctx, deadline, &pending, waves_zone, &tag).await;
         for (zone_id, zone) in &observed.zones {
             if let Ok(zone) = zone {
                 listed_changes.insert(zone_id.clone(), zone.changes_record.clone());

@@ -292,10 +292,17 @@ pub(super) async fn list_zones(
     ctx: &Context,
     deadline: Deadline,
     services: &[&ServiceConfig],
+    also: Option<&str>,
     tag: &str,
 ) -> Observations {
     let cfg = &ctx.config;
-    let zone_ids: BTreeSet<&str> = services.iter().map(|s| s.zone_id.as_str()).collect();
+    // `also`: a zone listed whatever the services (the waves' zone, for a command that plans
+    // waves).
+    let zone_ids: BTreeSet<&str> = services
+        .iter()
+        .map(|s| s.zone_id.as_str())
+        .chain(also)
+        .collect();
     let mut zones = BTreeMap::new();
     for zone_id in zone_ids {
         let Some(zone_name) = cfg.zone(zone_id).map(|z| z.name.clone()) else {

@@ -143,7 +143,10 @@ mod tests {
         let now_ms = 1_796_102_462_953;
         let d = Deadline::from_epoch_millis(now_ms + 30_000, now_ms);
         let left = d.remaining();
-        assert!(left > Duration::from_secs(29) && left <= Duration::from_secs(30), "{left:?}");
+        assert!(
+            left > Duration::from_secs(29) && left <= Duration::from_secs(30),
+            "{left:?}"
+        );
         // A deadline already passed leaves no time.
         let past = Deadline::from_epoch_millis(now_ms - 5_000, now_ms);
         assert_eq!(past.remaining(), Duration::ZERO);
@@ -155,7 +158,10 @@ mod tests {
         let now_ms = 1_796_102_462_953;
         let d = Deadline::from_epoch_millis(600_000, now_ms);
         let left = d.remaining();
-        assert!(left > Duration::from_secs(599) && left <= Duration::from_secs(600), "{left:?}");
+        assert!(
+            left > Duration::from_secs(599) && left <= Duration::from_secs(600),
+            "{left:?}"
+        );
     }
 
     #[test]

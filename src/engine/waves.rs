@@ -107,7 +107,14 @@ pub(super) fn plan_waves(
         return Ok(None);
     };
     if !obs.listed(zone_id) {
-        return Ok(None);
+        // A wave cannot begin without its record; a tick decides its services without waves.
+        return match members_of_start(cfg, cmd) {
+            Some(_) => Err(format!(
+                "zone {zone_id}, which holds the waves record, could not be listed: the wave \
+                 does not begin"
+            )),
+            None => Ok(None),
+        };
     }
     let zone_name = cfg
         .zone(zone_id)

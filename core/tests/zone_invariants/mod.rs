@@ -455,17 +455,27 @@ mod tests {
         let mut zero = ok.clone();
         zero.iter_mut().for_each(|r| r.weight = Some(0));
         assert_eq!(groups(&zero, host).len(), 2, "A and AAAA all at 0");
-        assert!(answers(&zero, host, None).is_empty(), "an even split answers");
+        assert!(
+            answers(&zero, host, None).is_empty(),
+            "an even split answers"
+        );
         assert_eq!(answers(&ok, host, Some(&BTreeSet::new())).len(), 2);
         let mut sole = zero.clone();
         sole.retain(|r| r.set_identifier.as_deref() == Some("app-green"));
-        assert!(groups(&sole, host).is_empty(), "a sole member at 0 takes it all");
+        assert!(
+            groups(&sole, host).is_empty(),
+            "a sole member at 0 takes it all"
+        );
         assert!(answers(&sole, host, Some(&targets)).is_empty());
         let mut green_zero = ok.clone();
         green_zero.retain(|r| r.set_identifier.as_deref() == Some("app-green"));
         green_zero.push(alias("A", "app-blue", 0, "lb-blue"));
         green_zero.push(entry("a-app.example.com", "app-blue", 0, "cutover"));
-        assert_eq!(groups(&green_zero, host).len(), 1, "blue and green at 0 on A");
+        assert_eq!(
+            groups(&green_zero, host).len(),
+            1,
+            "blue and green at 0 on A"
+        );
 
         let mut half = ok.clone();
         half[0].weight = Some(50); // blue's A only
