@@ -1328,7 +1328,7 @@ impl Campaign {
                     Some(s) => Plan::Drift {
                         service: s.name,
                         host: s.host.clone(),
-                        sid: s.sid(*["blue", "green"].choose(&mut self.rng).unwrap()),
+                        sid: s.sid(["blue", "green"].choose(&mut self.rng).unwrap()),
                         weight: self.rng.random_range(1..=200),
                         all_records: self.rng.random_bool(0.5),
                     },
