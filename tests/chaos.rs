@@ -45,7 +45,8 @@
 //!   docs/design.md §3.1 step 2, docs/design.md §7.11), to 0 only on an operator's rollback or a failing `to`, anywhere else only
 //!   as an operator set it; a blue-green switch only on a start while `to` is healthy;
 //! - external-dns never changes a record parked under the lease owner; no one but the third party
-//!   touches a record that belongs to no configured service (docs/design.md §7.3);
+//!   touches a record that belongs to no configured service, but for cutover's own records of
+//!   the zone (docs/design.md §7.3);
 //! - every report is in words; a replayed event and a `status` or `plan` write nothing (docs/design.md §7.8).
 //!
 //! **Under a third party's deliberate writes** (docs/design.md §7.9): an UPSERT of a parked key's weight (all of
@@ -939,6 +940,18 @@ impl Campaign {
         let cli = Cli::new(&h, seed);
         let blue_lb = normalize(&h.lb_hostname("blue"));
         let green_lb = normalize(&h.lb_hostname("green"));
+        // The services' names, and cutover's own records of each zone (the change record and the
+        // waves record), which no service may be named (docs/design.md §7.3).
+        let own_records: Vec<String> = h
+            .ctx
+            .config
+            .zones
+            .iter()
+            .flat_map(|z| {
+                cutover_core::config::zone_record_names(&h.ctx.config.state_record_prefix, &z.name)
+            })
+            .map(|(name, _)| normalize(name.as_str()))
+            .collect();
         let interest = fleet
             .iter()
             .flat_map(|s| {
@@ -947,6 +960,7 @@ impl Campaign {
                     .cloned()
                     .chain([s.state_name.clone()])
             })
+            .chain(own_records)
             .collect();
         let prev = h.zone();
         let seen = h.sandbox.route53().history_len();
