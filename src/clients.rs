@@ -9,6 +9,7 @@ use cutover_core::config::{Config, ConfigError};
 use crate::emf;
 use crate::engine::{Context, TrafficPorts};
 use crate::notify::SdkSns;
+use crate::observe::accounts::Accounts;
 use crate::observe::clock::{Clock, SystemClock};
 use crate::observe::cloudwatch::SdkCloudWatch;
 use crate::observe::health::HttpProber;
@@ -67,6 +68,8 @@ pub struct Clients {
     pub clock: Arc<dyn Clock>,
     pub cloudwatch: Arc<SdkCloudWatch>,
     pub sns: Arc<SdkSns>,
+    /// The credentials of the roles zones and clusters name, cached for the clients' life.
+    pub accounts: Arc<Accounts>,
 }
 
 impl Clients {
@@ -87,6 +90,13 @@ impl Clients {
         let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
+        // STS (`AWS_ENDPOINT_URL_STS` for a local rehearsal) with the function's own credentials:
+        // they only assume the roles zones and clusters name.
+        let accounts = Arc::new(Accounts::new(
+            sdk_config.clone(),
+            sdk_config.clone(),
+            route53_requests_per_second,
+        ));
         Clients {
             route53: Arc::new(SdkRoute53::new(
                 aws_sdk_route53::Client::new(&sdk_config),
@@ -94,7 +104,8 @@ impl Clients {
             )),
             sources: Arc::new(
                 EksClusterSources::new(sdk_config.clone(), kube_read_timeout)
-                    .with_clock(clock.clone()),
+                    .with_clock(clock.clone())
+                    .with_accounts(accounts.clone()),
             ),
             prober: Arc::new(HttpProber::default()),
             clock,
@@ -104,6 +115,7 @@ impl Clients {
                 &sdk_config,
             ))),
             sns: Arc::new(SdkSns::new(aws_sdk_sns::Client::new(&sdk_config))),
+            accounts,
         }
     }
 
@@ -114,8 +126,8 @@ impl Clients {
     /// The engine's context over these clients, the validated config and their clock.
     pub fn context(&self, config: Arc<Config>) -> Context {
         Context {
+            route53: Arc::new(self.accounts.route53(&config, self.route53.clone())),
             config,
-            route53: self.route53.clone(),
             sources: self.sources.clone(),
             prober: self.prober.clone(),
             clock: self.clock.clone(),

@@ -33,34 +33,38 @@
 //! - per weighted key, the A, AAAA and TXT registry entries carry one weight; every record has a
 //!   registry entry and every entry its record; entries have TTL 300 and the canonical value; each
 //!   key has one owner among blue, green and the lease owner, and one target; a set identifier
-//!   names the cluster of its load balancer (docs/design.md §7.3, docs/design.md §7.4, docs/design.md §7.10);
+//!   names the cluster of its load balancer (docs/design.md §7.3, docs/design.md §7.4,
+//!   docs/design.md §7.10);
 //! - the state record, where there is one, parses and agrees with the zone: parked keys at the
 //!   weights it wrote, under the lease owner, summing to 100 % with `to` at its share; rolled back
 //!   at 0 %; completed with the `from` key gone and the `to` key green's; blue-green on the load
 //!   balancer of its share; a state record never disappears unless a third party deleted it;
 //! - every batch of cutover's: DELETE + CREATE only, configured names only, the state record of
-//!   every service whose records it changes in the same batch (docs/design.md §7.5); a share moves only one
-//!   planned step up (never while `to` was failing throughout, never sooner than the shortest
-//!   bake — the alias's 60 s TTL plus the 30 s allowance — after the service's last change,
-//!   docs/design.md §3.1 step 2, docs/design.md §7.11), to 0 only on an operator's rollback or a failing `to`, anywhere else only
-//!   as an operator set it; a blue-green switch only on a start while `to` is healthy;
+//!   every service whose records it changes in the same batch (docs/design.md §7.5); a share moves
+//!   only one planned step up (never while `to` was failing throughout, never sooner than the
+//!   shortest bake — the alias's 60 s TTL plus the 30 s allowance — after the service's last
+//!   change, docs/design.md §3.1 step 2, docs/design.md §7.11), to 0 only on an operator's rollback
+//!   or a failing `to`, anywhere else only as an operator set it; a blue-green switch only on a
+//!   start while `to` is healthy;
 //! - external-dns never changes a record parked under the lease owner; no one but the third party
 //!   touches a record that belongs to no configured service, but for cutover's own records of
 //!   the zone (docs/design.md §7.3);
-//! - every report is in words; a replayed event and a `status` or `plan` write nothing (docs/design.md §7.8).
+//! - every report is in words; a replayed event and a `status` or `plan` write nothing
+//!   (docs/design.md §7.8).
 //!
-//! **Under a third party's deliberate writes** (docs/design.md §7.9): an UPSERT of a parked key's weight (all of
-//! its records, or only its A record), or a DELETE of a service's state record. From the write's
-//! version on, the service is exempt from what the write itself broke — its key's weights (an
-//! A-only write), the state ↔ zone agreement, the state record's presence — and instead: the
-//! written records stay exactly as the third party left them and a deleted state record stays
-//! deleted (cutover never "fixes" drift), cutover writes none of its traffic records (its batches
-//! for the service touch only its state record: a hold), every tick of it answers a hold for drift
-//! (or reports the orphaned records, docs/design.md §7.12), until an operator repairs it: restores the records by
-//! hand and resumes, or runs `rollback` (the one command that overwrites drift, by design), or
-//! `adopt` (or a new `start`) for a lost state record. Answers, groups, registry completeness,
-//! owners and targets hold throughout: the third party's writes keep them. Unrelated writes (the
-//! third owner's records, records nobody owns) are never touched by anyone else.
+//! **Under a third party's deliberate writes** (docs/design.md §7.9): an UPSERT of a parked key's
+//! weight (all of its records, or only its A record), or a DELETE of a service's state record. From
+//! the write's version on, the service is exempt from what the write itself broke — its key's
+//! weights (an A-only write), the state ↔ zone agreement, the state record's presence — and
+//! instead: the written records stay exactly as the third party left them and a deleted state
+//! record stays deleted (cutover never "fixes" drift), cutover writes none of its traffic records
+//! (its batches for the service touch only its state record: a hold), every tick of it answers a
+//! hold for drift (or reports the orphaned records, docs/design.md §7.12), until an operator
+//! repairs it: restores the records by hand and resumes, or runs `rollback` (the one command that
+//! overwrites drift, by design), or `adopt` (or a new `start`) for a lost state record. Answers,
+//! groups, registry completeness, owners and targets hold throughout: the third party's writes keep
+//! them. Unrelated writes (the third owner's records, records nobody owns) are never touched by
+//! anyone else.
 //!
 //! **At the end** faults are cleared, load balancers healed, third-party damage repaired, and the
 //! fleet ticked (a bounded number of rounds, the team and operators doing what reports ask) until

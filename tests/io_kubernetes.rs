@@ -115,6 +115,7 @@ fn cluster(api_override: Option<ApiOverride>) -> ClusterRef {
         annotation_prefix: "external-dns.alpha.kubernetes.io/".into(),
         external_dns_version: cutover_core::registry::ExternalDnsVersion::new(0, 14),
         api_override,
+        role: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn blue(api_override: Option<ApiOverride>) -> ClusterRef {
         annotation_prefix: PREFIX.into(),
         external_dns_version: cutover_core::registry::ExternalDnsVersion::V0_22,
         api_override,
+        role: None,
     }
 }
 

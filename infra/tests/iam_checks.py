@@ -142,12 +142,13 @@ def any_resource_problems(template):
 
 def condition_key_problems(template):
     """route53 condition keys must be the ones docs/reference/route53.md names; keys of other
-    services are not used by this template, so any is flagged (global aws: keys are allowed)."""
+    services are not used by these templates, so any is flagged (global aws: keys are allowed,
+    and sts:ExternalId, which a trust policy checks when a role in another account is assumed)."""
     problems = []
     for logical_id, statement in policy_statements(template):
         for operator, keys in _conditions(statement):
             for key in keys:
-                if key.startswith("aws:"):
+                if key.startswith("aws:") or key == "sts:ExternalId":
                     continue
                 if key.startswith("route53:") and key in ROUTE53_CONDITION_KEYS:
                     continue

@@ -3,10 +3,13 @@ is record-level (docs/reference/route53.md "IAM for record-level least privilege
 check can fail."""
 
 import copy
+import json
 import unittest
 
 import iam_checks
-from sam_transform import load_sample_parameters, load_template, transform_template
+from sam_transform import INFRA_DIR, load_sample_parameters, load_template, transform_template
+
+ZONE_ROLE_TEMPLATE = INFRA_DIR / "zone-account-role.yaml"
 
 
 def inline_template(statements):
@@ -262,3 +265,48 @@ class ChecksCanFail(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ZoneAccountRole(unittest.TestCase):
+    """infra/zone-account-role.yaml, the role in the zones' account that cutover assumes: the same
+    record-level Route53 policy, trusted by the function's role only, with the external id."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template(ZONE_ROLE_TEMPLATE)
+
+    def test_every_check_passes(self):
+        self.assertEqual(iam_checks.all_problems(self.template), [])
+
+    def test_actions_are_route53_records_and_the_assume_role_trust(self):
+        actions = {
+            action
+            for _, statement in iam_checks.policy_statements(self.template)
+            for action in iam_checks.statement_actions(statement)
+        }
+        self.assertEqual(
+            actions,
+            {
+                "route53:ChangeResourceRecordSets",
+                "route53:ListResourceRecordSets",
+                "route53:GetChange",
+                "sts:AssumeRole",
+            },
+        )
+
+    def test_trust_is_the_function_role_with_the_external_id(self):
+        role = self.template["Resources"]["ZoneRecordsRole"]["Properties"]
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Principal"], {"AWS": {"Ref": "CutoverRoleArn"}})
+        condition = trust["Condition"]["Fn::If"]
+        self.assertEqual(condition[0], "RequiresExternalId")
+        self.assertEqual(condition[1], {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}})
+
+    def test_another_condition_key_in_the_trust_is_still_flagged(self):
+        template = json.loads(json.dumps(self.template))
+        trust = template["Resources"]["ZoneRecordsRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        trust["Condition"] = {"StringEquals": {"sts:ExternalID2": "x"}}
+        self.assertEqual(
+            iam_checks.condition_key_problems(template),
+            ["ZoneRecordsRole: unknown condition key 'sts:ExternalID2' (under StringEquals)"],
+        )

@@ -80,6 +80,7 @@ fn header(out: &mut String, handles: &Handles) {
         "# cutover.toml for a running sandbox. Zone ids and ports change on every start: write it
 # again after each `sandbox serve`. Point cutover at the sandbox with the standard variables:
 #   export AWS_ENDPOINT_URL_ROUTE_53={route53} AWS_ENDPOINT_URL_EKS={eks}
+#   export AWS_ENDPOINT_URL_STS={sts}
 #   export AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} AWS_REGION={region}
 # and follow the sandbox's simulated clock with `cutover --clock sandbox:{control} …`.
 sns_topic_arns = [\"{DEPLOY_TOPIC_ARN}\"]
@@ -87,6 +88,7 @@ rate_limit = 2.0
 ",
         route53 = e.route53,
         eks = e.eks,
+        sts = e.sts,
         control = e.control,
         key = crate::ACCESS_KEY_ID,
         secret = crate::SECRET_ACCESS_KEY,
@@ -98,6 +100,22 @@ fn zones(out: &mut String, handles: &Handles) {
     for zone in handles.route53.zones() {
         let name = zone.name.trim_end_matches('.');
         let _ = writeln!(out, "[[zones]]\nid = \"{}\"\nname = \"{name}\"", zone.id);
+        // A zone of another account: the role there that trusts cutover's account.
+        let account = handles.route53.zone_account(&zone.id).unwrap_or_default();
+        if account != crate::iam::DEFAULT_ACCOUNT {
+            let role = handles.route53.iam().roles().into_iter().find(|r| {
+                r.account == account
+                    && r.trusted_accounts
+                        .iter()
+                        .any(|t| t == crate::iam::DEFAULT_ACCOUNT)
+            });
+            if let Some(role) = role {
+                let _ = writeln!(out, "role_arn = \"{}\"", role.arn());
+                if let Some(id) = &role.external_id {
+                    let _ = writeln!(out, "external_id = \"{id}\"");
+                }
+            }
+        }
         if zone.private {
             let _ = writeln!(out, "private = true");
         }
@@ -110,6 +128,15 @@ fn clusters(out: &mut String, handles: &Handles) {
         let settings = running.external_dns.settings();
         let _ = writeln!(out, "[clusters.{name}]");
         let _ = writeln!(out, "eks_name = \"{name}\"");
+        // A cluster of another account: the role there that trusts cutover's account.
+        if running.account != crate::iam::DEFAULT_ACCOUNT {
+            if let Some(role) = trusting_role(handles, &running.account) {
+                let _ = writeln!(out, "role_arn = \"{}\"", role.arn());
+                if let Some(id) = &role.external_id {
+                    let _ = writeln!(out, "external_id = \"{id}\"");
+                }
+            }
+        }
         let _ = writeln!(out, "region = \"{}\"", running.cluster.region);
         let _ = writeln!(out, "owner_id = \"{}\"", settings.owner_id);
         let _ = writeln!(out, "external_dns_version = \"{}\"", settings.version);
@@ -267,4 +294,14 @@ fn first_zone(handles: &Handles) -> String {
         .first()
         .map(|z| z.name.trim_end_matches('.').to_string())
         .unwrap_or_else(|| "example.com".into())
+}
+
+/// The first role of `account` that cutover's account (the default one) may assume.
+fn trusting_role(handles: &Handles, account: &str) -> Option<crate::iam::Role> {
+    handles.route53.iam().roles().into_iter().find(|r| {
+        r.account == account
+            && r.trusted_accounts
+                .iter()
+                .any(|t| t == crate::iam::DEFAULT_ACCOUNT)
+    })
 }

@@ -34,6 +34,9 @@ pub struct EksCluster {
     pub ca_pem: String,
     pub version: String,
     pub created_at: SystemTime,
+    /// The account the cluster lives in: only its credentials may describe it (when the EKS
+    /// state checks identities, [`EksState::with_iam`]).
+    pub account: String,
 }
 
 impl EksCluster {
@@ -45,7 +48,14 @@ impl EksCluster {
             ca_pem: ca_pem.to_string(),
             version: KUBERNETES_VERSION.to_string(),
             created_at: SystemTime::now(),
+            account: crate::iam::DEFAULT_ACCOUNT.to_string(),
         }
+    }
+
+    /// The cluster in `account`.
+    pub fn in_account(mut self, account: &str) -> Self {
+        self.account = account.to_string();
+        self
     }
 
     pub fn arn(&self) -> String {
@@ -60,11 +70,20 @@ impl EksCluster {
 #[derive(Debug, Clone, Default)]
 pub struct EksState {
     clusters: Arc<RwLock<BTreeMap<String, EksCluster>>>,
+    /// Identities: when set, any key of an account (or a role's temporary key) is accepted, and a
+    /// cluster may be described only with credentials of its own account.
+    iam: Option<crate::iam::Iam>,
 }
 
 impl EksState {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Checks callers against `iam`'s accounts instead of the sandbox's one key.
+    pub fn with_iam(mut self, iam: crate::iam::Iam) -> Self {
+        self.iam = Some(iam);
+        self
     }
 
     /// Adds or replaces a cluster (by name).
@@ -117,6 +136,9 @@ pub enum EksError {
     /// `UnrecognizedClientException`).
     #[error("The security token included in the request is invalid.")]
     UnrecognizedClient,
+    /// Credentials of another account than the cluster's (AWS: 403 `AccessDeniedException`).
+    #[error("{0}")]
+    AccessDenied(String),
     /// A path or method EKS does not serve here.
     #[error("no EKS operation for {0}")]
     UnknownOperation(String),
@@ -126,7 +148,9 @@ impl EksError {
     fn status(&self) -> StatusCode {
         match self {
             EksError::ClusterNotFound(_) | EksError::UnknownOperation(_) => StatusCode::NOT_FOUND,
-            EksError::MissingAuthentication | EksError::UnrecognizedClient => StatusCode::FORBIDDEN,
+            EksError::MissingAuthentication
+            | EksError::UnrecognizedClient
+            | EksError::AccessDenied(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -135,6 +159,7 @@ impl EksError {
             EksError::ClusterNotFound(_) => "ResourceNotFoundException",
             EksError::MissingAuthentication => "MissingAuthenticationTokenException",
             EksError::UnrecognizedClient => "UnrecognizedClientException",
+            EksError::AccessDenied(_) => "AccessDeniedException",
             EksError::UnknownOperation(_) => "UnknownOperationException",
         }
     }
@@ -165,10 +190,18 @@ async fn describe_cluster(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, EksError> {
-    check_credentials(&headers)?;
+    let caller = check_credentials(&state, &headers)?;
     let cluster = state
         .get(&name)
         .ok_or_else(|| EksError::ClusterNotFound(name.clone()))?;
+    if let Some(caller) = caller {
+        if caller.account != cluster.account {
+            return Err(EksError::AccessDenied(format!(
+                "User: {} is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:{}:{}:cluster/{}",
+                caller.principal, cluster.region, cluster.account, cluster.name
+            )));
+        }
+    }
     Ok(Json(json!({ "cluster": describe(&cluster) })))
 }
 
@@ -176,7 +209,7 @@ async fn list_clusters(
     State(state): State<EksState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, EksError> {
-    check_credentials(&headers)?;
+    check_credentials(&state, &headers)?;
     Ok(Json(json!({ "clusters": state.names() })))
 }
 
@@ -184,9 +217,27 @@ async fn unknown_operation(method: axum::http::Method, uri: axum::http::Uri) -> 
     EksError::UnknownOperation(format!("{method} {}", uri.path()))
 }
 
+/// The request must be SigV4-signed with a known key: any account's (or a role's temporary
+/// key with its session token) when the state checks identities, else the sandbox's own.
+fn check_credentials(
+    state: &EksState,
+    headers: &HeaderMap,
+) -> Result<Option<crate::iam::Caller>, EksError> {
+    if let Some(iam) = &state.iam {
+        return iam.caller(headers, "eks").map(Some).map_err(|e| {
+            if e.code == "MissingAuthenticationToken" {
+                EksError::MissingAuthentication
+            } else {
+                EksError::UnrecognizedClient
+            }
+        });
+    }
+    check_sandbox_key(headers).map(|()| None)
+}
+
 /// The request must be SigV4-signed with the sandbox's access key (the credential scope in the
 /// `Authorization` header starts with it).
-fn check_credentials(headers: &HeaderMap) -> Result<(), EksError> {
+fn check_sandbox_key(headers: &HeaderMap) -> Result<(), EksError> {
     let authorization = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -270,7 +321,7 @@ mod tests {
     fn credentials_are_checked_by_access_key() {
         let mut headers = HeaderMap::new();
         assert_eq!(
-            check_credentials(&headers),
+            check_sandbox_key(&headers),
             Err(EksError::MissingAuthentication)
         );
         headers.insert(
@@ -280,7 +331,7 @@ mod tests {
             ),
         );
         assert_eq!(
-            check_credentials(&headers),
+            check_sandbox_key(&headers),
             Err(EksError::UnrecognizedClient)
         );
         let good = format!(
@@ -291,6 +342,6 @@ mod tests {
             "authorization",
             HeaderValue::from_str(&good).expect("header"),
         );
-        assert_eq!(check_credentials(&headers), Ok(()));
+        assert_eq!(check_sandbox_key(&headers), Ok(()));
     }
 }

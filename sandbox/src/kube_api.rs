@@ -81,11 +81,27 @@ pub async fn serve_kube_api(
     pki: &Pki,
     clock: SimClock,
 ) -> Result<KubeApiServer, KubeApiError> {
+    serve_kube_api_in(cluster, pki, clock, None).await
+}
+
+/// [`serve_kube_api`] for a cluster in an account: `access` is the identities and the cluster's
+/// account; a token is accepted only from an identity of that account.
+pub async fn serve_kube_api_in(
+    cluster: Cluster,
+    pki: &Pki,
+    clock: SimClock,
+    access: Option<(crate::iam::Iam, String)>,
+) -> Result<KubeApiServer, KubeApiError> {
     let config = pki.server_config()?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (tls_listener, accept_task) = tls::TlsListener::start(listener, config)?;
-    let app = router(cluster, clock, &format!("127.0.0.1:{}", addr.port()));
+    let app = router_in(
+        cluster,
+        clock,
+        &format!("127.0.0.1:{}", addr.port()),
+        access,
+    );
     let serve_task = tokio::spawn(async move {
         // Serving only ends when the task is aborted; an I/O error on one connection does not
         // end it.
@@ -100,8 +116,18 @@ pub async fn serve_kube_api(
 /// The API as an axum router (TLS is added by [`serve_kube_api`]). `server_address` is what
 /// `/api` reports as the address to reach it.
 pub fn router(cluster: Cluster, clock: SimClock, server_address: &str) -> Router {
+    router_in(cluster, clock, server_address, None)
+}
+
+fn router_in(
+    cluster: Cluster,
+    clock: SimClock,
+    server_address: &str,
+    access: Option<(crate::iam::Iam, String)>,
+) -> Router {
     let state = Arc::new(ApiState {
         cluster,
+        access,
         started: clock.now(),
         clock,
         objects: ObjectTable::default(),
@@ -154,6 +180,8 @@ struct ApiState {
     objects: ObjectTable,
     /// When the cluster's namespaces were made (the server's start, simulated time).
     started: SystemTime,
+    /// Identities and the cluster's account, when tokens of several accounts are checked.
+    access: Option<(crate::iam::Iam, String)>,
     server_address: String,
 }
 
@@ -193,12 +221,39 @@ fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<(), String> {
     // either, so moving the simulated clock never locks a client out. The signature is checked
     // the same way whichever clock passes.
     let token = bearer.trim();
-    match token::verify(token, &state.cluster.name, state.clock.now()) {
+    let Some((iam, account)) = &state.access else {
+        return match token::verify(token, &state.cluster.name, state.clock.now()) {
+            Err(
+                e @ (token::TokenError::Expired { .. } | token::TokenError::InTheFuture { .. }),
+            ) => token::verify(token, &state.cluster.name, std::time::SystemTime::now())
+                .map_err(|_| e.to_string()),
+            other => other.map_err(|e| e.to_string()),
+        };
+    };
+    // Identities: any account's key or a role's temporary key signs the token; only an identity
+    // of the cluster's own account is let in (access entries map that account's principals).
+    let keys = |key: &str| iam.secret_of(key);
+    let access_key = match token::verify_with(token, &state.cluster.name, state.clock.now(), &keys)
+    {
         Err(e @ (token::TokenError::Expired { .. } | token::TokenError::InTheFuture { .. })) => {
-            token::verify(token, &state.cluster.name, std::time::SystemTime::now())
-                .map_err(|_| e.to_string())
+            token::verify_with(
+                token,
+                &state.cluster.name,
+                std::time::SystemTime::now(),
+                &keys,
+            )
+            .map_err(|_| e.to_string())
         }
         other => other.map_err(|e| e.to_string()),
+    }?;
+    let session = iam.secret_of(&access_key).and_then(|(_, token)| token);
+    match iam.account_of_key(&access_key, session.as_deref()) {
+        Some(a) if a == *account => Ok(()),
+        Some(a) => Err(format!(
+            "access key of account {a} has no access entry in cluster {} (account {account})",
+            state.cluster.name
+        )),
+        None => Err(format!("access key {access_key} is unknown or expired")),
     }
 }
 

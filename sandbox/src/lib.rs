@@ -8,6 +8,7 @@ pub mod control;
 pub mod cutover_config;
 pub mod eks;
 pub mod external_dns;
+pub mod iam;
 pub mod kube_api;
 pub mod lb;
 pub mod pki;
@@ -71,6 +72,9 @@ pub struct Endpoints {
     /// SNS (Query): `Publish`, `CreateTopic`.
     #[serde(default)]
     pub sns: String,
+    /// STS (Query): `AssumeRole`.
+    #[serde(default)]
+    pub sts: String,
     pub control: String,
     pub clusters: BTreeMap<String, ClusterEndpoints>,
 }
@@ -85,6 +89,9 @@ pub struct ClusterEndpoints {
 
 /// One running cluster: its objects, API server, load balancers (by name) and external-dns.
 pub struct SandboxCluster {
+    /// The account the cluster lives in (its EKS API and Kubernetes API let in only that
+    /// account's identities).
+    pub account: String,
     pub cluster: Cluster,
     pub api: KubeApiServer,
     pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
@@ -127,18 +134,21 @@ impl Sandbox {
         let mut tasks = Vec::new();
         let (route53_url, task) = serve(route53.router()).await.context("Route53 listener")?;
         tasks.push(task);
+        create_accounts(&route53, &world);
+        let (sts_url, task) = serve(route53.iam().router())
+            .await
+            .context("STS listener")?;
+        tasks.push(task);
         let zones = create_zones(&route53, &world)?;
         let pki = pki::Pki::generate().context("generating the sandbox CA")?;
-        let eks_state = eks::EksState::new();
+        let eks_state = eks::EksState::new().with_iam(route53.iam());
         let mut clusters = BTreeMap::new();
         for spec in &world.clusters {
             let cluster = start_cluster(&world, spec, &route53, &route53_url, &pki, &clock).await?;
-            eks_state.insert(eks::EksCluster::new(
-                &spec.name,
-                &spec.region,
-                &cluster.api.url(),
-                pki.ca_pem(),
-            ));
+            eks_state.insert(
+                eks::EksCluster::new(&spec.name, &spec.region, &cluster.api.url(), pki.ca_pem())
+                    .in_account(&cluster.account),
+            );
             clusters.insert(spec.name.clone(), cluster);
         }
         let (eks_url, task) = serve(eks::router(eks_state))
@@ -186,6 +196,7 @@ impl Sandbox {
                 eks: eks_url,
                 cloudwatch: cloudwatch_url,
                 sns: sns_url,
+                sts: sts_url,
                 control: String::new(),
                 clusters: BTreeMap::new(),
             },
@@ -365,11 +376,28 @@ fn spawn_server(listener: TcpListener, router: axum::Router) -> JoinHandle<()> {
     })
 }
 
+/// The world's accounts and roles, registered with Route53's IAM.
+fn create_accounts(route53: &Route53, world: &World) {
+    let iam = route53.iam();
+    for account in &world.accounts {
+        iam.add_account(&account.id);
+        for role in &account.roles {
+            iam.add_role(iam::Role {
+                account: account.id.clone(),
+                name: role.name.clone(),
+                trusted_accounts: role.trusted_accounts.clone(),
+                external_id: role.external_id.clone(),
+            });
+        }
+    }
+}
+
 fn create_zones(route53: &Route53, world: &World) -> anyhow::Result<BTreeMap<String, String>> {
     let mut zones = BTreeMap::new();
     for (i, zone) in world.zones.iter().enumerate() {
+        let account = zone.account.as_deref().unwrap_or(iam::DEFAULT_ACCOUNT);
         let id = route53
-            .try_create_zone(&zone.name, zone.private)
+            .try_create_zone_in(&zone.name, zone.private, account)
             .map_err(|e| anyhow::anyhow!("zones[{i}].name: {}: {}", e.code, e.message))?;
         zones.insert(zone.name.trim_end_matches('.').to_ascii_lowercase(), id);
     }
@@ -476,11 +504,25 @@ async fn start_cluster(
         );
         cluster.upsert_http_route(route);
     }
-    let api = kube_api::serve_kube_api(cluster.clone(), pki, clock.clone())
+    let cluster_account = spec.account.as_deref().unwrap_or(iam::DEFAULT_ACCOUNT);
+    let access = Some((route53.iam(), cluster_account.to_string()));
+    let api = kube_api::serve_kube_api_in(cluster.clone(), pki, clock.clone(), access)
         .await
         .with_context(|| format!("starting the Kubernetes API of cluster {}", spec.name))?;
-    let external_dns = ExternalDns::new(settings, cluster.clone(), route53_url, clock.clone())?;
+    let account = spec
+        .external_dns
+        .account
+        .as_deref()
+        .unwrap_or(iam::DEFAULT_ACCOUNT);
+    let external_dns = ExternalDns::new_in_account(
+        settings,
+        cluster.clone(),
+        route53_url,
+        clock.clone(),
+        account,
+    )?;
     Ok(SandboxCluster {
+        account: cluster_account.to_string(),
         cluster,
         api,
         load_balancers,

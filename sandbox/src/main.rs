@@ -164,6 +164,7 @@ async fn serve(
         "eks": endpoints.eks,
         "cloudwatch": endpoints.cloudwatch,
         "sns": endpoints.sns,
+        "sts": endpoints.sts,
         "control": endpoints.control,
         "clusters": endpoints.clusters,
         "credentials": {

@@ -138,13 +138,37 @@ pub fn make(
 /// URL's form, the sandbox's access key ([`crate::ACCESS_KEY_ID`]), the signature recomputed over
 /// `x-k8s-aws-id: expected_cluster`, and the token's age.
 pub fn verify(token: &str, expected_cluster: &str, now: SystemTime) -> Result<(), TokenError> {
+    let sandbox_key = |key: &str| {
+        (key == crate::ACCESS_KEY_ID).then(|| (crate::SECRET_ACCESS_KEY.to_string(), None))
+    };
+    verify_with(token, expected_cluster, now, &sandbox_key).map(|_| ())
+}
+
+/// The secret of an access key, and the session token issued with it for temporary
+/// credentials (`None`: the key is unknown).
+pub type KeyLookup<'a> = dyn Fn(&str) -> Option<(String, Option<String>)> + 'a;
+
+/// [`verify`] with the keys `keys` knows (an account's, or a role's temporary ones, whose
+/// session token must be the one in the URL); returns the access key that signed the token.
+pub fn verify_with(
+    token: &str,
+    expected_cluster: &str,
+    now: SystemTime,
+    keys: &KeyLookup<'_>,
+) -> Result<String, TokenError> {
     let url = decode(token)?;
     let host = check_sts_url(&url)?;
     let query = Query::parse(&url)?;
     check_action_and_version(&query)?;
     let presigned = PresignedParts::parse(&query, &host)?;
+    let (secret, session_token) = keys(&presigned.access_key)
+        .ok_or_else(|| TokenError::UnknownAccessKey(presigned.access_key.clone()))?;
+    if session_token.is_some() && session_token != presigned.security_token {
+        return Err(TokenError::UnknownAccessKey(presigned.access_key.clone()));
+    }
     check_age(presigned.signed_at, now)?;
-    check_signature(&url, &query, &presigned, expected_cluster)
+    check_signature(&url, &query, &presigned, expected_cluster, &secret)?;
+    Ok(presigned.access_key)
 }
 
 /// Signs `uri` for query-string presigning; returns the `X-Amz-*` parameters to append.
@@ -310,9 +334,6 @@ impl PresignedParts {
                 host: host_region,
             });
         }
-        if access_key != crate::ACCESS_KEY_ID {
-            return Err(TokenError::UnknownAccessKey(access_key));
-        }
         check_signed_headers(query.get("X-Amz-SignedHeaders")?)?;
         let expires_text = query.get("X-Amz-Expires")?;
         let expires = expires_text
@@ -392,6 +413,7 @@ fn check_signature(
     query: &Query,
     presigned: &PresignedParts,
     expected_cluster: &str,
+    secret: &str,
 ) -> Result<(), TokenError> {
     let mut uri = format!("https://{}/?", url.host_str().unwrap_or_default());
     let request_query: Vec<String> = query
@@ -401,7 +423,7 @@ fn check_signature(
     uri.push_str(&request_query.join("&"));
     let credentials = Credentials::new(
         presigned.access_key.as_str(),
-        crate::SECRET_ACCESS_KEY,
+        secret,
         presigned.security_token.clone(),
         None,
         "sandbox",
@@ -487,6 +509,31 @@ mod tests {
             }
         }
         reencode(url.as_str())
+    }
+
+    #[test]
+    fn verify_with_accepts_the_keys_it_knows_and_only_with_their_secret() {
+        let (key, secret) = crate::iam::account_keys("444444444444");
+        let token = make(&key, &secret, "eu-west-1", CLUSTER, at(T0)).unwrap();
+        let knows = |k: &str| (k == key).then(|| (secret.clone(), None));
+        assert_eq!(
+            verify_with(&token, CLUSTER, at(T0), &knows),
+            Ok(key.clone())
+        );
+        // The sandbox's own check knows only its key.
+        assert_eq!(
+            verify(&token, CLUSTER, at(T0)),
+            Err(TokenError::UnknownAccessKey(key.clone()))
+        );
+        // Known key, another secret: the recomputed signature differs.
+        let wrong = |k: &str| (k == key).then(|| ("not/the/secret".to_string(), None));
+        assert!(verify_with(&token, CLUSTER, at(T0), &wrong).is_err());
+        // A temporary key must come with its session token, which this token lacks.
+        let temporary = |k: &str| (k == key).then(|| (secret.clone(), Some("session".to_string())));
+        assert_eq!(
+            verify_with(&token, CLUSTER, at(T0), &temporary),
+            Err(TokenError::UnknownAccessKey(key.clone()))
+        );
     }
 
     #[test]

@@ -83,6 +83,10 @@ annotations = { "external-dns.kubernetes.io/set-identifier" = "search-green", "e
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct World {
+    /// AWS accounts besides the default one ([`crate::iam::DEFAULT_ACCOUNT`], whose keys are the
+    /// sandbox's), each with its own keys and roles.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
     #[serde(default)]
     pub zones: Vec<ZoneSpec>,
     #[serde(default)]
@@ -109,6 +113,34 @@ pub struct ZoneSpec {
     pub name: String,
     #[serde(default)]
     pub private: bool,
+    /// The account that owns the zone; default the default account.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// An account: a 12-digit id (its keys are [`crate::iam::account_keys`]) and its roles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    pub id: String,
+    #[serde(default)]
+    pub roles: Vec<RoleSpec>,
+}
+
+/// A role in an account: who may assume it, and the external id its trust policy requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Accounts trusted to assume the role; default the default account.
+    #[serde(default = "default_trust")]
+    pub trusted_accounts: Vec<String>,
+}
+
+fn default_trust() -> Vec<String> {
+    vec![crate::iam::DEFAULT_ACCOUNT.to_string()]
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +148,9 @@ pub struct ZoneSpec {
 pub struct ClusterSpec {
     /// The EKS cluster name.
     pub name: String,
+    /// The account the cluster lives in; default the default account.
+    #[serde(default)]
+    pub account: Option<String>,
     pub region: String,
     pub external_dns: ExternalDnsSpec,
     #[serde(default)]
@@ -149,6 +184,10 @@ pub struct ExternalDnsSpec {
     /// `--source` flags: `ingress`, `service`, `gateway-httproute`; default the Helm chart's
     /// `service` and `ingress`.
     pub sources: Option<Vec<Source>>,
+    /// The account whose credentials this external-dns writes with (it sees that account's
+    /// zones only, as one external-dns per account does); default the default account.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -308,6 +347,7 @@ impl World {
     pub fn default_world() -> World {
         // The constant is checked by a test; an empty world is the (unreachable) fallback.
         World::from_toml(DEFAULT_WORLD_TOML).unwrap_or(World {
+            accounts: Vec::new(),
             zones: Vec::new(),
             clusters: Vec::new(),
             ingresses: Vec::new(),
@@ -335,6 +375,7 @@ impl World {
     }
 
     pub fn validate(&self) -> Result<(), WorldError> {
+        self.validate_accounts()?;
         self.validate_zones()?;
         self.validate_clusters()?;
         self.validate_ingresses()?;
@@ -365,6 +406,74 @@ impl World {
                     format!("`{}` has traffic declared twice", t.host),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    fn known_account(&self, id: &str) -> bool {
+        id == crate::iam::DEFAULT_ACCOUNT || self.accounts.iter().any(|a| a.id == id)
+    }
+
+    fn validate_accounts(&self) -> Result<(), WorldError> {
+        let mut seen = BTreeSet::new();
+        for (i, account) in self.accounts.iter().enumerate() {
+            if account.id.len() != 12 || !account.id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(invalid(
+                    format!("accounts[{i}].id"),
+                    format!("`{}` is not a 12-digit account id", account.id),
+                ));
+            }
+            if account.id == crate::iam::DEFAULT_ACCOUNT || !seen.insert(account.id.clone()) {
+                return Err(invalid(
+                    format!("accounts[{i}].id"),
+                    format!(
+                        "account `{}` is declared twice (or is the default account)",
+                        account.id
+                    ),
+                ));
+            }
+        }
+        for (i, account) in self.accounts.iter().enumerate() {
+            for (j, role) in account.roles.iter().enumerate() {
+                let at = |field: &str| format!("accounts[{i}].roles[{j}].{field}");
+                if role.name.is_empty()
+                    || role.name.len() > 64
+                    || !role
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+                {
+                    return Err(invalid(
+                        at("name"),
+                        format!("`{}` is not a role name", role.name),
+                    ));
+                }
+                if let Some(t) = role
+                    .trusted_accounts
+                    .iter()
+                    .find(|t| !self.known_account(t))
+                {
+                    return Err(invalid(
+                        at("trusted_accounts"),
+                        format!("account `{t}` is not declared"),
+                    ));
+                }
+            }
+        }
+        let unknown = |field: String, id: &Option<String>| match id {
+            Some(id) if !self.known_account(id) => {
+                Err(invalid(field, format!("account `{id}` is not declared")))
+            }
+            _ => Ok(()),
+        };
+        for (i, zone) in self.zones.iter().enumerate() {
+            unknown(format!("zones[{i}].account"), &zone.account)?;
+        }
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            unknown(
+                format!("clusters[{i}].external_dns.account"),
+                &cluster.external_dns.account,
+            )?;
         }
         Ok(())
     }

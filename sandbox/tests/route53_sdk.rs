@@ -1371,12 +1371,96 @@ async fn malformed_bodies_are_invalid_input() {
         "not xml",
         "<Other/>",
     ] {
-        let response = http.post(&url).body(body).send().await.unwrap();
+        let response = http
+            .post(&url)
+            .header("authorization", signed_header())
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 400);
         let text = response.text().await.unwrap();
         assert!(text.contains("<Code>InvalidInput</Code>"), "{text}");
         assert!(text.contains("<Type>Sender</Type>"), "{text}");
     }
+}
+
+/// An `Authorization` header with the sandbox's key in a Route53 credential scope (the sandbox
+/// checks the scope and the key, not the signature's bytes).
+fn signed_header() -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={}/20261201/us-east-1/route53/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        sandbox::ACCESS_KEY_ID
+    )
+}
+
+#[tokio::test]
+async fn unsigned_or_unknown_credentials_are_refused_and_zones_of_another_account_denied() {
+    let e = env().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/2013-04-01/hostedzone/{}/rrset", e.endpoint, e.zone);
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{text}"
+    );
+    let response = http
+        .get(&url)
+        .header(
+            "authorization",
+            signed_header().replace(sandbox::ACCESS_KEY_ID, "AKIAUNKNOWNKEY000000"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("<Code>InvalidClientTokenId</Code>"), "{text}");
+    // A zone of another account: listed by nobody else, and refused AccessDenied.
+    e.r53.iam().add_account("222222222222");
+    let theirs = e
+        .r53
+        .try_create_zone_in("theirs.example.org", false, "222222222222")
+        .unwrap();
+    let url = format!("{}/2013-04-01/hostedzone/{theirs}/rrset", e.endpoint);
+    let response = http
+        .get(&url)
+        .header("authorization", signed_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("<Code>AccessDenied</Code>"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "is not authorized to perform: route53:ListResourceRecordSets on resource: arn:aws:route53:::hostedzone/{theirs}"
+        )),
+        "{text}"
+    );
+    let (key, _) = sandbox::iam::account_keys("222222222222");
+    let response = http
+        .get(&url)
+        .header(
+            "authorization",
+            signed_header().replace(sandbox::ACCESS_KEY_ID, &key),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let listed = http
+        .get(format!("{}/2013-04-01/hostedzone", e.endpoint))
+        .header("authorization", signed_header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains(&theirs), "{listed}");
 }
 
 #[tokio::test]

@@ -496,6 +496,7 @@ fn cluster_ref(cluster: &ClusterConfig) -> ClusterRef {
             }),
             _ => None,
         },
+        role: cluster.role.clone(),
     }
 }
 

@@ -20,8 +20,10 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
+use crate::observe::accounts::{Accounts, RoleProvider};
 use crate::observe::clock::{Clock, SystemClock};
 use crate::observe::gateway::{self, RawObject, GATEWAY_GROUP};
+use cutover_core::config::AssumeRole;
 use cutover_core::observation::{SourceKind, SourceObject};
 use cutover_core::registry::ExternalDnsVersion;
 use cutover_core::text::quoted;
@@ -76,6 +78,9 @@ pub struct ClusterRef {
     pub external_dns_version: ExternalDnsVersion,
     /// Endpoint and CA from the config: DescribeCluster is skipped.
     pub api_override: Option<ApiOverride>,
+    /// The role whose credentials call DescribeCluster and sign the token (a cluster in another
+    /// account); none: the function's own.
+    pub role: Option<AssumeRole>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +124,8 @@ pub struct EksClusterSources {
     read_timeout: Duration,
     /// Signs the token's date: the system clock, or the sandbox's simulated one.
     clock: Arc<dyn Clock>,
+    /// The roles' cached credentials, for clusters that name a role.
+    accounts: Option<Arc<Accounts>>,
 }
 
 /// The name `EksClusterSources` had while Ingresses were the only kind read.
@@ -139,6 +146,30 @@ impl EksClusterSources {
             sdk_config,
             read_timeout,
             clock: Arc::new(SystemClock),
+            accounts: None,
+        }
+    }
+
+    /// Clusters that name a role are reached with that role's credentials, cached in `accounts`.
+    pub fn with_accounts(mut self, accounts: Arc<Accounts>) -> Self {
+        self.accounts = Some(accounts);
+        self
+    }
+
+    /// The role's cached credentials, for a cluster that names one.
+    fn role_credentials(
+        &self,
+        cluster: &ClusterRef,
+    ) -> Result<Option<Arc<crate::observe::accounts::RoleCredentials>>, KubeError> {
+        let Some(role) = &cluster.role else {
+            return Ok(None);
+        };
+        match &self.accounts {
+            Some(accounts) => Ok(Some(accounts.credentials(role))),
+            None => Err(KubeError::Credentials {
+                cluster: cluster.eks_name.clone(),
+                reason: format!("role {} is configured but no STS client is", role.arn),
+            }),
         }
     }
 
@@ -175,9 +206,17 @@ impl EksClusterSources {
 
     /// EKS DescribeCluster → (endpoint, CA PEM). The client is per region (clusters may differ).
     async fn describe(&self, cluster: &ClusterRef) -> Result<(String, String), KubeError> {
-        let config = aws_sdk_eks::config::Builder::from(&self.sdk_config)
-            .region(aws_config::Region::new(cluster.region.clone()))
-            .build();
+        let mut config = aws_sdk_eks::config::Builder::from(&self.sdk_config)
+            .region(aws_config::Region::new(cluster.region.clone()));
+        if let Some(role) = self.role_credentials(cluster)? {
+            // Assumed first, so that a refusal names the role rather than a dispatch failure.
+            role.get().await.map_err(|e| KubeError::Credentials {
+                cluster: cluster.eks_name.clone(),
+                reason: e.to_string(),
+            })?;
+            config = config.credentials_provider(RoleProvider(role));
+        }
+        let config = config.build();
         let output = aws_sdk_eks::Client::from_conf(config)
             .describe_cluster()
             .name(&cluster.eks_name)
@@ -212,6 +251,22 @@ impl EksClusterSources {
             cluster: cluster.eks_name.clone(),
             reason,
         };
+        if let Some(role) = self.role_credentials(cluster)? {
+            let credentials = role
+                .get()
+                .await
+                .map_err(|e| credentials_error(e.to_string()))?;
+            return eks_token(
+                &cluster.eks_name,
+                &cluster.region,
+                &credentials,
+                UNIX_EPOCH + Duration::from_millis(self.clock.now_millis().max(0) as u64),
+            )
+            .map_err(|reason| KubeError::Token {
+                cluster: cluster.eks_name.clone(),
+                reason,
+            });
+        }
         // The SdkConfig's provider: the EKS client's own accessor is deprecated and returns
         // None (docs/reference/lambda-and-eks.md "EKS token").
         let provider = self

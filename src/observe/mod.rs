@@ -1,9 +1,11 @@
 //! The ports to the world and their adapters: Route53 (`route53`, with the client-side rate
 //! limit in `ratelimit`), the clusters' source objects through EKS (`kubernetes`: Ingresses,
 //! Services, and HTTPRoutes with their Gateways resolved in `gateway`), HTTP and TCP probes of
-//! the load balancers (`health`) and the clock (`clock`). Each port is a small object-safe trait, so
+//! the load balancers (`health`) and the clock (`clock`). `accounts` gives each zone and each
+//! cluster the credentials of the role it names (STS `AssumeRole`, cached). Each port is a small object-safe trait, so
 //! AWS and the local sandbox plug in the same way; each adapter converts what it reads into the
 //! core's observation types.
+pub mod accounts;
 pub mod clock;
 pub mod cloudwatch;
 pub mod gateway;

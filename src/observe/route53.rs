@@ -56,6 +56,15 @@ pub enum Route53Error {
     /// A record that cannot be put into a request (cutover's side; nothing was sent).
     #[error("cannot send {field}: {reason}")]
     Unsendable { field: String, reason: String },
+    /// The credentials for the zone were refused: the role could not be assumed (STS), or
+    /// Route53 answered `AccessDenied`. `role` is `role <arn>` or the function's own
+    /// credentials. Nothing was applied; retrying will not help until the set-up is fixed.
+    #[error("zone {zone}: access through {role} refused: {reason}")]
+    AccessDenied {
+        zone: String,
+        role: String,
+        reason: String,
+    },
     #[error("{code}: {message}")]
     Other { code: String, message: String },
 }

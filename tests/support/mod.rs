@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use cutover::engine::{self, Context, TrafficPorts};
 use cutover::notify::SdkSns;
+use cutover::observe::accounts::Accounts;
 use cutover::observe::clock::Clock;
 use cutover::observe::cloudwatch::SdkCloudWatch;
 use cutover::observe::health::{HttpProber, Prober};
@@ -339,21 +340,28 @@ impl Harness {
 
 /// Builds cutover's context on the sandbox: the real SDK clients, the real EKS Ingress source,
 /// the real HTTP prober — only the endpoints and the clock are the sandbox's.
+///
+/// Zones and clusters that name a role are reached through the sandbox's STS (`AssumeRole` with
+/// the sandbox's own keys), as the Lambda reaches them through STS.
 pub async fn context(sandbox: &Sandbox, config: Arc<Config>) -> (Context, Arc<SdkRoute53>) {
     let endpoints = sandbox.endpoints();
     let route53_sdk = sdk_config(&endpoints.route53).await;
     let eks_sdk = sdk_config(&endpoints.eks).await;
+    let sts_sdk = sdk_config(&endpoints.sts).await;
     let traffic = traffic_ports(sandbox).await;
     let route53 = Arc::new(SdkRoute53::new(
         aws_sdk_route53::Client::new(&route53_sdk),
         config.rate_limit,
     ));
+    let accounts = Arc::new(Accounts::new(route53_sdk, sts_sdk, config.rate_limit));
     let sim = sandbox.clock().clone();
     let clock: Arc<dyn Clock> = Arc::new(move || sim.now_millis());
-    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5)).with_clock(clock.clone());
+    let sources = EksClusterSources::new(eks_sdk, Duration::from_secs(5))
+        .with_clock(clock.clone())
+        .with_accounts(accounts.clone());
     let ctx = Context {
+        route53: Arc::new(accounts.route53(&config, route53.clone())),
         config,
-        route53: route53.clone(),
         sources: Arc::new(sources),
         prober: Arc::new(HttpProber::default()),
         clock,

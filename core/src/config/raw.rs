@@ -47,6 +47,8 @@ pub(super) struct RawZone {
     pub(super) name: String,
     #[serde(default)]
     pub(super) private: bool,
+    pub(super) role_arn: Option<String>,
+    pub(super) external_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +73,8 @@ pub(super) struct RawCluster {
     pub(super) external_dns_sources: Option<Vec<String>>,
     #[serde(default)]
     pub(super) load_balancer_dimensions: BTreeMap<String, String>,
+    pub(super) role_arn: Option<String>,
+    pub(super) external_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -846,3 +846,79 @@ fn nlb_canonical_zone_id_is_its_own_key() {
     assert_eq!(path, "clusters.green.nlb_canonical_zone_id");
     assert!(reason.contains("bad hosted zone id"), "{reason}");
 }
+
+/// EXAMPLE with `extra` lines added to the zone and `cluster_extra` to the blue cluster.
+fn with_roles(zone_extra: &str, cluster_extra: &str) -> String {
+    EXAMPLE
+        .replace(
+            "name = \"example.com\"\n",
+            &format!("name = \"example.com\"\n{zone_extra}\n"),
+        )
+        .replace(
+            "external_dns_version = \"v0.14.2\"",
+            &format!("external_dns_version = \"v0.14.2\"\n{cluster_extra}"),
+        )
+}
+
+#[test]
+fn zones_and_clusters_name_the_role_to_assume() {
+    let text = with_roles(
+        "role_arn = \"arn:aws:iam::210987654321:role/dns/cutover-records\"\nexternal_id = \"cutover-7f3a\"",
+        "role_arn = \"arn:aws:iam::123456789012:role/cutover-reader\"",
+    );
+    let c = Config::parse(&text).unwrap();
+    let zone_role = c.zones[0].role.as_ref().unwrap();
+    assert_eq!(
+        zone_role.arn,
+        "arn:aws:iam::210987654321:role/dns/cutover-records"
+    );
+    assert_eq!(zone_role.external_id.as_deref(), Some("cutover-7f3a"));
+    assert_eq!(zone_role.account(), "210987654321");
+    let blue = c.cluster(&Name::new("blue").unwrap()).unwrap();
+    let blue_role = blue.role.as_ref().unwrap();
+    assert_eq!(
+        blue_role.arn,
+        "arn:aws:iam::123456789012:role/cutover-reader"
+    );
+    assert_eq!(blue_role.external_id, None);
+    // Without role_arn, the function's own credentials are used.
+    let green = c.cluster(&Name::new("green").unwrap()).unwrap();
+    assert_eq!(green.role, None);
+    assert_eq!(ROLE_SESSION_NAME, "cutover");
+}
+
+#[test]
+fn a_bad_role_arn_or_external_id_is_refused_with_its_key() {
+    for bad in [
+        "arn:aws:iam::12345:role/short-account",
+        "arn:aws:iam::123456789012:user/not-a-role",
+        "arn:aws:sts::123456789012:role/wrong-service",
+        "arn:aws:iam:us-east-1:123456789012:role/regional",
+        "arn:aws:iam::123456789012:role/",
+        "arn:aws:iam::123456789012:role/bad name",
+        "cutover-records",
+        "",
+    ] {
+        let (path, reason) = err(&with_roles(&format!("role_arn = \"{bad}\""), ""));
+        assert_eq!(path, "zones[0].role_arn", "{bad}");
+        assert!(reason.starts_with("bad role ARN"), "{bad}: {reason}");
+        assert!(reason.contains("arn:aws:iam::<12-digit account id>:role/<name>"));
+        let (path, _) = err(&with_roles("", &format!("role_arn = \"{bad}\"")));
+        assert_eq!(path, "clusters.blue.role_arn", "{bad}");
+    }
+    let secret_like = "has spaces in it";
+    let (path, reason) = err(&with_roles(
+        &format!(
+            "role_arn = \"arn:aws:iam::210987654321:role/r\"\nexternal_id = \"{secret_like}\""
+        ),
+        "",
+    ));
+    assert_eq!(path, "zones[0].external_id");
+    assert!(reason.starts_with("bad external id"), "{reason}");
+    assert!(!reason.contains(secret_like), "{reason}");
+    let (path, reason) = err(&with_roles("", "external_id = \"abc\""));
+    assert_eq!(path, "clusters.blue.external_id");
+    assert!(reason.contains("without role_arn"), "{reason}");
+    let (path, _) = err(&with_roles("role_arn = 7", ""));
+    assert_eq!(path, "zones[0].role_arn");
+}

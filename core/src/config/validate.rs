@@ -9,11 +9,11 @@ use super::raw::{
 };
 use super::values::default_set_identifier;
 use super::{
-    check_wave_limits, external_dns_zones, ClusterConfig, Config, ConfigError, EnvLookup,
-    HealthCheck, Rollout, Scheme, ServiceConfig, SourceSelector, Step, WaveDefaults, ZoneConfig,
-    DEFAULT_CAS_RETRIES, DEFAULT_LEASE_OWNER_ID, DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT,
-    DEFAULT_STATE_RECORD_PREFIX, DEFAULT_WAVE_MAX_ACTIVE, DEFAULT_WAVE_MAX_FAILURES,
-    ROUTE53_ACCOUNT_RATE,
+    check_wave_limits, external_dns_zones, AssumeRole, AssumeRoleError, ClusterConfig, Config,
+    ConfigError, EnvLookup, HealthCheck, Rollout, Scheme, ServiceConfig, SourceSelector, Step,
+    WaveDefaults, ZoneConfig, DEFAULT_CAS_RETRIES, DEFAULT_LEASE_OWNER_ID,
+    DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT, DEFAULT_STATE_RECORD_PREFIX,
+    DEFAULT_WAVE_MAX_ACTIVE, DEFAULT_WAVE_MAX_FAILURES, ROUTE53_ACCOUNT_RATE,
 };
 use crate::observation::SourceKind;
 use crate::registry::{all_txt_names, EncryptionKey, TxtNaming};
@@ -135,13 +135,46 @@ fn validate_zones(raw: &[RawZone]) -> Result<Vec<ZoneConfig>, ConfigError> {
                 format!("hosted zone id {id} is listed twice"),
             ));
         }
+        let role = validate_role(
+            &format!("zones[{i}]"),
+            z.role_arn.as_deref(),
+            z.external_id.as_deref(),
+        )?;
         out.push(ZoneConfig {
             id,
             name,
             private: z.private,
+            role,
         });
     }
     Ok(out)
+}
+
+/// `role_arn` and `external_id` of a zone or a cluster (`at` is its key path): an external id
+/// without a role is refused, as it would be ignored.
+fn validate_role(
+    at: &str,
+    role_arn: Option<&str>,
+    external_id: Option<&str>,
+) -> Result<Option<AssumeRole>, ConfigError> {
+    match (role_arn, external_id) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ConfigError::at(
+            format!("{at}.external_id"),
+            "external_id is set without role_arn; it is sent only when assuming a role",
+        )),
+        (Some(arn), external_id) => {
+            AssumeRole::new(arn.trim(), external_id)
+                .map(Some)
+                .map_err(|e| {
+                    let field = match e {
+                        AssumeRoleError::Arn(_) => "role_arn",
+                        AssumeRoleError::ExternalId => "external_id",
+                    };
+                    ConfigError::at(format!("{at}.{field}"), e.to_string())
+                })
+        }
+    }
 }
 
 fn validate_clusters(
@@ -323,8 +356,14 @@ fn validate_cluster(
         &p("load_balancer_dimensions"),
         &rc.load_balancer_dimensions,
     )?;
+    let role = validate_role(
+        &format!("clusters.{key}"),
+        rc.role_arn.as_deref(),
+        rc.external_id.as_deref(),
+    )?;
     Ok(ClusterConfig {
         key: name,
+        role,
         eks_name: rc.eks_name.clone(),
         region: rc.region.clone(),
         owner_id,

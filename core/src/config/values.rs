@@ -303,11 +303,17 @@ pub struct ZoneConfig {
     pub id: String,
     pub name: DnsName,
     pub private: bool,
+    /// The role to assume for this zone's Route53 calls (a zone in another account); none: the
+    /// function's own credentials.
+    pub role: Option<AssumeRole>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterConfig {
     pub key: Name,
+    /// The role to assume for this cluster's EKS calls and Kubernetes token (a cluster in another
+    /// account); none: the function's own credentials.
+    pub role: Option<AssumeRole>,
     pub eks_name: String,
     pub region: String,
     pub owner_id: OwnerId,
@@ -692,4 +698,87 @@ pub(super) fn external_dns_zones<'z>(
         out.push(public);
     }
     out
+}
+
+/// The session name cutover gives every assumed role (CloudTrail shows it).
+pub const ROLE_SESSION_NAME: &str = "cutover";
+
+/// A role to assume through STS `AssumeRole`: a validated IAM role ARN and an optional external
+/// id. Plain values: the credentials themselves never reach the config.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AssumeRole {
+    /// `arn:<partition>:iam::<12-digit account>:role/<path/name>`.
+    pub arn: String,
+    /// Sent as `ExternalId` when set (the role's trust policy may require it).
+    pub external_id: Option<String>,
+}
+
+impl AssumeRole {
+    /// Checks the ARN's form and the external id's (2–1224 characters of `[\w+=,.@:/-]`, as STS
+    /// accepts them). The reason names what is wrong, never the external id's value.
+    pub fn new(arn: &str, external_id: Option<&str>) -> Result<AssumeRole, AssumeRoleError> {
+        parse_role_arn(arn)?;
+        if let Some(id) = external_id {
+            let ok_char = |c: char| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c);
+            if !(2..=1224).contains(&id.chars().count()) || !id.chars().all(ok_char) {
+                return Err(AssumeRoleError::ExternalId);
+            }
+        }
+        Ok(AssumeRole {
+            arn: arn.to_string(),
+            external_id: external_id.map(str::to_string),
+        })
+    }
+
+    /// The 12-digit account the role lives in.
+    pub fn account(&self) -> &str {
+        parse_role_arn(&self.arn).map_or("", |(account, _)| account)
+    }
+}
+
+/// Why a role ARN or external id is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssumeRoleError {
+    #[error("bad role ARN {0}: expected \"arn:aws:iam::<12-digit account id>:role/<name>\"")]
+    Arn(String),
+    #[error("bad external id: expected 2 to 1224 characters among letters, digits and _+=,.@:/-")]
+    ExternalId,
+}
+
+/// `(account, role path and name)` of a role ARN.
+fn parse_role_arn(arn: &str) -> Result<(&str, &str), AssumeRoleError> {
+    let bad = || AssumeRoleError::Arn(crate::text::quoted(arn).to_string());
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad());
+    };
+    let partition_ok = matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
+        || (partition.starts_with("aws-") && partition.len() <= 20);
+    let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return Err(bad());
+    };
+    let name = path_and_name.rsplit('/').next().unwrap_or_default();
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    let path_ok = path_and_name.len() <= 512
+        && path_and_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        && !path_and_name.contains("//");
+    if partition_ok && account_ok && name_ok && path_ok {
+        Ok((account, path_and_name))
+    } else {
+        Err(bad())
+    }
 }

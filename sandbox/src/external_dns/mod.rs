@@ -120,6 +120,23 @@ impl ExternalDns {
         route53_endpoint: &str,
         clock: SimClock,
     ) -> Result<Self, ExternalDnsError> {
+        ExternalDns::new_in_account(
+            settings,
+            cluster,
+            route53_endpoint,
+            clock,
+            crate::iam::DEFAULT_ACCOUNT,
+        )
+    }
+
+    /// `new`, writing with `account`'s keys: it sees and writes that account's zones only.
+    pub fn new_in_account(
+        settings: ExternalDnsSettings,
+        cluster: Cluster,
+        route53_endpoint: &str,
+        clock: SimClock,
+        account: &str,
+    ) -> Result<Self, ExternalDnsError> {
         settings
             .validate()
             .map_err(|source| ExternalDnsError::Settings {
@@ -128,7 +145,7 @@ impl ExternalDns {
             })?;
         Ok(ExternalDns {
             inner: Arc::new(Inner {
-                provider: Provider::new(route53_endpoint, clock.clone()),
+                provider: Provider::new(route53_endpoint, clock.clone(), account),
                 settings,
                 cluster,
                 clock,

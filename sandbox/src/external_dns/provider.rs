@@ -56,17 +56,14 @@ pub struct Provider {
 const REQUEST_LOG_LIMIT: usize = 10_000;
 
 impl Provider {
-    /// An SDK client for the given endpoint, with the sandbox's dummy credentials.
-    pub fn new(endpoint: &str, clock: SimClock) -> Self {
+    /// An SDK client for the given endpoint, with the dummy keys of `account`.
+    pub fn new(endpoint: &str, clock: SimClock, account: &str) -> Self {
+        let (key_id, secret) = crate::iam::account_keys(account);
         let config = aws_sdk_route53::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::from_keys(
-                crate::ACCESS_KEY_ID,
-                crate::SECRET_ACCESS_KEY,
-                None,
-            ))
+            .credentials_provider(Credentials::from_keys(key_id, secret, None))
             .build();
         Provider {
             client: Client::from_conf(config),

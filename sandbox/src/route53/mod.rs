@@ -36,6 +36,7 @@ pub use txt::{parse_character_strings, TxtError};
 pub use zone::ZoneSummary;
 
 use crate::clock::SimClock;
+use crate::iam::{Caller, Iam, DEFAULT_ACCOUNT};
 use names::DnsName;
 use ratelimit::TokenBucket;
 use zone::{RecordKey, RecordMap, Zone};
@@ -103,6 +104,7 @@ pub struct Route53 {
     clock: SimClock,
     faults: FaultHandle,
     bucket: Arc<Mutex<TokenBucket>>,
+    iam: Iam,
 }
 
 impl Route53 {
@@ -121,6 +123,7 @@ impl Route53 {
             clock,
             faults: FaultHandle::default(),
             bucket: Arc::new(Mutex::new(bucket)),
+            iam: Iam::new(),
         }
     }
 
@@ -139,8 +142,34 @@ impl Route53 {
     pub fn create_zone(&self, name: &str, private: bool) -> String {
         let dns_name = DnsName::parse(name).unwrap_or_else(|_| coerce_name(name));
         let caller_reference = random_id("ref-", 16);
-        self.insert_zone(dns_name, caller_reference, None, private)
+        self.insert_zone(dns_name, caller_reference, None, private, DEFAULT_ACCOUNT)
             .0
+    }
+
+    /// The accounts, roles and STS of this Route53 (who may touch which zone).
+    pub fn iam(&self) -> Iam {
+        self.iam.clone()
+    }
+
+    /// Creates a hosted zone owned by `account`, refusing a name that is not a valid DNS name.
+    /// Only that account's credentials (its keys, or a role's in it) may read or change it.
+    pub fn try_create_zone_in(
+        &self,
+        name: &str,
+        private: bool,
+        account: &str,
+    ) -> Result<String, ApiError> {
+        let dns_name = DnsName::parse(name).map_err(invalid_domain_name)?;
+        let caller_reference = random_id("ref-", 16);
+        Ok(self
+            .insert_zone(dns_name, caller_reference, None, private, account)
+            .0)
+    }
+
+    /// The account that owns the zone.
+    pub fn zone_account(&self, zone_id: &str) -> Option<String> {
+        let zone_id = rules::strip_zone_prefix(zone_id);
+        self.lock().zones.get(zone_id).map(|z| z.account.clone())
     }
 
     /// Creates a hosted zone, refusing a name that is not a valid DNS name.
@@ -148,7 +177,7 @@ impl Route53 {
         let dns_name = DnsName::parse(name).map_err(invalid_domain_name)?;
         let caller_reference = random_id("ref-", 16);
         Ok(self
-            .insert_zone(dns_name, caller_reference, None, private)
+            .insert_zone(dns_name, caller_reference, None, private, DEFAULT_ACCOUNT)
             .0)
     }
 
@@ -158,12 +187,14 @@ impl Route53 {
         caller_reference: String,
         comment: Option<String>,
         private: bool,
+        account: &str,
     ) -> (String, ChangeInfo) {
         let now = self.clock.now_millis();
         let mut state = self.lock();
         let id = unique_id(|id| state.zones.contains_key(id), "Z");
         let mut zone = Zone::new(id.clone(), name, caller_reference, private);
         zone.comment = comment;
+        zone.account = account.to_string();
         state
             .initial_records
             .insert(id.clone(), zone.records.clone());
@@ -433,7 +464,7 @@ impl Route53 {
         Ok(())
     }
 
-    fn http_create_zone(&self, body: &[u8]) -> Result<(String, String), ApiError> {
+    fn http_create_zone(&self, body: &[u8], account: &str) -> Result<(String, String), ApiError> {
         let request = wire::decode_create_zone(body)?;
         let name = DnsName::parse(&request.name).map_err(invalid_domain_name)?;
         {
@@ -458,6 +489,7 @@ impl Route53 {
             request.caller_reference,
             request.comment,
             request.private,
+            account,
         );
         let state = self.lock();
         let zone = state
@@ -467,8 +499,12 @@ impl Route53 {
         Ok((wire::render_create_zone(zone, &info), id))
     }
 
+    /// Runs `f` on the zone if `caller` may act on it: a zone of another account is refused
+    /// `AccessDenied`, as IAM refuses an action on a resource the caller has no grant for.
     fn with_zone<T>(
         &self,
+        caller: &Caller,
+        operation: &str,
         zone_id: &str,
         f: impl FnOnce(&Zone) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
@@ -478,6 +514,16 @@ impl Route53 {
             .zones
             .get(zone_id)
             .ok_or_else(|| ApiError::no_such_hosted_zone(zone_id))?;
+        if zone.account != caller.account {
+            return Err(ApiError::new(
+                403,
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: route53:{operation} on resource: arn:aws:route53:::hostedzone/{zone_id}",
+                    caller.principal
+                ),
+            ));
+        }
         f(zone)
     }
 

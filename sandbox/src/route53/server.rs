@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -16,6 +16,7 @@ use super::names::DnsName;
 use super::wire;
 use super::zone::Zone;
 use super::{request_id, Route53};
+use crate::iam::Caller;
 
 /// Default page size of the hosted-zone listings (the model's default).
 const DEFAULT_ZONE_PAGE: usize = 100;
@@ -59,10 +60,13 @@ impl Reply {
 }
 
 /// Counts the request, applies injected latency/faults and the rate limit, then runs `op`.
+/// The caller is checked (SigV4 credential scope, key, session token: `Iam::caller`) before
+/// `op` runs; `op` acts for the caller's account only.
 async fn serve(
     route53: &Route53,
+    headers: &HeaderMap,
     operation: &str,
-    op: impl FnOnce(&Route53) -> Result<Reply, ApiError>,
+    op: impl FnOnce(&Route53, &Caller) -> Result<Reply, ApiError>,
 ) -> Response {
     let injected = route53.admit(operation);
     if !injected.latency.is_zero() {
@@ -70,7 +74,10 @@ async fn serve(
     }
     let result = match injected.error {
         Some(error) => Err(error),
-        None => op(route53),
+        None => match route53.iam().caller(headers, "route53") {
+            Ok(caller) => op(route53, &caller),
+            Err(error) => Err(error),
+        },
     };
     let request_id = request_id();
     match result {
@@ -115,9 +122,13 @@ fn query_map(raw: Option<String>) -> BTreeMap<String, String> {
     .unwrap_or_default()
 }
 
-async fn create_hosted_zone(State(route53): State<Route53>, body: Bytes) -> Response {
-    serve(&route53, "CreateHostedZone", |r| {
-        let (xml, id) = r.http_create_zone(&body)?;
+async fn create_hosted_zone(
+    State(route53): State<Route53>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(&route53, &headers, "CreateHostedZone", |r, caller| {
+        let (xml, id) = r.http_create_zone(&body, &caller.account)?;
         Ok(Reply {
             status: StatusCode::CREATED,
             body: xml,
@@ -129,21 +140,32 @@ async fn create_hosted_zone(State(route53): State<Route53>, body: Bytes) -> Resp
     .await
 }
 
-async fn get_hosted_zone(State(route53): State<Route53>, Path(id): Path<String>) -> Response {
-    serve(&route53, "GetHostedZone", |r| {
-        r.with_zone(&id, |zone| Ok(Reply::ok(wire::render_get_zone(zone))))
+async fn get_hosted_zone(
+    State(route53): State<Route53>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    serve(&route53, &headers, "GetHostedZone", |r, caller| {
+        r.with_zone(caller, "GetHostedZone", &id, |zone| {
+            Ok(Reply::ok(wire::render_get_zone(zone)))
+        })
     })
     .await
 }
 
-async fn list_hosted_zones(State(route53): State<Route53>, RawQuery(q): RawQuery) -> Response {
+async fn list_hosted_zones(
+    State(route53): State<Route53>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let query = query_map(q);
-    serve(&route53, "ListHostedZones", |r| {
+    serve(&route53, &headers, "ListHostedZones", |r, caller| {
         let max_items = parse_zone_page(query.get("maxitems"))?;
         let marker = query.get("marker").map(String::as_str);
         r.with_state(|zones| {
             let mut iter = zones
                 .values()
+                .filter(|z| z.account == caller.account)
                 .filter(|z| marker.is_none_or(|m| z.id.as_str() >= m));
             let page: Vec<&Zone> = iter.by_ref().take(max_items).collect();
             let next = iter.next().map(|z| z.id.clone());
@@ -158,9 +180,13 @@ async fn list_hosted_zones(State(route53): State<Route53>, RawQuery(q): RawQuery
     .await
 }
 
-async fn list_by_name(State(route53): State<Route53>, RawQuery(q): RawQuery) -> Response {
+async fn list_by_name(
+    State(route53): State<Route53>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let query = query_map(q);
-    serve(&route53, "ListHostedZonesByName", |r| {
+    serve(&route53, &headers, "ListHostedZonesByName", |r, caller| {
         let max_items = parse_zone_page(query.get("maxitems"))?;
         let dns_name = query.get("dnsname").cloned();
         let zone_id = query
@@ -178,7 +204,10 @@ async fn list_by_name(State(route53): State<Route53>, RawQuery(q): RawQuery) -> 
             .map_err(|e| ApiError::new(400, "InvalidDomainName", e.to_string()))?
             .map(|n| (n.sort_key(), zone_id.clone().unwrap_or_default()));
         r.with_state(|zones| {
-            let mut sorted: Vec<&Zone> = zones.values().collect();
+            let mut sorted: Vec<&Zone> = zones
+                .values()
+                .filter(|z| z.account == caller.account)
+                .collect();
             sorted.sort_by_key(|z| (z.name.sort_key(), z.id.clone()));
             let mut iter = sorted.into_iter().filter(|z| {
                 start_key
@@ -215,11 +244,12 @@ fn parse_zone_page(raw: Option<&String>) -> Result<usize, ApiError> {
 
 async fn list_record_sets(
     State(route53): State<Route53>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let query = query_map(q);
-    serve(&route53, "ListResourceRecordSets", |r| {
+    serve(&route53, &headers, "ListResourceRecordSets", |r, caller| {
         let start = ListStart {
             name: query.get("name").cloned(),
             rtype: query.get("type").cloned(),
@@ -229,7 +259,7 @@ async fn list_record_sets(
         if let Some(error) = r.faults().take_list_failure() {
             return Err(error);
         }
-        r.with_zone(&id, |zone| {
+        r.with_zone(caller, "ListResourceRecordSets", &id, |zone| {
             let page = listing::list_page(zone, &start, max_items)?;
             Ok(Reply::ok(wire::render_list_rrsets(&page)))
         })
@@ -239,24 +269,35 @@ async fn list_record_sets(
 
 async fn change_record_sets(
     State(route53): State<Route53>,
+    headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    serve(&route53, "ChangeResourceRecordSets", |r| {
-        let info = r.http_change(&id, &body)?;
-        if let Some(error) = r.faults().take_lost_change_answer() {
-            return Err(error);
-        }
-        Ok(Reply::ok(wire::render_change_info(
-            "ChangeResourceRecordSetsResponse",
-            &info,
-        )))
-    })
+    serve(
+        &route53,
+        &headers,
+        "ChangeResourceRecordSets",
+        |r, caller| {
+            r.with_zone(caller, "ChangeResourceRecordSets", &id, |_| Ok(()))?;
+            let info = r.http_change(&id, &body)?;
+            if let Some(error) = r.faults().take_lost_change_answer() {
+                return Err(error);
+            }
+            Ok(Reply::ok(wire::render_change_info(
+                "ChangeResourceRecordSetsResponse",
+                &info,
+            )))
+        },
+    )
     .await
 }
 
-async fn get_change(State(route53): State<Route53>, Path(id): Path<String>) -> Response {
-    serve(&route53, "GetChange", |r| {
+async fn get_change(
+    State(route53): State<Route53>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    serve(&route53, &headers, "GetChange", |r, _| {
         let info = r.get_change(&id)?;
         Ok(Reply::ok(wire::render_change_info(
             "GetChangeResponse",
@@ -266,8 +307,8 @@ async fn get_change(State(route53): State<Route53>, Path(id): Path<String>) -> R
     .await
 }
 
-async fn unknown_operation(State(route53): State<Route53>) -> Response {
-    serve(&route53, "Unknown", |_| {
+async fn unknown_operation(State(route53): State<Route53>, headers: HeaderMap) -> Response {
+    serve(&route53, &headers, "Unknown", |_, _| {
         Err(ApiError::new(
             404,
             "UnknownOperationException",

@@ -41,6 +41,8 @@ pub struct Zone {
     pub caller_reference: String,
     pub comment: Option<String>,
     pub private: bool,
+    /// The account that owns the zone: only its credentials may touch it.
+    pub account: String,
     pub name_servers: Vec<String>,
     pub records: RecordMap,
     /// Simulated time of the zone's latest committed change.
@@ -66,6 +68,7 @@ impl Zone {
             caller_reference,
             comment: None,
             private,
+            account: crate::iam::DEFAULT_ACCOUNT.to_string(),
             name_servers,
             records: RecordMap::new(),
             last_change_millis: None,
