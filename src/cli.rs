@@ -134,6 +134,31 @@ pub struct StartArgs {
     /// The deployed version, for the record.
     #[arg(long)]
     pub version: Option<String>,
+    /// Begin a wave of this name: its services (`--all`, `--services`, `--match` or `--label`)
+    /// start at most `--max-active` at a time, the rest queued; each tick starts the next.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["to", "strategy", "service"])]
+    pub wave: Option<String>,
+    /// The wave's services, by name (comma-separated).
+    #[arg(long, value_delimiter = ',', requires = "wave", conflicts_with_all = ["all", "matching", "label"], value_name = "NAME,…")]
+    pub services: Vec<String>,
+    /// The wave's services: those whose name matches this glob (`*`, `?`).
+    #[arg(long = "match", requires = "wave", conflicts_with_all = ["all", "label"], value_name = "GLOB")]
+    pub matching: Option<String>,
+    /// The wave's services: those with this label (`services.<name>.labels`).
+    #[arg(
+        long,
+        requires = "wave",
+        conflicts_with = "all",
+        value_name = "KEY=VALUE"
+    )]
+    pub label: Option<String>,
+    /// Canaries of the wave in progress at once (default: the config's `wave.max_active`).
+    #[arg(long, requires = "wave")]
+    pub max_active: Option<u32>,
+    /// Rollbacks of the wave's services after which it starts no more (default: the config's
+    /// `wave.max_failures`).
+    #[arg(long, requires = "wave")]
+    pub max_failures: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -206,6 +231,26 @@ fn start_fields(args: &StartArgs) -> Map<String, Value> {
     if let Some(version) = &args.version {
         extra.insert("version".into(), json!(version));
     }
+    // A wave's fields go into the payload even without `--wave`: its parser refuses them then,
+    // naming the field, rather than the CLI dropping them silently.
+    if let Some(wave) = &args.wave {
+        extra.insert("wave".into(), json!(wave));
+    }
+    if !args.services.is_empty() {
+        extra.insert("services".into(), json!(args.services));
+    }
+    if let Some(glob) = &args.matching {
+        extra.insert("match".into(), json!(glob));
+    }
+    if let Some(label) = &args.label {
+        extra.insert("label".into(), json!(label));
+    }
+    if let Some(n) = args.max_active {
+        extra.insert("max_active".into(), json!(n));
+    }
+    if let Some(n) = args.max_failures {
+        extra.insert("max_failures".into(), json!(n));
+    }
     extra
 }
 
@@ -247,11 +292,18 @@ fn read_event_file(path: &PathBuf) -> Result<Value, CliError> {
 
 /// Every record name cutover may change, in IAM's normal form (docs/reference/route53.md "IAM for
 /// record-level least privilege": lower-case, no trailing dot, `\ooo` escapes): each service's
-/// hostname, every TXT registry variant of both clusters, and its state record.
+/// hostname, every TXT registry variant of both clusters, and its state record; and cutover's
+/// own records of each zone (the change record, the waves record).
 pub fn iam_record_names(config: &Config) -> Vec<String> {
+    let zone_records = config.zones.iter().flat_map(|z| {
+        cutover_core::config::zone_record_names(&config.state_record_prefix, &z.name)
+            .into_iter()
+            .map(|(name, _)| name)
+    });
     let mut names: Vec<String> = config
         .services()
         .flat_map(|svc| cutover_core::planner::names_of_interest(config, svc))
+        .chain(zone_records)
         .map(|name| iam_escape(name.as_str()))
         .collect();
     names.sort();
@@ -370,6 +422,9 @@ fn init_cli_logging() {
 mod tests {
     use super::*;
     use crate::events::parse_invocation;
+    use cutover_core::command::Action;
+    use cutover_core::types::Name;
+    use cutover_core::wave::Selector;
 
     fn payload(args: &[&str]) -> Value {
         let cli =
@@ -433,6 +488,71 @@ mod tests {
             let parsed = parse_invocation(&payload(&args), &[]).unwrap();
             assert!(matches!(parsed.as_slice(), [Ok(_)]), "{args:?}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn a_wave_start_names_its_services_and_limits() {
+        assert_eq!(
+            payload(&[
+                "start",
+                "--wave",
+                "fleet",
+                "--all",
+                "--max-active",
+                "5",
+                "--max-failures",
+                "2"
+            ]),
+            json!({"action":"start","wave":"fleet","services":"all","max_active":5,
+                   "max_failures":2,"dry_run":false,"actor":"cli:test"})
+        );
+        for (args, selector) in [
+            (vec!["--all"], Selector::All),
+            (
+                vec!["--services", "payments,search"],
+                Selector::Names(vec![
+                    Name::new("payments").unwrap(),
+                    Name::new("search").unwrap(),
+                ]),
+            ),
+            (vec!["--match", "pay*"], Selector::Match("pay*".into())),
+            (
+                vec!["--label", "team=pay"],
+                Selector::Label {
+                    key: "team".into(),
+                    value: "pay".into(),
+                },
+            ),
+        ] {
+            let mut all = vec!["start", "--wave", "fleet"];
+            all.extend(args.iter().copied());
+            let parsed = parse_invocation(&payload(&all), &[]).unwrap();
+            let [Ok(cmd)] = parsed.as_slice() else {
+                panic!("{all:?}: {parsed:?}");
+            };
+            let Action::Start { wave: Some(w), .. } = &cmd.action else {
+                panic!("{all:?}: {cmd:?}");
+            };
+            assert_eq!((w.name.as_str(), &w.selector), ("fleet", &selector));
+            assert_eq!(cmd.service, None);
+        }
+        // One selector, and a wave's options only with --wave.
+        for bad in [
+            vec!["start", "--wave", "fleet", "--all", "--match", "x*"],
+            vec!["start", "--wave", "fleet", "--services", "a", "--all"],
+            vec!["start", "payments", "--wave", "fleet"],
+        ] {
+            let args = std::iter::once("cutover").chain(bad.iter().copied());
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
+        let err = parse_invocation(&payload(&["start", "--wave", "fleet"]), &[]).unwrap_err();
+        assert_eq!(err.field(), "services");
+        let args = ["start", "payments", "--max-active", "3"];
+        let err = parse_invocation(&payload(&args), &[]).unwrap_err();
+        assert_eq!(err.field(), "max_active");
+        let args = ["start", "--wave", "fleet", "--all", "--max-active", "0"];
+        let err = parse_invocation(&payload(&args), &[]).unwrap_err();
+        assert_eq!(err.field(), "max_active");
     }
 
     #[test]

@@ -9,9 +9,10 @@ use aws_lambda_events::sns::SnsRecord;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use cutover_core::command::{Action, Command, Strategy, Trigger};
+use cutover_core::command::{Action, Command, Strategy, Trigger, WaveStart};
 use cutover_core::text::quoted;
 use cutover_core::types::{Name, Percent};
+use cutover_core::wave::Selector;
 
 /// Why a payload, or one SNS record of it, was refused. `field` is a path into the payload:
 /// `Records[1].Sns.Message.service`, `detail.percent`, `action`.
@@ -243,6 +244,7 @@ fn parse_deploy_message(
             to: Some(cluster),
             strategy,
             version,
+            wave: None,
         },
         service: Some(service),
         dry_run,
@@ -276,7 +278,11 @@ pub fn parse_manual(
     let action_name = required_str(command, at, "action")?;
     let (action, extra_fields) = parse_action(command, at, action_name)?;
     reject_unknown_fields(command, at, extra_fields)?;
-    let service = parse_scope(command, at, &action)?;
+    // A wave names its services itself (`parse_wave`).
+    let service = match &action {
+        Action::Start { wave: Some(_), .. } => None,
+        _ => parse_scope(command, at, &action)?,
+    };
     let dry_run = optional_bool(command, at, "dry_run")?.unwrap_or(false);
     let actor = match (optional_str(command, at, "actor")?, default_actor) {
         (Some(actor), _) => non_empty(actor, &join(at, "actor"))?,
@@ -383,12 +389,38 @@ fn parse_action(
                     })
                 })
                 .transpose()?;
+            let wave = parse_wave(command, at)?;
+            if wave.is_some() {
+                for key in ["to", "strategy", "service"] {
+                    if command.get(key).is_some_and(|v| !v.is_null()) {
+                        return Err(EventError::Invalid {
+                            field: join(at, key),
+                            reason: "a wave starts each of its services toward its configured \
+                                     `to` with its configured strategy: leave it out"
+                                .into(),
+                        });
+                    }
+                }
+            }
             let action = Action::Start {
                 to,
                 strategy: optional_strategy(command, at)?,
                 version: optional_str(command, at, "version")?,
+                wave,
             };
-            (action, &["to", "strategy", "version"])
+            (
+                action,
+                &[
+                    "to",
+                    "strategy",
+                    "version",
+                    "wave",
+                    "match",
+                    "label",
+                    "max_active",
+                    "max_failures",
+                ],
+            )
         }
         "pause" => (Action::Pause, none),
         "resume" => (Action::Resume, none),
@@ -415,6 +447,123 @@ fn parse_action(
             })
         }
     })
+}
+
+/// A wave start (docs/design.md §10): `"wave": "<name>"` and exactly one of `"services"`
+/// (`"all"` or a list of names), `"match"` (a glob on service names) or `"label"`
+/// (`"key=value"`); optionally `"max_active"` and `"max_failures"`. `None` without `"wave"`; the
+/// wave-only fields are then refused.
+fn parse_wave(command: &Map<String, Value>, at: &str) -> Result<Option<WaveStart>, EventError> {
+    let Some(name) = optional_str(command, at, "wave")? else {
+        for key in ["match", "label", "max_active", "max_failures"] {
+            if command.get(key).is_some_and(|v| !v.is_null()) {
+                return Err(EventError::Invalid {
+                    field: join(at, key),
+                    reason: "only a wave takes it: add \"wave\": \"<name>\"".into(),
+                });
+            }
+        }
+        return Ok(None);
+    };
+    let name = Name::new(&name).map_err(|e| EventError::Invalid {
+        field: join(at, "wave"),
+        reason: e.to_string(),
+    })?;
+    let mut selectors = Vec::new();
+    match command.get("services") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s == "all" => selectors.push(Selector::All),
+        Some(Value::Array(items)) => {
+            let field = join(at, "services");
+            let names = items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| wrong_type(&field, "\"all\" or a list of service names"))
+                        .and_then(|s| {
+                            Name::new(s).map_err(|e| EventError::Invalid {
+                                field: field.clone(),
+                                reason: e.to_string(),
+                            })
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if names.is_empty() {
+                return Err(EventError::Invalid {
+                    field,
+                    reason: "an empty list: name at least one service".into(),
+                });
+            }
+            selectors.push(Selector::Names(names));
+        }
+        Some(_) => {
+            return Err(wrong_type(
+                &join(at, "services"),
+                "\"all\" or a list of service names",
+            ))
+        }
+    }
+    if let Some(glob) = optional_str(command, at, "match")? {
+        let glob = non_empty(glob, &join(at, "match"))?;
+        selectors.push(Selector::Match(plain_text(glob, &join(at, "match"))?));
+    }
+    if let Some(label) = optional_str(command, at, "label")? {
+        let field = join(at, "label");
+        let (key, value) = label.split_once('=').ok_or_else(|| EventError::Invalid {
+            field: field.clone(),
+            reason: format!("expected key=value, got {}", quoted(&label)),
+        })?;
+        selectors.push(Selector::Label {
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    let selector = match selectors.len() {
+        1 => selectors.remove(0),
+        0 => {
+            return Err(EventError::Invalid {
+                field: join(at, "services"),
+                reason: "a wave needs its services: \"services\": \"all\" or a list, \"match\" \
+                         or \"label\""
+                    .into(),
+            })
+        }
+        _ => {
+            return Err(EventError::Invalid {
+                field: join(at, "services"),
+                reason: "give one of \"services\", \"match\" or \"label\", not several".into(),
+            })
+        }
+    };
+    let limit = |key: &str| -> Result<Option<u32>, EventError> {
+        match command.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| wrong_type(&join(at, key), "a positive integer")),
+        }
+    };
+    let (max_active, max_failures) = (limit("max_active")?, limit("max_failures")?);
+    if let Err(cutover_core::config::ConfigError::Invalid { path, reason }) =
+        cutover_core::config::check_wave_limits(
+            "",
+            max_active.unwrap_or(1),
+            max_failures.unwrap_or(1),
+        )
+    {
+        return Err(EventError::Invalid {
+            field: join(at, &path),
+            reason,
+        });
+    }
+    Ok(Some(WaveStart {
+        name,
+        selector,
+        max_active,
+        max_failures,
+    }))
 }
 
 fn reject_unknown_fields(

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use aws_sdk_sns::types::MessageAttributeValue;
 use cutover_core::planner::DecisionKind;
 
+use crate::engine::waves::WaveReport;
 use crate::report::{Report, ServiceReport};
 
 /// How long all of one invocation's publishes may take together.
@@ -98,7 +99,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// What became of one notification, for the report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct NotificationOutcome {
+    /// The service decided (empty for a wave's alert).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub service: String,
+    /// The wave whose alert this is (docs/design.md §10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
     pub decision: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
@@ -110,6 +116,7 @@ pub struct NotificationOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     pub service: String,
+    pub wave: Option<String>,
     pub decision: String,
     pub message: String,
     pub attributes: BTreeMap<String, String>,
@@ -182,10 +189,45 @@ pub fn notification(report: &Report, s: &ServiceReport) -> Option<Notification> 
     attributes.insert("actor".to_string(), report.actor.clone());
     Some(Notification {
         service: d.service.to_string(),
+        wave: None,
         decision,
         message: message.to_string(),
         attributes,
     })
+}
+
+/// A wave's alerts (it stopped after `max_failures` rollbacks, it is done, its record could not
+/// be written): one message each, decision `wave`, kind `alert`.
+pub fn wave_notifications(report: &Report, w: &WaveReport) -> Vec<Notification> {
+    w.alerts
+        .iter()
+        .map(|alert| {
+            let message = json!({
+                "wave": w.name,
+                "decision": "wave",
+                "status": w.status,
+                "summary": alert,
+                "queued": w.queued,
+                "active": w.active,
+                "done": w.done,
+                "rolled_back": w.rolled_back,
+                "actor": report.actor,
+                "at_millis": report.at_millis,
+            });
+            let mut attributes = BTreeMap::new();
+            attributes.insert("wave".to_string(), w.name.to_string());
+            attributes.insert("decision".to_string(), "wave".to_string());
+            attributes.insert("kind".to_string(), "alert".to_string());
+            attributes.insert("actor".to_string(), report.actor.clone());
+            Notification {
+                service: String::new(),
+                wave: Some(w.name.to_string()),
+                decision: "wave".to_string(),
+                message: message.to_string(),
+                attributes,
+            }
+        })
+        .collect()
 }
 
 fn kind_name(kind: DecisionKind) -> String {
@@ -210,6 +252,12 @@ pub async fn publish_report(
         .services
         .iter()
         .filter_map(|s| notification(report, s))
+        .chain(
+            report
+                .waves
+                .iter()
+                .flat_map(|w| wave_notifications(report, w)),
+        )
         .collect();
     if messages.is_empty() {
         return Vec::new();
@@ -253,12 +301,14 @@ fn outcome(n: &Notification, result: Result<String, String>) -> NotificationOutc
     match result {
         Ok(id) => NotificationOutcome {
             service: n.service.clone(),
+            wave: n.wave.clone(),
             decision: n.decision.clone(),
             message_id: Some(id),
             error: None,
         },
         Err(e) => NotificationOutcome {
             service: n.service.clone(),
+            wave: n.wave.clone(),
             decision: n.decision.clone(),
             message_id: None,
             error: Some(e),

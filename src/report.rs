@@ -26,6 +26,10 @@ pub struct Report {
     /// (docs/design.md §4): a failed publish never fails the decision.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<crate::notify::NotificationOutcome>,
+    /// The waves (docs/design.md §10): queued, active, done and rolled-back services, what this
+    /// invocation started, and why a wave stopped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waves: Vec<crate::engine::waves::WaveReport>,
 }
 
 /// A cluster whose Kubernetes API could not be read this time (docs/design.md §9).

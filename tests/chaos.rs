@@ -47,7 +47,8 @@
 //!   or a failing `to`, anywhere else only as an operator set it; a blue-green switch only on a
 //!   start while `to` is healthy;
 //! - external-dns never changes a record parked under the lease owner; no one but the third party
-//!   touches a record that belongs to no configured service (docs/design.md §7.3);
+//!   touches a record that belongs to no configured service, but for cutover's own records of
+//!   the zone (docs/design.md §7.3);
 //! - every report is in words; a replayed event and a `status` or `plan` write nothing
 //!   (docs/design.md §7.8).
 //!
@@ -92,9 +93,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cutover::engine::{self, Context};
-use cutover::observe::route53::{Route53Api, Route53Error, SdkRoute53};
+use cutover::observe::route53::{RecordSink, Route53Api, Route53Error, SdkRoute53};
 use cutover_core::command::Strategy;
-use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus, RecordSet};
+use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus};
 use cutover_core::state::{Phase, State};
 use futures::future::BoxFuture;
 use rand::rngs::StdRng;
@@ -612,11 +613,12 @@ struct Interposed {
 }
 
 impl Route53Api for Interposed {
-    fn list_records<'a>(
+    fn list_records_into<'a>(
         &'a self,
         zone_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
-        self.inner.list_records(zone_id)
+        sink: RecordSink<'a>,
+    ) -> BoxFuture<'a, Result<usize, Route53Error>> {
+        self.inner.list_records_into(zone_id, sink)
     }
 
     fn change<'a>(
@@ -942,6 +944,18 @@ impl Campaign {
         let cli = Cli::new(&h, seed);
         let blue_lb = normalize(&h.lb_hostname("blue"));
         let green_lb = normalize(&h.lb_hostname("green"));
+        // The services' names, and cutover's own records of each zone (the change record and the
+        // waves record), which no service may be named (docs/design.md §7.3).
+        let own_records: Vec<String> = h
+            .ctx
+            .config
+            .zones
+            .iter()
+            .flat_map(|z| {
+                cutover_core::config::zone_record_names(&h.ctx.config.state_record_prefix, &z.name)
+            })
+            .map(|(name, _)| normalize(name.as_str()))
+            .collect();
         let interest = fleet
             .iter()
             .flat_map(|s| {
@@ -950,6 +964,7 @@ impl Campaign {
                     .cloned()
                     .chain([s.state_name.clone()])
             })
+            .chain(own_records)
             .collect();
         let prev = h.zone();
         let seen = h.sandbox.route53().history_len();

@@ -23,6 +23,8 @@ use support::{service_report, Harness};
 const SERVICE: &str = "payments";
 const HOST: &str = "payments.example.com";
 const STATE_NAME: &str = "_cutover.payments.example.com";
+/// The zone's change record (docs/state-record.md "Change ids").
+const CHANGES_NAME: &str = "_cutover._changes.example.com";
 const RESOURCE: &str = "ingress/default/payments";
 /// The registry TXT names external-dns may use for the host without prefix/suffix
 /// (docs/reference/external-dns.md §1 "TXT names"): old format, and typed `a-`, `aaaa-`, `cname-`.
@@ -225,14 +227,15 @@ fn check_invariants(h: &Harness, records: &[Rrset], context: &str) {
 }
 
 /// Every change of the history from `start` on kept the invariants and touched only the
-/// service's names (docs/design.md §7.3: only configured hostnames).
+/// service's names and cutover's change record (docs/design.md §7.3: only configured hostnames,
+/// and cutover's own records of the zone).
 fn check_history(h: &Harness, start: usize) {
     let history = h.sandbox.route53().history();
     for change in history.iter().skip(start) {
         let context = format!("after change {} ({:?})", change.change_id, change.comment);
         for c in &change.changes {
             assert!(
-                is_managed_name(&c.rrset.name),
+                is_managed_name(&c.rrset.name) || bare(&c.rrset.name) == CHANGES_NAME,
                 "{context}: touched {}",
                 c.rrset.name
             );
@@ -364,14 +367,17 @@ async fn switch(h: &Harness, message_id: &str) -> Vec<Rrset> {
     assert!(entry.get("error").is_none(), "{entry:#}");
     let history = h.sandbox.route53().history();
     // docs/design.md §3.2 step 2: ONE batch holds every traffic and registry change and the state
-    // record; what follows it only records the change id in the state record.
+    // record; what follows it only records the change id: in the zone's change record
+    // (docs/state-record.md "Change ids"), or in the state record as format 1 did.
     let new: Vec<_> = history.iter().skip(history_before).collect();
     let Some((switch_batch, follow_ups)) = new.split_first() else {
         panic!("nothing written: {entry:#}")
     };
     for f in follow_ups {
         assert!(
-            f.changes.iter().all(|c| bare(&c.rrset.name) == STATE_NAME),
+            f.changes
+                .iter()
+                .all(|c| [STATE_NAME, CHANGES_NAME].contains(&bare(&c.rrset.name).as_str())),
             "a second batch touched the service's records: {:?}",
             f.changes
         );

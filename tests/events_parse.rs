@@ -99,6 +99,7 @@ fn sns_deploy_message_starts_with_the_message_id_as_command_id() {
                 to: Some(name("green")),
                 strategy: Some(Strategy::Canary),
                 version: Some("v42".into()),
+                wave: None,
             },
             service: Some(name("payments")),
             dry_run: false,
@@ -146,6 +147,7 @@ fn every_manual_sample_parses_to_its_command() {
                         to: Some(name("green")),
                         strategy: Some(Strategy::Canary),
                         version: Some("v42".into()),
+                        wave: None,
                     },
                     "alice",
                     "move to the 1.37 cluster",
@@ -306,7 +308,8 @@ fn one_bad_sns_record_fails_alone() {
         Action::Start {
             to: Some(name("green")),
             strategy: Some(Strategy::BlueGreen),
-            version: Some("v7".into())
+            version: Some("v7".into()),
+            wave: None,
         }
     );
     let second = results[1].as_ref().unwrap_err();
@@ -383,7 +386,8 @@ fn deploy_message_without_optional_fields_uses_defaults() {
         Action::Start {
             to: Some(name("green")),
             strategy: None,
-            version: None
+            version: None,
+            wave: None,
         }
     );
 }

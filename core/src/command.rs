@@ -20,6 +20,8 @@ pub enum Action {
     /// What the next tick would do, with the exact batch; writes nothing.
     Plan,
     /// Begin a migration. `to`: the destination cluster (default: the service's configured `to`).
+    /// `wave`: a wave of services (docs/design.md §10) — for a command without a service, the
+    /// wave to begin; for one service, the wave that starts it.
     Start {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<Name>,
@@ -27,6 +29,8 @@ pub enum Action {
         strategy: Option<Strategy>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wave: Option<WaveStart>,
     },
     Pause,
     Resume,
@@ -81,6 +85,17 @@ impl Action {
     pub fn is_fleet_wide_by_default(&self) -> bool {
         matches!(self, Action::Status | Action::Tick)
     }
+}
+
+/// A wave to begin: its name, its services and its limits (the config's `[wave]` when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveStart {
+    pub name: Name,
+    pub selector: crate::wave::Selector,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_active: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<u32>,
 }
 
 /// Where a command came from. A deploy event is CI reporting what it did, so a start it asks for

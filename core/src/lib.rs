@@ -2,6 +2,7 @@
 //! external-dns TXT registry, the state record, the configuration, the operator commands and the
 //! pure planner. Nothing here does I/O: the crate depends on no async runtime, no AWS or
 //! Kubernetes client and no network library, so the compiler keeps every decision pure.
+pub mod changes;
 pub mod command;
 pub mod config;
 pub mod observation;
@@ -13,3 +14,4 @@ pub mod text;
 pub mod traffic;
 pub mod txt;
 pub mod types;
+pub mod wave;

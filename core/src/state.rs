@@ -2,6 +2,13 @@
 //! `_cutover.payments.example.com`), holding a versioned compact JSON document. It is the only
 //! store cutover needs; every write of it is a compare-and-swap (DELETE exact old + CREATE new, in
 //! the same batch as the traffic records — docs/design.md §7.5). Format: docs/state-record.md.
+//!
+//! Version 2 (written since the fleet work) is a line of `key=value` fields that needs no TXT
+//! escape, so that a tick's record is one string of at most 255 characters and a fleet's state
+//! records never decide how many requests a tick takes (docs/design.md §10); version 1 (compact
+//! JSON) is still read.
+
+mod v2;
 
 use std::collections::BTreeMap;
 
@@ -13,8 +20,10 @@ use crate::txt::{self, TxtError};
 use crate::types::Millis;
 use crate::types::{DnsName, Name, Percent};
 
-/// The format version written into `"v"`.
-pub const STATE_VERSION: u32 = 1;
+/// The format version written (`v=2`).
+pub const STATE_VERSION: u32 = 2;
+/// The first format version: compact JSON, still read.
+pub const STATE_VERSION_JSON: u32 = 1;
 /// TTL of the state record.
 pub const STATE_TTL: u32 = 300;
 /// How many processed event ids are kept for idempotency (oldest dropped first).
@@ -104,9 +113,14 @@ impl Phase {
 /// The change cutover last submitted, for the INSYNC gate (docs/design.md §3.1 step 2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingChange {
-    /// Route53's change id (bare `C…`); `None` until the engine has recorded it after submitting.
+    /// Route53's change id (bare `C…`), as format version 1 recorded it in a follow-up write;
+    /// `None` when the change is found by its `tag` instead (or its id was never recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The tag of the invocation that sent the change: the zone's change record lists the ids
+    /// of its requests under it (`crate::changes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     pub submitted_at: Millis,
     /// When a GetChange first answered INSYNC; bake time counts from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,6 +201,9 @@ pub struct State {
     /// Recent processed event ids (SNS MessageId, command id), oldest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
+    /// The wave whose planner started this migration, if one did (docs/design.md §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wave: Option<String>,
     /// Blue-green: the key's records exactly as they were before the ownership flip (A/AAAA and
     /// every TXT registry entry), so a rollback restores exactly them (docs/design.md §3.2 step 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -215,6 +232,7 @@ impl State {
             approved: None,
             written: Written::default(),
             events: Vec::new(),
+            wave: None,
             prior: Vec::new(),
             actor: String::new(),
             reason: None,
@@ -246,19 +264,27 @@ impl State {
         self.at = now;
     }
 
-    /// The compact JSON document.
+    /// The format-1 document (compact JSON), as cutover wrote it before format 2.
     pub fn to_json(&self) -> Result<String, StateError> {
-        serde_json::to_string(self).map_err(|e| StateError::Encode(e.to_string()))
+        let mut v1 = self.clone();
+        v1.v = STATE_VERSION_JSON;
+        serde_json::to_string(&v1).map_err(|e| StateError::Encode(e.to_string()))
     }
 
-    /// The TXT value: the JSON split into quoted strings of ≤ 255 characters with `\"` escapes
-    /// (docs/reference/route53.md "TXT records"), ≤ 4,000 characters. When too long, the oldest
-    /// event ids are dropped first, then the reason and the actor are shortened (down to their
-    /// cut marker): the audit text of a command must never block it — a rollback least of all.
+    /// The record's text in the current format (docs/state-record.md "Encoding").
+    pub fn to_text(&self) -> Result<String, StateError> {
+        v2::write(self).map_err(StateError::Encode)
+    }
+
+    /// The TXT value: the text split into quoted strings of ≤ 255 characters (format 2 needs no
+    /// escape; docs/reference/route53.md "TXT records"), ≤ 4,000 characters — one string for a
+    /// tick's record. When too long, the oldest event ids are dropped first, then the reason and
+    /// the actor are shortened (down to their cut marker): the audit text of a command must never
+    /// block it — a rollback least of all.
     pub fn encode(&self) -> Result<String, StateError> {
         let mut s = self.clone();
         loop {
-            match txt::render(&s.to_json()?) {
+            match txt::render(&s.to_text()?) {
                 Ok(v) => return Ok(v),
                 Err(TxtError::ValueTooLong(_)) => {
                     if !s.events.is_empty() {
@@ -268,7 +294,7 @@ impl State {
                     } else if let Some(shorter) = halved(&s.actor) {
                         s.actor = shorter;
                     } else {
-                        return Err(TxtError::ValueTooLong(s.to_json()?.len()).into());
+                        return Err(TxtError::ValueTooLong(s.to_text()?.len()).into());
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -276,13 +302,30 @@ impl State {
         }
     }
 
-    /// Parses a TXT value written by `encode` (strings joined, escapes decoded).
+    /// Parses a TXT value written by `encode` (strings joined, escapes decoded), in format 2 or
+    /// format 1 (JSON).
     pub fn decode(name: &DnsName, value: &str) -> Result<State, StateError> {
         let bad = |reason: String| StateError::Malformed {
             name: name.to_string(),
             reason,
         };
         let text = txt::text(value).map_err(|e| bad(e.to_string()))?;
+        if let Some(rest) = text.strip_prefix("v=") {
+            let version = rest.split(' ').next().unwrap_or_default();
+            let version: u64 = version
+                .parse()
+                .map_err(|_| bad(format!("not a format version: {version}")))?;
+            if version > u64::from(STATE_VERSION) {
+                return Err(StateError::UnknownVersion {
+                    name: name.to_string(),
+                    found: version,
+                });
+            }
+            if version != u64::from(STATE_VERSION) {
+                return Err(bad(format!("unsupported format version {version}")));
+            }
+            return v2::read(&text).map_err(bad);
+        }
         let doc: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let version = doc
@@ -295,7 +338,7 @@ impl State {
                 found: version,
             });
         }
-        if version != u64::from(STATE_VERSION) {
+        if version != u64::from(STATE_VERSION_JSON) {
             return Err(bad(format!("unsupported format version {version}")));
         }
         serde_json::from_value(doc).map_err(|e| bad(e.to_string()))
@@ -346,6 +389,17 @@ pub fn find(records: &[RecordSet], name: &DnsName) -> Option<Stored> {
         record: record.clone(),
         state,
     })
+}
+
+/// A field value as format 2 writes it: `%XX` for separators, quotes, backslashes and anything
+/// outside printable ASCII, so that the record needs no TXT escape.
+pub fn escape_field(s: &str) -> String {
+    v2::escape(s)
+}
+
+/// The inverse of [`escape_field`].
+pub fn unescape_field(s: &str) -> Result<String, String> {
+    v2::unescape(s)
 }
 
 /// Longest event id kept as it is; a longer one is kept as its hash.
@@ -412,6 +466,7 @@ mod tests {
         s.target = Some(Percent::new(25).unwrap());
         s.change = Some(PendingChange {
             id: Some("C0123".into()),
+            tag: None,
             submitted_at: 1_700_000_000_000,
             insync_at: Some(1_700_000_030_000),
         });
@@ -435,7 +490,7 @@ mod tests {
         let r = s.to_record(&name()).unwrap();
         assert_eq!(r.ttl, Some(STATE_TTL));
         let value = &r.values[0];
-        assert!(value.starts_with("\"{\\\"v\\\":1,"), "{value}");
+        assert!(value.starts_with("\"v=2 ph=canary "), "{value}");
         let back = find(std::slice::from_ref(&r), &name()).unwrap();
         assert_eq!(back.state.unwrap(), s);
         assert_eq!(back.record, r);
@@ -458,6 +513,69 @@ mod tests {
         // Read-back may join the strings without a blank.
         let joined = value.replace("\" \"", "\"\"");
         assert_eq!(State::decode(&name(), &joined).unwrap(), back);
+    }
+
+    #[test]
+    fn format_1_records_are_still_read() {
+        let s = sample();
+        let v1 = txt::render(&s.to_json().unwrap()).unwrap();
+        assert!(v1.starts_with("\"{\\\"v\\\":1,"), "{v1}");
+        let mut back = State::decode(&name(), &v1).unwrap();
+        back.v = STATE_VERSION;
+        assert_eq!(back, s);
+        // Written again, it is format 2.
+        assert!(back.encode().unwrap().starts_with("\"v=2 "));
+    }
+
+    #[test]
+    fn a_ticks_record_is_one_string_of_at_most_255_characters() {
+        let mut s = sample();
+        s.stamp("schedule", None, 1_700_000_090_000);
+        s.change = Some(PendingChange {
+            id: None,
+            tag: Some("k3f9a2bq".into()),
+            submitted_at: 1_700_000_000_000,
+            insync_at: Some(1_700_000_060_000),
+        });
+        s.checks = StepChecks {
+            good: 1,
+            good_since: Some(1_700_000_060_000),
+            bad: 0,
+            inconclusive: 0,
+        };
+        s.written
+            .owners
+            .insert("payments-green".into(), "cutover".into());
+        let value = s.encode().unwrap();
+        assert_eq!(txt::parse(&value).unwrap().len(), 1, "{value}");
+        assert!(value.len() <= 255, "{} characters: {value}", value.len());
+        assert!(value.contains(" o=*:cutover "), "{value}");
+        assert_eq!(State::decode(&name(), &value).unwrap(), s);
+    }
+
+    #[test]
+    fn any_text_round_trips_through_format_2() {
+        let mut s = sample();
+        s.stamp("é \"q\" a=b,c:d%e *x\\", Some(" lead and trail "), 7);
+        s.remember_event("id with blank");
+        s.remember_event("a,b:c=d");
+        s.wave = Some("fleet-1".into());
+        s.written
+            .owners
+            .insert("payments-green".into(), "green".into());
+        s.approved = Some(Percent::new(25).unwrap());
+        s.failures = 1;
+        s.checks.bad = 2;
+        s.checks.inconclusive = 3;
+        let value = s.encode().unwrap();
+        assert!(
+            !value.contains('\\'),
+            "format 2 needs no TXT escape: {value}"
+        );
+        assert_eq!(State::decode(&name(), &value).unwrap(), s);
+        // Read-back may join the strings without a blank.
+        let joined = value.replace("\" \"", "\"\"");
+        assert_eq!(State::decode(&name(), &joined).unwrap(), s);
     }
 
     #[test]
@@ -498,12 +616,33 @@ mod tests {
             Err(StateError::Malformed { .. })
         ));
         assert_eq!(
-            State::decode(&n, "\"{\\\"v\\\":2}\""),
+            State::decode(&n, "\"{\\\"v\\\":3}\""),
             Err(StateError::UnknownVersion {
                 name: n.to_string(),
-                found: 2
+                found: 3
             })
         );
+        assert_eq!(
+            State::decode(&n, "\"v=3 ph=canary\""),
+            Err(StateError::UnknownVersion {
+                name: n.to_string(),
+                found: 3
+            })
+        );
+        for bad in [
+            "\"v=2\"",
+            "\"v=x ph=canary\"",
+            "\"v=2 ph=flying s=canary f=blue t=green p=5 a=x at=1\"",
+            "\"v=2 ph=canary s=canary f=blue t=green p=101 a=x at=1\"",
+            "\"v=2 ph=canary s=canary f=blue t=green p=5 a=%zz at=1\"",
+            "\"v=2 ph=canary ph=canary s=canary f=blue t=green p=5 a=x at=1\"",
+            "\"v=2 ph=canary s=canary f=blue t=green p=5 w=x a=x at=1\"",
+        ] {
+            assert!(
+                matches!(State::decode(&n, bad), Err(StateError::Malformed { .. })),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             State::decode(&n, "\"{\\\"v\\\":1"),
             Err(StateError::Malformed { .. })
@@ -512,6 +651,7 @@ mod tests {
             .to_json()
             .unwrap()
             .replace("\"canary\",\"strategy\"", "\"flying\",\"strategy\"");
+        assert!(bad_phase.contains("flying"));
         let v = txt::render(&bad_phase).unwrap();
         assert!(matches!(
             State::decode(&n, &v),

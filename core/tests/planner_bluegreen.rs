@@ -75,6 +75,7 @@ fn start() -> Action {
         to: None,
         strategy: None,
         version: None,
+        wave: None,
     }
 }
 
@@ -737,6 +738,7 @@ fn command_start_dry_run_sends_nothing() {
             to: None,
             strategy: Some(Strategy::BlueGreen),
             version: None,
+            wave: None,
         },
         None,
         0,
@@ -980,7 +982,10 @@ fn needs_of_a_blue_green_migration() {
     // rollback asks whether `from` still claims the name).
     let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Tick));
     assert!(n.probe && n.sources);
-    assert_eq!(n.change_id.as_deref(), Some("C1"));
+    assert_eq!(
+        (n.change_id.as_deref(), n.change_tag.as_deref()),
+        (None, Some("t1"))
+    );
     // A manual rollback needs no probe; the Ingress listing only decides flip-back vs park.
     let n = cutover_core::planner::needs(&cfg, svc, &w.zone, &cmd(Action::Rollback));
     assert!(!n.probe && n.sources);

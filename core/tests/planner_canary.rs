@@ -18,6 +18,7 @@ fn start() -> Action {
         to: None,
         strategy: None,
         version: None,
+        wave: None,
     }
 }
 
@@ -92,11 +93,16 @@ fn start_converts_simple_to_weighted_in_one_exact_batch() {
         vec![owner_value("cutover", "ingress/default/payments")]
     );
     assert_eq!(txt.weight.unwrap().get(), 0);
-    // The state record, with the change id recorded by the follow-up.
+    // The state record, with the invocation's tag: the zone's change record lists the ids of
+    // the requests under it.
     let st = state_of(&w);
     assert_eq!(st.phase, Phase::Canary);
     assert_eq!(st.percent, Percent::ZERO);
-    assert_eq!(st.change.as_ref().unwrap().id.as_deref(), Some("C1"));
+    let change = st.change.as_ref().unwrap();
+    assert_eq!(
+        (change.id.as_deref(), change.tag.as_deref()),
+        (None, Some("t1"))
+    );
     assert_eq!(st.actor, "alice");
     assert!(st.has_seen("sns-1"));
     assert_eq!(d.weights_after.unwrap().to, Percent::ZERO);
@@ -165,6 +171,7 @@ fn start_preflight_refusals() {
             to: Some(name("red")),
             strategy: None,
             version: None,
+            wave: None,
         },
         None,
         0,

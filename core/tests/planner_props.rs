@@ -24,7 +24,7 @@ use proptest::prelude::*;
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         4 => Just(Action::Tick),
-        1 => Just(Action::Start { to: None, strategy: None, version: None }),
+        1 => Just(Action::Start { to: None, strategy: None, version: None, wave: None }),
         1 => Just(Action::Pause),
         1 => Just(Action::Resume),
         1 => Just(Action::Promote),
@@ -419,7 +419,7 @@ proptest! {
         let rollout = c.service(&name("payments")).unwrap().rollout.clone();
         let mut w = World::simple();
         w.zone = start_zone;
-        let d = w.run(Action::Start { to: None, strategy: None, version: None }, None, 0);
+        let d = w.run(Action::Start { to: None, strategy: None, version: None, wave: None }, None, 0);
         prop_assert_eq!(d.kind, DecisionKind::Start, "{}", d.summary);
         let mut now = 0i64;
         // The checks of the current step: (time, green good?, counted against green?).

@@ -34,6 +34,7 @@ fn start(strategy: Option<Strategy>) -> Action {
         to: None,
         strategy,
         version: None,
+        wave: None,
     }
 }
 

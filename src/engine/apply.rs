@@ -12,12 +12,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cutover_core::changes::{self, Changes};
 use cutover_core::config::ServiceConfig;
 use cutover_core::planner::{self, Decision, DecisionKind};
-use cutover_core::route53::model::{Action, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet};
+use cutover_core::route53::model::{
+    Action, Change, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet, RecordType,
+};
 use cutover_core::route53::pack::pack;
 use cutover_core::route53::validate::{validate_batch, Limits};
-use cutover_core::types::Name;
+use cutover_core::route53::zone::ZoneSnapshot;
+use cutover_core::types::{DnsName, Name};
 
 use super::observe::Observations;
 use super::retry::{backoff, with_retries, Deadline, Priority};
@@ -35,6 +39,38 @@ pub(super) enum Settled {
     Conflict(Box<Decision>, Vec<String>),
 }
 
+/// The requests of this invocation that carried a change tagged with its tag, per zone: their
+/// ids go into the zone's change record, in one write per zone (docs/state-record.md "Change
+/// ids").
+#[derive(Default)]
+pub(super) struct Tagged {
+    zones: BTreeMap<String, TaggedZone>,
+}
+
+#[derive(Default)]
+struct TaggedZone {
+    ids: Vec<String>,
+    /// A request's answer was lost (the zone shows it applied): its id is unknown, so no entry is
+    /// written for the tag, and its services fall back to the INSYNC assumption.
+    lost: bool,
+    services: Vec<Name>,
+}
+
+impl Tagged {
+    fn note(&mut self, zone_id: &str, info: Option<&ChangeInfo>, services: Vec<Name>) {
+        if services.is_empty() {
+            return;
+        }
+        let zone = self.zones.entry(zone_id.to_string()).or_default();
+        match info {
+            Some(info) if !zone.ids.contains(&info.id) => zone.ids.push(info.id.clone()),
+            Some(_) => {}
+            None => zone.lost = true,
+        }
+        zone.services.extend(services);
+    }
+}
+
 /// Validates every batch before sending, packs per zone, sends, splits per service on failure.
 pub(super) async fn apply<'c>(
     ctx: &Context,
@@ -42,7 +78,10 @@ pub(super) async fn apply<'c>(
     decisions: Vec<(Decision, &'c ServiceConfig)>,
     obs: &Observations,
     attempt: u32,
+    tagged: &mut Tagged,
 ) -> Vec<(&'c ServiceConfig, Settled)> {
+    let carries_tag =
+        |d: &Decision, s: &ServiceConfig| planner::carries_change_tag(&ctx.config, s, d, obs.tag());
     let mut outcomes = Vec::new();
     let mut per_zone: BTreeMap<String, Vec<(Decision, &'c ServiceConfig)>> = BTreeMap::new();
     for (decision, svc) in decisions {
@@ -114,6 +153,12 @@ pub(super) async fn apply<'c>(
                 .unwrap_or(Priority::Normal);
             match send(ctx, deadline, priority, &zone_id, &group.batch).await {
                 Sent::Applied(info) => {
+                    let carrying: Vec<Name> = members
+                        .iter()
+                        .filter(|n| by_name.get(*n).is_some_and(|(d, s)| carries_tag(d, s)))
+                        .cloned()
+                        .collect();
+                    tagged.note(&zone_id, info.as_ref(), carrying);
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
                             outcomes.push((s, after_applied(d, info.as_ref(), attempt)));
@@ -132,7 +177,17 @@ pub(super) async fn apply<'c>(
                     tracing::warn!(zone = %zone_id, error = %e, "packed batch refused; splitting per service");
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
+                            let carries = carries_tag(&d, s);
                             let outcome = send_one(ctx, deadline, d, &zone_id, attempt).await;
+                            if let (true, Settled::Done(r)) = (carries, &outcome) {
+                                if r.applied {
+                                    let info = r.change_id.clone().map(|id| ChangeInfo {
+                                        id,
+                                        status: ChangeStatus::Pending,
+                                    });
+                                    tagged.note(&zone_id, info.as_ref(), vec![s.name.clone()]);
+                                }
+                            }
                             outcomes.push((s, outcome));
                         }
                     }
@@ -147,7 +202,6 @@ pub(super) async fn apply<'c>(
             }
         }
     }
-    record_change_ids(ctx, deadline, &mut outcomes).await;
     outcomes
 }
 
@@ -252,7 +306,7 @@ fn deferred(decision: Decision, attempt: u32) -> Settled {
 
 fn prevalidate(svc: &ServiceConfig, obs: &Observations, batch: &ChangeBatch) -> Result<(), String> {
     let snapshot = match obs.zones.get(&svc.zone_id) {
-        Some(Ok(view)) => match &view.snapshot {
+        Some(Ok(view)) => match view.snapshot() {
             Ok(snapshot) => snapshot,
             Err(e) => return Err(format!("zone {}: {e}", svc.zone_id)),
         },
@@ -302,58 +356,131 @@ fn after_applied(decision: Decision, info: Option<&ChangeInfo>, attempt: u32) ->
     Settled::Done(Box::new(r))
 }
 
-/// The state records learn the ids of the changes just applied (for the INSYNC gate), in small
-/// follow-up compare-and-swaps packed like the changes themselves. If one fails, the next tick
-/// sees a pending change without an id and the planner handles it.
-async fn record_change_ids(
+/// Records the ids of this invocation's requests in each zone's change record, under `tag`: one
+/// compare-and-swap per zone, whatever the number of services and requests (docs/state-record.md
+/// "Change ids"). `listed`: each zone's change record as last listed. A lost race with another
+/// invocation re-reads the record and joins both. Returns, per service whose ids could not be
+/// recorded, why: its INSYNC gate falls back to its assumption.
+pub(super) async fn record_changes(
     ctx: &Context,
     deadline: Deadline,
-    outcomes: &mut [(&ServiceConfig, Settled)],
-) {
-    let mut per_zone: BTreeMap<String, Vec<(Name, ChangeBatch)>> = BTreeMap::new();
-    for (svc, outcome) in outcomes.iter() {
-        let Settled::Done(report) = outcome else {
-            continue;
+    tag: &str,
+    tagged: Tagged,
+    listed: &BTreeMap<String, Option<RecordSet>>,
+) -> BTreeMap<Name, String> {
+    let mut failed = BTreeMap::new();
+    for (zone_id, zone) in tagged.zones {
+        let outcome = if zone.lost {
+            Err("a request's answer was lost, so its change id is unknown".to_string())
+        } else {
+            let current = listed.get(&zone_id).cloned().flatten();
+            write_change_record(ctx, deadline, tag, &zone_id, &zone.ids, current).await
         };
-        let Some(id) = report.change_id.as_ref().filter(|_| report.applied) else {
-            continue;
-        };
-        let info = ChangeInfo {
-            id: id.clone(),
-            status: ChangeStatus::Pending,
-        };
-        if let Some(batch) = planner::record_change(&ctx.config, svc, &report.decision, &info) {
-            per_zone
-                .entry(svc.zone_id.clone())
-                .or_default()
-                .push((svc.name.clone(), batch));
-        }
-    }
-    let mut failed: BTreeMap<Name, String> = BTreeMap::new();
-    for (zone_id, batches) in per_zone {
-        let packing = pack(batches, Limits::default());
-        for refused in packing.refused {
-            failed.insert(refused.service().clone(), refused.to_string());
-        }
-        for group in packing.packed {
-            let error = match send(ctx, deadline, Priority::Normal, &zone_id, &group.batch).await {
-                Sent::Applied(_) => continue,
-                Sent::Deferred => "the invocation's time ran out".to_string(),
-                Sent::Failed(e) => e.to_string(),
-            };
-            tracing::warn!(zone = %zone_id, %error, "recording change ids failed");
-            for name in group.services() {
-                failed.insert(name.clone(), error.clone());
+        if let Err(e) = outcome {
+            tracing::warn!(zone = %zone_id, error = %e, "recording change ids failed");
+            for service in zone.services {
+                failed.insert(service, e.clone());
             }
         }
     }
-    for (svc, outcome) in outcomes.iter_mut() {
-        if let (Settled::Done(report), Some(e)) = (outcome, failed.get(&svc.name)) {
-            report.error = Some(format!(
-                "applied, but recording the change id in the state record failed: {e}"
-            ));
+    failed
+}
+
+async fn write_change_record(
+    ctx: &Context,
+    deadline: Deadline,
+    tag: &str,
+    zone_id: &str,
+    ids: &[String],
+    current: Option<RecordSet>,
+) -> Result<(), String> {
+    let cfg = &ctx.config;
+    let zone_name = cfg
+        .zone(zone_id)
+        .map(|z| z.name.clone())
+        .ok_or_else(|| format!("zone {zone_id} is not configured"))?;
+    let name = changes::record_name(&cfg.state_record_prefix, &zone_name)
+        .ok_or_else(|| "the change record's name is not a valid DNS name".to_string())?;
+    let comment = format!("cutover: the change ids of {tag}");
+    write_own_record(ctx, deadline, zone_id, &name, current, &comment, |listed| {
+        let now = ctx.clock.now_millis();
+        let mut record = listed
+            .and_then(|r| Changes::decode(&name, r).ok())
+            .unwrap_or_default();
+        record.record(tag, now, ids, now);
+        record.to_record(&name).map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// Writes one of cutover's own records of a zone (the change record, the waves record) with a
+/// compare-and-swap: DELETE `current` exactly as listed + CREATE what `build` makes of it. A
+/// lost race (another invocation wrote it since the listing) reads the zone again and builds
+/// anew, `cas_retries` times.
+pub(super) async fn write_own_record(
+    ctx: &Context,
+    deadline: Deadline,
+    zone_id: &str,
+    name: &DnsName,
+    mut current: Option<RecordSet>,
+    comment: &str,
+    build: impl Fn(Option<&RecordSet>) -> Result<RecordSet, String>,
+) -> Result<(), String> {
+    let cfg = &ctx.config;
+    let zone_name = cfg
+        .zone(zone_id)
+        .map(|z| z.name.clone())
+        .ok_or_else(|| format!("zone {zone_id} is not configured"))?;
+    let attempts = cfg.cas_retries.saturating_add(1);
+    for _ in 0..attempts {
+        let new = build(current.as_ref())?;
+        if current.as_ref() == Some(&new) {
+            return Ok(());
+        }
+        let mut batch = ChangeBatch {
+            comment: Some(comment.to_string()),
+            changes: Vec::new(),
+        };
+        let mut zone = ZoneSnapshot::new(zone_name.clone());
+        if let Some(old) = &current {
+            zone.records.insert(old.key(), old.clone());
+            batch.changes.push(Change {
+                action: Action::Delete,
+                record: old.clone(),
+            });
+        }
+        batch.changes.push(Change {
+            action: Action::Create,
+            record: new,
+        });
+        // Invariant 2 holds for cutover's own records too.
+        validate_batch(&zone, &batch).map_err(|violations| {
+            violations
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        match send(ctx, deadline, Priority::Normal, zone_id, &batch).await {
+            Sent::Applied(_) => return Ok(()),
+            Sent::Deferred => return Err("the invocation's time ran out".to_string()),
+            Sent::Failed(Route53Error::InvalidChangeBatch { .. }) => {
+                // Another invocation wrote it since the listing: read it again, build anew.
+                let listed = with_retries(deadline, Priority::Normal, || {
+                    ctx.route53.list_records(zone_id)
+                })
+                .await;
+                let records = listed.result.map_err(|e| e.to_string())?;
+                current = records.into_iter().find(|r| {
+                    &r.name == name && r.rtype == RecordType::Txt && r.set_identifier.is_none()
+                });
+            }
+            Sent::Failed(e) => return Err(e.to_string()),
         }
     }
+    Err(format!(
+        "{name} kept changing; gave up after {attempts} attempts"
+    ))
 }
 
 fn failure(decision: Decision, error: Route53Error, attempt: u32) -> Settled {

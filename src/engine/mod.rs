@@ -31,11 +31,13 @@ mod observe;
 mod outputs;
 pub mod retry;
 pub mod traffic;
+pub mod waves;
 
-use apply::{apply, Settled};
+use apply::{apply, record_changes, Settled, Tagged};
 use cutover_core::text::quoted;
-use observe::observe;
+use observe::{list_zones, observe_needs};
 use retry::{Deadline, DEFAULT_BUDGET};
+use waves::WaveWork;
 
 /// What one invocation needs: the config, the clock and the three ports to the world.
 #[derive(Clone)]
@@ -139,21 +141,72 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         errors: Vec::new(),
         clusters: Vec::new(),
         notifications: Vec::new(),
+        waves: Vec::new(),
     };
-    let services = match select_services(&ctx.config, cmd) {
-        Ok(s) => s,
-        Err(e) => {
-            report.errors.push(e);
-            return report;
-        }
+    // A wave start acts on the wave's services; any other command on the ones it names.
+    let services = match waves::members_of_start(&ctx.config, cmd) {
+        Some(members) => members,
+        None => match select_services(&ctx.config, cmd) {
+            Ok(s) => s,
+            Err(e) => {
+                report.errors.push(e);
+                return report;
+            }
+        },
     };
     let writes = !(cmd.dry_run || cmd.action.is_read_only());
     let max_attempts = ctx.config.cas_retries.saturating_add(1);
     let mut pending: Vec<&ServiceConfig> = services;
     let mut done: BTreeMap<Name, ServiceReport> = BTreeMap::new();
+    // This invocation's changes are found by their tag (docs/state-record.md "Change ids").
+    let tag = new_tag();
+    let mut tagged = Tagged::default();
+    let mut listed_changes: BTreeMap<String, Option<cutover_core::route53::model::RecordSet>> =
+        BTreeMap::new();
+    let mut wave_work: Option<WaveWork> = None;
     for attempt in 1..=max_attempts {
         let now = ctx.clock.now_millis();
-        let observed = observe(ctx, deadline, &pending, cmd).await;
+        // A command that plans waves lists the waves' zone too, whichever services it names.
+        let waves_zone = if attempt == 1 && waves::concerns_waves(cmd) {
+            cutover_core::wave::home_zone(&ctx.config)
+        } else {
+            None
+        };
+        let mut observed = list_zones(ctx, deadline, &pending, waves_zone, &tag).await;
+        for (zone_id, zone) in &observed.zones {
+            if let Ok(zone) = zone {
+                listed_changes.insert(zone_id.clone(), zone.changes_record.clone());
+            }
+        }
+        // The waves are planned once, from the first listing (docs/design.md §10).
+        if attempt == 1 && waves::concerns_waves(cmd) {
+            match waves::plan_waves(ctx, &observed, cmd, now) {
+                Ok(work) => wave_work = work,
+                Err(e) => {
+                    tracing::warn!(error = %e, "waves");
+                    report.errors.push(e);
+                    if waves::members_of_start(&ctx.config, cmd).is_some() {
+                        return report;
+                    }
+                }
+            }
+            if let Some(work) = wave_work.as_mut().filter(|_| writes) {
+                // A wave's record is written before any of its services starts: a start
+                // without its wave would never be followed by the next.
+                work.write(ctx, deadline).await;
+                if work.began_and_failed() {
+                    report.waves = work.report();
+                    return report;
+                }
+            }
+        }
+        let wave_starts: BTreeMap<Name, Command> = wave_work
+            .as_ref()
+            .map(|w| w.starts.clone())
+            .unwrap_or_default();
+        let cmd_of =
+            |svc: &ServiceConfig| -> &Command { wave_starts.get(&svc.name).unwrap_or(cmd) };
+        observe_needs(ctx, deadline, &mut observed, &pending, cmd_of).await;
         // A service whose zone could not be listed is not decided this time (and says why).
         let (listed, unlisted): (Vec<&ServiceConfig>, Vec<&ServiceConfig>) = pending
             .iter()
@@ -172,15 +225,31 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
         // planner reads encrypted owners with them, never rewrites encrypted entries
         // (docs/reference/external-dns.md §1 "Encryption").
         let keys = ctx.config.txt_encrypt_keys();
-        let decisions: Vec<(Decision, &ServiceConfig)> = pending_now
-            .iter()
-            .map(|svc| {
-                let view = observed.view_of(svc);
-                let mut d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
-                d.alerts.extend(observed.cluster_alerts(svc));
-                (d, *svc)
-            })
-            .collect();
+        let began = wave_work.as_ref().is_some_and(|w| w.began.is_some());
+        let mut decisions: Vec<(Decision, &ServiceConfig)> = Vec::new();
+        for svc in pending_now.iter().copied() {
+            let view = observed.view_of(svc);
+            let own = cmd_of(svc);
+            let mut d = planner::decide_with_keys(&ctx.config, svc, &view, own, now, &keys);
+            if !std::ptr::eq(own, cmd) {
+                // A wave's candidate: one of its starts this time, or back in the queue.
+                let is_start = d.kind == DecisionKind::Start && d.batch.is_some();
+                let taken = wave_work
+                    .as_mut()
+                    .is_some_and(|w| w.take(&svc.name, is_start, &d.summary));
+                if !taken {
+                    if began {
+                        continue;
+                    }
+                    d = planner::decide_with_keys(&ctx.config, svc, &view, cmd, now, &keys);
+                }
+            } else if began {
+                // A wave start decides its starts only.
+                continue;
+            }
+            d.alerts.extend(observed.cluster_alerts(svc));
+            decisions.push((d, svc));
+        }
         report.clusters = observed.cluster_problems();
         for (d, _) in &decisions {
             tracing::info!(
@@ -204,7 +273,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
             pending.clear();
             break;
         }
-        let outcomes = apply(ctx, deadline, decisions, &observed, attempt).await;
+        let outcomes = apply(ctx, deadline, decisions, &observed, attempt, &mut tagged).await;
         pending.clear();
         for (svc, outcome) in outcomes {
             match outcome {
@@ -233,9 +302,35 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
             break;
         }
     }
+    // One write per zone records the ids of every request that carried a tagged change.
+    let unrecorded = record_changes(ctx, deadline, &tag, tagged, &listed_changes).await;
+    for (service, error) in unrecorded {
+        if let Some(r) = done.get_mut(&service) {
+            r.error = Some(format!(
+                "applied, but recording its change id in the zone's change record failed ({error}): \
+                 the INSYNC gate falls back to its assumption"
+            ));
+        }
+    }
     report.services = done.into_values().collect();
+    if let Some(work) = &wave_work {
+        report.waves = work.report();
+    }
     outputs::deliver(ctx, &mut report, writes, started).await;
     report
+}
+
+/// A fresh tag for this invocation's changes: 10 random base-36 characters.
+fn new_tag() -> String {
+    use rand::Rng;
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| {
+            let i = rng.random_range(0..DIGITS.len());
+            char::from(DIGITS.get(i).copied().unwrap_or(b'0'))
+        })
+        .collect()
 }
 
 fn select_services<'c>(cfg: &'c Config, cmd: &Command) -> Result<Vec<&'c ServiceConfig>, String> {

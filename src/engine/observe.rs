@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
 
+use cutover_core::changes::{self, Changes};
 use cutover_core::command::Command;
 use cutover_core::config::{ClusterConfig, Config, HealthCheck, ServiceConfig};
 use cutover_core::observation::{ClusterHealth, Observed, SourceKind, SourceObject, Verdict};
@@ -40,37 +41,89 @@ pub(super) struct Observations {
     needed_by: BTreeMap<Name, Vec<Name>>,
     /// service → its alarms and load-balancer metrics (docs/design.md §4).
     traffic: BTreeMap<Name, TrafficView>,
+    /// The tag this invocation gives the changes it sends (`cutover_core::changes`).
+    tag: String,
 }
 
 struct Scope {
     names: BTreeSet<DnsName>,
-    change_id: Option<String>,
+    /// The pending change's id (format 1) or the ids its tag lists in the zone's change record.
+    change_ids: Vec<String>,
+    /// The pending change has a tag the zone's change record does not list.
+    untracked: bool,
 }
 
-/// One zone's listing, indexed once per attempt: by name for the services' views, and as a
-/// snapshot for the pre-send validator (a fleet tick must not copy the zone per service).
+/// One zone's listing, streamed into one index by identity (name first, so one name's records
+/// are a range): the services' views read it, and it is the snapshot the pre-send validator
+/// checks against. The zone is held once (docs/design.md §10).
 pub(super) struct ZoneView {
-    by_name: BTreeMap<DnsName, Vec<RecordSet>>,
-    pub(super) snapshot: Result<ZoneSnapshot, String>,
+    snapshot: ZoneSnapshot,
+    /// Why the listing cannot stand for the zone (a record set twice, a name outside the zone).
+    problem: Option<String>,
+    /// The zone's change record as listed (for the compare-and-swap), and what it says.
+    pub(super) changes_record: Option<RecordSet>,
+    pub(super) changes: Changes,
 }
 
 impl ZoneView {
-    fn new(zone_name: Option<DnsName>, records: Vec<RecordSet>) -> ZoneView {
-        let mut by_name: BTreeMap<DnsName, Vec<RecordSet>> = BTreeMap::new();
-        for r in &records {
-            by_name.entry(r.name.clone()).or_default().push(r.clone());
+    fn new(zone_name: DnsName) -> ZoneView {
+        ZoneView {
+            snapshot: ZoneSnapshot::new(zone_name),
+            problem: None,
+            changes_record: None,
+            changes: Changes::default(),
         }
-        let snapshot = match zone_name {
-            Some(name) => ZoneSnapshot::from_listing(name, records).map_err(|e| e.to_string()),
-            None => Err("the zone is not configured".to_string()),
+    }
+
+    /// Takes one listed record set.
+    fn add(&mut self, record: RecordSet) {
+        if self.problem.is_some() {
+            return;
+        }
+        let key = record.key();
+        if !record.name.is_within(&self.snapshot.zone_name) {
+            self.problem = Some(format!(
+                "the listing holds resource record set {key}, which does not lie within zone {}",
+                self.snapshot.zone_name.to_fqdn()
+            ));
+        } else if self.snapshot.records.insert(key.clone(), record).is_some() {
+            self.problem = Some(format!("the listing holds resource record set {key} twice"));
+        }
+    }
+
+    /// Reads the zone's change record once the listing is complete.
+    fn read_changes(&mut self, state_prefix: &str) {
+        let Some(name) = changes::record_name(state_prefix, &self.snapshot.zone_name) else {
+            return;
         };
-        ZoneView { by_name, snapshot }
+        let record = self
+            .snapshot
+            .by_name_type(&name, &cutover_core::route53::model::RecordType::Txt)
+            .find(|r| r.set_identifier.is_none())
+            .cloned();
+        if let Some(record) = &record {
+            match Changes::decode(&name, record) {
+                Ok(changes) => self.changes = changes,
+                // Unreadable: every tag is unknown, so the states fall back to the INSYNC
+                // assumption; the next write replaces it.
+                Err(e) => tracing::warn!(error = %e, "unreadable change record"),
+            }
+        }
+        self.changes_record = record;
+    }
+
+    /// The zone for the pre-send validator, or why the listing cannot stand for it.
+    pub(super) fn snapshot(&self) -> Result<&ZoneSnapshot, String> {
+        match &self.problem {
+            Some(problem) => Err(problem.clone()),
+            None => Ok(&self.snapshot),
+        }
     }
 }
 
 impl Observations {
     pub(super) fn records_of(&self, svc: &ServiceConfig) -> Vec<RecordSet> {
-        let (Some(scope), Some(Ok(records))) =
+        let (Some(scope), Some(Ok(zone))) =
             (self.scopes.get(&svc.name), self.zones.get(&svc.zone_id))
         else {
             return Vec::new();
@@ -78,10 +131,36 @@ impl Observations {
         scope
             .names
             .iter()
-            .filter_map(|name| records.by_name.get(name))
-            .flatten()
+            .flat_map(|name| zone.snapshot.by_name(name))
             .cloned()
             .collect()
+    }
+
+    /// The tag of this invocation's changes.
+    pub(super) fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The record set at `name` of `type` without set identifier, as the zone's listing holds it.
+    pub(super) fn record_at(
+        &self,
+        zone_id: &str,
+        name: &DnsName,
+        rtype: &cutover_core::route53::model::RecordType,
+    ) -> Option<RecordSet> {
+        match self.zones.get(zone_id) {
+            Some(Ok(zone)) => zone
+                .snapshot
+                .by_name_type(name, rtype)
+                .find(|r| r.set_identifier.is_none())
+                .cloned(),
+            _ => None,
+        }
+    }
+
+    /// Whether the zone was listed.
+    pub(super) fn listed(&self, zone_id: &str) -> bool {
+        matches!(self.zones.get(zone_id), Some(Ok(_)))
     }
 
     pub(super) fn view_of(&self, svc: &ServiceConfig) -> ServiceView {
@@ -109,10 +188,24 @@ impl Observations {
             change_status: self
                 .scopes
                 .get(&svc.name)
-                .and_then(|s| s.change_id.as_ref())
-                .and_then(|id| self.changes.get(id).copied()),
+                .and_then(|s| self.status_of(&s.change_ids)),
+            change_untracked: self.scopes.get(&svc.name).is_some_and(|s| s.untracked),
+            write_tag: Some(self.tag.clone()),
             traffic: self.traffic.get(&svc.name).cloned().unwrap_or_default(),
         }
+    }
+
+    /// One status for the requests of a change: INSYNC when every one is, PENDING when one is;
+    /// `None` when one was not observed (or there is none).
+    fn status_of(&self, ids: &[String]) -> Option<ChangeStatus> {
+        let mut all = ChangeStatus::Insync;
+        for id in ids {
+            match self.changes.get(id)? {
+                ChangeStatus::Insync => {}
+                ChangeStatus::Pending => all = ChangeStatus::Pending,
+            }
+        }
+        (!ids.is_empty()).then_some(all)
     }
 }
 
@@ -193,27 +286,49 @@ fn claiming(list: &[SourceObject], host: &DnsName) -> Vec<SourceObject> {
         .collect()
 }
 
-/// One listing per zone, then — only as the planner needs them — one list per cluster and per
-/// source kind in use, the pending changes' statuses and the probes.
-pub(super) async fn observe(
+/// The first part of observing: one listing per zone of `services`, streamed into its index.
+/// The wave planner reads the states from it before the rest is observed.
+pub(super) async fn list_zones(
     ctx: &Context,
     deadline: Deadline,
     services: &[&ServiceConfig],
-    cmd: &Command,
+    also: Option<&str>,
+    tag: &str,
 ) -> Observations {
     let cfg = &ctx.config;
-    let zone_ids: BTreeSet<&str> = services.iter().map(|s| s.zone_id.as_str()).collect();
+    // `also`: a zone listed whatever the services (the waves' zone, for a command that plans
+    // waves).
+    let zone_ids: BTreeSet<&str> = services
+        .iter()
+        .map(|s| s.zone_id.as_str())
+        .chain(also)
+        .collect();
     let mut zones = BTreeMap::new();
     for zone_id in zone_ids {
-        // Throttling is the normal state of a busy account: retried within the deadline.
+        let Some(zone_name) = cfg.zone(zone_id).map(|z| z.name.clone()) else {
+            zones.insert(
+                zone_id.to_string(),
+                Err(format!("zone {zone_id} is not configured")),
+            );
+            continue;
+        };
+        // Throttling is the normal state of a busy account: retried within the deadline. Each
+        // attempt streams the pages into a fresh index.
         let listed = with_retries(deadline, Priority::Normal, || {
-            ctx.route53.list_records(zone_id)
+            let zone_name = zone_name.clone();
+            async move {
+                let mut view = ZoneView::new(zone_name);
+                ctx.route53
+                    .list_records_into(zone_id, &mut |r| view.add(r))
+                    .await
+                    .map(|_| view)
+            }
         })
         .await;
         let view = match listed.result {
-            Ok(records) => {
-                let zone_name = cfg.zone(zone_id).map(|z| z.name.clone());
-                Ok(ZoneView::new(zone_name, records))
+            Ok(mut view) => {
+                view.read_changes(&cfg.state_record_prefix);
+                Ok(view)
             }
             Err(e) => {
                 let skipped: Vec<&str> = services
@@ -230,7 +345,7 @@ pub(super) async fn observe(
         };
         zones.insert(zone_id.to_string(), view);
     }
-    let mut obs = Observations {
+    Observations {
         zones,
         sources: BTreeMap::new(),
         changes: BTreeMap::new(),
@@ -238,6 +353,7 @@ pub(super) async fn observe(
         nothing_to_probe: BTreeSet::new(),
         needed_by: BTreeMap::new(),
         traffic: BTreeMap::new(),
+        tag: tag.to_string(),
         scopes: services
             .iter()
             .map(|svc| {
@@ -246,13 +362,25 @@ pub(super) async fn observe(
                     svc.name.clone(),
                     Scope {
                         names,
-                        change_id: None,
+                        change_ids: Vec::new(),
+                        untracked: false,
                     },
                 )
             })
             .collect(),
-    };
+    }
+}
 
+/// The rest of observing, for each service what its command (`cmd_of`) needs: one list per
+/// cluster and per source kind in use, the pending changes' statuses and the probes.
+pub(super) async fn observe_needs<'c>(
+    ctx: &Context,
+    deadline: Deadline,
+    obs: &mut Observations,
+    services: &[&ServiceConfig],
+    cmd_of: impl Fn(&ServiceConfig) -> &'c Command,
+) {
+    let cfg = &ctx.config;
     // cluster → the kinds to list there: only those some service needs (docs/design.md §9).
     let mut clusters_to_list: BTreeMap<Name, BTreeSet<SourceKind>> = BTreeMap::new();
     let mut to_probe: Vec<&ServiceConfig> = Vec::new();
@@ -262,7 +390,7 @@ pub(super) async fn observe(
         .filter(|s| obs.zone_error(s).is_none())
         .collect();
     for svc in listed {
-        let needs = planner::needs(cfg, svc, &obs.records_of(svc), cmd);
+        let needs = planner::needs(cfg, svc, &obs.records_of(svc), cmd_of(svc));
         if needs.sources || needs.probe {
             for cluster in [&svc.from, &svc.to] {
                 let kinds = cfg
@@ -282,8 +410,24 @@ pub(super) async fn observe(
         if needs.probe {
             to_probe.push(svc);
         }
+        let listed_ids = needs
+            .change_tag
+            .as_ref()
+            .map(|tag| match obs.zones.get(&svc.zone_id) {
+                Some(Ok(zone)) => zone
+                    .changes
+                    .ids(tag)
+                    .filter(|ids| !ids.is_empty())
+                    .map(<[String]>::to_vec),
+                _ => None,
+            });
         if let Some(scope) = obs.scopes.get_mut(&svc.name) {
-            scope.change_id = needs.change_id;
+            match (needs.change_id, listed_ids) {
+                (Some(id), _) => scope.change_ids = vec![id],
+                (None, Some(Some(ids))) => scope.change_ids = ids,
+                (None, Some(None)) => scope.untracked = true,
+                (None, None) => {}
+            }
         }
     }
 
@@ -309,10 +453,11 @@ pub(super) async fn observe(
     .into_iter()
     .collect();
 
+    // One GetChange per request still pending, however many services it carried.
     let change_ids: BTreeSet<String> = obs
         .scopes
         .values()
-        .filter_map(|s| s.change_id.clone())
+        .flat_map(|s| s.change_ids.iter().cloned())
         .collect();
     for id in change_ids {
         let asked = with_retries(deadline, Priority::Normal, || ctx.route53.get_change(&id)).await;
@@ -325,14 +470,17 @@ pub(super) async fn observe(
         }
     }
 
-    (obs.health, obs.nothing_to_probe) = probe(ctx, &to_probe, &obs).await;
+    let (health, nothing_to_probe) = probe(ctx, &to_probe, obs).await;
+    obs.health = health;
+    obs.nothing_to_probe = nothing_to_probe;
     // Real traffic of the same services, from the load balancers the probes use: one
     // DescribeAlarms and one GetMetricData for all of them (docs/design.md §4, §10).
-    obs.traffic = super::traffic::observe_traffic(ctx, &to_probe, |svc, cluster| {
-        probe_target(&ctx.config, svc, cluster, &obs).map(|t| t.load_balancer)
+    let seen: &Observations = obs;
+    let traffic = super::traffic::observe_traffic(ctx, &to_probe, |svc, cluster| {
+        probe_target(&ctx.config, svc, cluster, seen).map(|t| t.load_balancer)
     })
     .await;
-    obs
+    obs.traffic = traffic;
 }
 
 fn cluster_ref(cluster: &ClusterConfig) -> ClusterRef {

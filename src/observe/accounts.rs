@@ -14,9 +14,9 @@ use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_credential_types::Credentials;
 use futures::future::BoxFuture;
 
-use crate::observe::route53::{Route53Api, Route53Error, SdkRoute53};
+use crate::observe::route53::{RecordSink, Route53Api, Route53Error, SdkRoute53};
 use cutover_core::config::{AssumeRole, Config, ROLE_SESSION_NAME};
-use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus, RecordSet};
+use cutover_core::route53::model::{ChangeBatch, ChangeInfo, ChangeStatus};
 
 /// Cached credentials are renewed this long before they expire, so that none expires while a
 /// tick uses it.
@@ -259,9 +259,9 @@ impl ZoneRoute53 {
         }
     }
 
-    async fn list(&self, zone_id: &str) -> Result<Vec<RecordSet>, Route53Error> {
+    async fn list_into(&self, zone_id: &str, sink: RecordSink<'_>) -> Result<usize, Route53Error> {
         let api = self.api_for(zone_id).await?;
-        api.list_records(zone_id)
+        api.list_records_into(zone_id, sink)
             .await
             .map_err(|e| self.name_refusal(zone_id, e))
     }
@@ -304,11 +304,12 @@ impl ZoneRoute53 {
 }
 
 impl Route53Api for ZoneRoute53 {
-    fn list_records<'a>(
+    fn list_records_into<'a>(
         &'a self,
         zone_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
-        Box::pin(self.list(zone_id))
+        sink: RecordSink<'a>,
+    ) -> BoxFuture<'a, Result<usize, Route53Error>> {
+        Box::pin(self.list_into(zone_id, sink))
     }
 
     fn change<'a>(
@@ -374,17 +375,18 @@ mod tests {
     }
 
     impl Route53Api for Fake {
-        fn list_records<'a>(
+        fn list_records_into<'a>(
             &'a self,
             _zone_id: &'a str,
-        ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
+            _sink: RecordSink<'a>,
+        ) -> BoxFuture<'a, Result<usize, Route53Error>> {
             let result = if self.deny {
                 Err(Route53Error::Other {
                     code: "AccessDenied".into(),
                     message: "User: someone is not authorized".into(),
                 })
             } else {
-                Ok(Vec::new())
+                Ok(0)
             };
             Box::pin(async move { result })
         }

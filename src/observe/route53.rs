@@ -107,13 +107,33 @@ impl Route53Error {
     }
 }
 
+/// Where a listing hands its record sets, page by page.
+pub type RecordSink<'a> = &'a mut (dyn FnMut(RecordSet) + Send);
+
 /// The three Route53 calls of a tick. Object-safe: the engine holds an `Arc<dyn Route53Api>`.
 pub trait Route53Api: Send + Sync {
+    /// Every record set of the zone, all pages, in Route53's order, handed to `sink` as each page
+    /// arrives: the caller indexes the listing without holding the zone twice
+    /// (docs/design.md §10). Returns how many record sets were listed. After an error, what the
+    /// sink received is an incomplete listing.
+    fn list_records_into<'a>(
+        &'a self,
+        zone_id: &'a str,
+        sink: RecordSink<'a>,
+    ) -> BoxFuture<'a, Result<usize, Route53Error>>;
+
     /// Every record set of the zone, all pages, in Route53's order.
     fn list_records<'a>(
         &'a self,
         zone_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>>;
+    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
+        Box::pin(async move {
+            let mut records = Vec::new();
+            self.list_records_into(zone_id, &mut |r| records.push(r))
+                .await?;
+            Ok(records)
+        })
+    }
 
     /// One ChangeResourceRecordSets request: all of the batch or nothing.
     fn change<'a>(
@@ -173,15 +193,18 @@ impl SdkRoute53 {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn list_all(&self, zone_id: &str) -> Result<Vec<RecordSet>, Route53Error> {
-        let mut records = Vec::new();
+    async fn list_all(&self, zone_id: &str, sink: RecordSink<'_>) -> Result<usize, Route53Error> {
+        let mut listed = 0;
         let mut start: Option<PageStart> = None;
         for _ in 0..MAX_PAGES {
             let page = self.list_page(zone_id, start.as_ref()).await?;
-            records.extend(records_from_page(&page, records.len())?);
+            for record in records_from_page(&page, listed)? {
+                sink(record);
+                listed += 1;
+            }
             match next_page_start(start.as_ref(), &page)? {
                 Some(next) => start = Some(next),
-                None => return Ok(records),
+                None => return Ok(listed),
             }
         }
         Err(Route53Error::bad_reply(
@@ -251,11 +274,12 @@ impl SdkRoute53 {
 }
 
 impl Route53Api for SdkRoute53 {
-    fn list_records<'a>(
+    fn list_records_into<'a>(
         &'a self,
         zone_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<RecordSet>, Route53Error>> {
-        Box::pin(self.list_all(zone_id))
+        sink: RecordSink<'a>,
+    ) -> BoxFuture<'a, Result<usize, Route53Error>> {
+        Box::pin(self.list_all(zone_id, sink))
     }
 
     fn change<'a>(

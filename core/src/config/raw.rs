@@ -28,6 +28,16 @@ pub(super) struct RawConfig {
     pub(super) cas_retries: Option<u32>,
     pub(super) probe_concurrency: Option<u32>,
     pub(super) notification_topic_arn: Option<String>,
+    #[serde(default)]
+    pub(super) wave: RawWave,
+}
+
+/// `[wave]`: the defaults of a wave's limits.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWave {
+    pub(super) max_active: Option<u32>,
+    pub(super) max_failures: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +128,8 @@ pub(super) struct RawService {
     pub(super) set_identifier: BTreeMap<String, String>,
     #[serde(default)]
     pub(super) overrides: RawRollout,
+    #[serde(default)]
+    pub(super) labels: BTreeMap<String, String>,
 }
 
 /// `source`: one selector for both clusters (`source = "service"`), or one per cluster

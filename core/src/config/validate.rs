@@ -9,10 +9,11 @@ use super::raw::{
 };
 use super::values::default_set_identifier;
 use super::{
-    external_dns_zones, AssumeRole, AssumeRoleError, ClusterConfig, Config, ConfigError, EnvLookup,
-    HealthCheck, Rollout, Scheme, ServiceConfig, SourceSelector, Step, ZoneConfig,
-    DEFAULT_CAS_RETRIES, DEFAULT_LEASE_OWNER_ID, DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT,
-    DEFAULT_STATE_RECORD_PREFIX, ROUTE53_ACCOUNT_RATE,
+    check_wave_limits, external_dns_zones, AssumeRole, AssumeRoleError, ClusterConfig, Config,
+    ConfigError, EnvLookup, HealthCheck, Rollout, Scheme, ServiceConfig, SourceSelector, Step,
+    WaveDefaults, ZoneConfig, DEFAULT_CAS_RETRIES, DEFAULT_LEASE_OWNER_ID,
+    DEFAULT_PROBE_CONCURRENCY, DEFAULT_RATE_LIMIT, DEFAULT_STATE_RECORD_PREFIX,
+    DEFAULT_WAVE_MAX_ACTIVE, DEFAULT_WAVE_MAX_FAILURES, ROUTE53_ACCOUNT_RATE,
 };
 use crate::observation::SourceKind;
 use crate::registry::{all_txt_names, EncryptionKey, TxtNaming};
@@ -46,7 +47,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         }
         services.insert(svc.name.clone(), svc);
     }
-    refuse_name_collisions(&services, &clusters, &state_record_prefix)?;
+    refuse_name_collisions(&services, &clusters, &zones, &state_record_prefix)?;
     let sns_topic_arns = validate_sns_arns(&raw.sns_topic_arns)?;
     let rate_limit = raw.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT);
     if !(rate_limit > 0.0 && rate_limit <= ROUTE53_ACCOUNT_RATE) {
@@ -85,6 +86,12 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         ),
     };
 
+    let wave = WaveDefaults {
+        max_active: raw.wave.max_active.unwrap_or(DEFAULT_WAVE_MAX_ACTIVE),
+        max_failures: raw.wave.max_failures.unwrap_or(DEFAULT_WAVE_MAX_FAILURES),
+    };
+    check_wave_limits("wave.", wave.max_active, wave.max_failures)?;
+
     Ok(Config {
         zones,
         clusters,
@@ -97,6 +104,7 @@ pub(super) fn validate(raw: RawConfig, env: &EnvLookup<'_>) -> Result<Config, Co
         cas_retries,
         probe_concurrency,
         notification_topic_arn,
+        wave,
     })
 }
 
@@ -597,9 +605,16 @@ fn check_hostname_characters(hostname: &DnsName) -> Result<(), String> {
 fn refuse_name_collisions(
     services: &BTreeMap<Name, ServiceConfig>,
     clusters: &BTreeMap<Name, ClusterConfig>,
+    zones: &[ZoneConfig],
     state_prefix: &str,
 ) -> Result<(), ConfigError> {
     let namings: Vec<TxtNaming> = clusters.values().map(ClusterConfig::txt_naming).collect();
+    // cutover's own records of each zone (the change record, the waves record) belong to no
+    // service: a service's name that is one of them is refused.
+    let zone_records: BTreeMap<DnsName, &'static str> = zones
+        .iter()
+        .flat_map(|z| super::zone_record_names(state_prefix, &z.name))
+        .collect();
     let mut owner_of: BTreeMap<DnsName, (Name, &'static str)> = BTreeMap::new();
     for svc in services.values() {
         owner_of.insert(svc.hostname.clone(), (svc.name.clone(), "hostname"));
@@ -615,7 +630,17 @@ fn refuse_name_collisions(
         if let Ok(state) = DnsName::parse(&format!("{state_prefix}{}", svc.hostname)) {
             names.push((state, "state record"));
         }
+        names.push((svc.hostname.clone(), "hostname"));
         for (name, what) in names {
+            if let Some(record) = zone_records.get(&name) {
+                return Err(ConfigError::at(
+                    format!("services.{}.hostname", svc.name),
+                    format!(
+                        "{name}, a {what} of {}, is cutover's {record} of its zone",
+                        svc.hostname
+                    ),
+                ));
+            }
             match owner_of.get(&name) {
                 Some((other, their)) if other != &svc.name => {
                     return Err(ConfigError::at(
@@ -730,6 +755,7 @@ fn validate_service(
     let rollout = merge_rollout(&p("overrides"), defaults, &rs.overrides)?;
     check_port_and_connect_to(key, rs, &rollout, [&from, &to], clusters)?;
     super::traffic::check_alarm_clusters(&p("overrides"), &rollout, clusters)?;
+    let labels = validate_labels(&p("labels"), &rs.labels)?;
     Ok(ServiceConfig {
         name,
         hostname,
@@ -739,7 +765,43 @@ fn validate_service(
         set_identifiers,
         rollout,
         zone_id: zone.id.clone(),
+        labels,
     })
+}
+
+/// Labels a wave selects services by: keys and values of letters, digits, `-`, `_`, `.` (a key
+/// may also hold `/`), 1–63 characters each.
+fn validate_labels(
+    path: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let fine = |s: &str, slash: bool| {
+        (1..=63).contains(&s.len())
+            && s.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || (slash && c == '/')
+            })
+    };
+    for (key, value) in labels {
+        if !fine(key, true) {
+            return Err(ConfigError::at(
+                format!("{path}.{key}"),
+                format!(
+                    "bad label key {}: 1–63 letters, digits, '-', '_', '.', '/'",
+                    quoted(key)
+                ),
+            ));
+        }
+        if !fine(value, false) {
+            return Err(ConfigError::at(
+                format!("{path}.{key}"),
+                format!(
+                    "bad label value {}: 1–63 letters, digits, '-', '_', '.'",
+                    quoted(value)
+                ),
+            ));
+        }
+    }
+    Ok(labels.clone())
 }
 
 /// `connect_to` is the address and port the probes of that cluster connect to, so a

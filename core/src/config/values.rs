@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::ConfigError;
 use crate::command::Strategy;
 use crate::observation::{SourceKind, SourceObject};
 use crate::registry::{EncryptionKey, ExternalDnsVersion, TxtNaming};
@@ -477,6 +478,8 @@ pub struct ServiceConfig {
     pub rollout: Rollout,
     /// The most specific zone holding the hostname.
     pub zone_id: String,
+    /// Labels a wave can select the service by (`services.<name>.labels`).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl ClusterConfig {
@@ -557,6 +560,52 @@ pub struct Config {
     pub probe_concurrency: u32,
     /// The SNS topic every decision that changes or blocks traffic is published to.
     pub notification_topic_arn: Option<String>,
+    /// A wave's limits when its start names none (`[wave]`).
+    pub wave: WaveDefaults,
+}
+
+/// `[wave]`: how many canaries of a wave run at once, and after how many of its rollbacks it
+/// stops starting services (docs/design.md §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WaveDefaults {
+    pub max_active: u32,
+    pub max_failures: u32,
+}
+
+pub const DEFAULT_WAVE_MAX_ACTIVE: u32 = 5;
+pub const DEFAULT_WAVE_MAX_FAILURES: u32 = 1;
+/// The most canaries a wave runs at once: a tick handles 1,000 active services
+/// (docs/design.md §10).
+pub const MAX_WAVE_ACTIVE: u32 = 1_000;
+
+impl Default for WaveDefaults {
+    fn default() -> Self {
+        WaveDefaults {
+            max_active: DEFAULT_WAVE_MAX_ACTIVE,
+            max_failures: DEFAULT_WAVE_MAX_FAILURES,
+        }
+    }
+}
+
+/// Checks a wave's limits, naming `path.max_active` / `path.max_failures` when one is bad.
+pub fn check_wave_limits(
+    path: &str,
+    max_active: u32,
+    max_failures: u32,
+) -> Result<(), ConfigError> {
+    if !(1..=MAX_WAVE_ACTIVE).contains(&max_active) {
+        return Err(ConfigError::at(
+            format!("{path}max_active"),
+            format!("must be 1–{MAX_WAVE_ACTIVE}, got {max_active}"),
+        ));
+    }
+    if max_failures == 0 {
+        return Err(ConfigError::at(
+            format!("{path}max_failures"),
+            "must be at least 1 (the wave stops after this many of its services rolled back)",
+        ));
+    }
+    Ok(())
 }
 
 impl Config {
@@ -616,6 +665,21 @@ impl Config {
             .filter_map(|c| c.txt_encrypt_key.clone())
             .collect()
     }
+}
+
+/// cutover's own records in a zone, with what each is: the change record
+/// (`crate::changes`) and the waves record (`crate::wave`).
+pub fn zone_record_names(state_prefix: &str, zone: &DnsName) -> Vec<(DnsName, &'static str)> {
+    [
+        (
+            crate::changes::record_name(state_prefix, zone),
+            "change record",
+        ),
+        (crate::wave::record_name(state_prefix, zone), "waves record"),
+    ]
+    .into_iter()
+    .filter_map(|(name, what)| Some((name?, what)))
+    .collect()
 }
 
 pub(super) fn external_dns_zones<'z>(

@@ -282,12 +282,21 @@ pub(super) fn commit(
     summary: String,
 ) -> Decision {
     st.stamp(&ctx.cmd.actor, ctx.cmd.reason.as_deref(), ctx.now);
+    // A start records the wave that started it, if one did (docs/design.md §10): the wave counts
+    // the migration's rollback as its own failure.
+    if kind == DecisionKind::Start {
+        st.wave = match &ctx.cmd.action {
+            crate::command::Action::Start { wave: Some(w), .. } => Some(w.name.to_string()),
+            _ => None,
+        };
+    }
     if let Some(id) = &ctx.cmd.id {
         st.remember_event(id);
     }
     if b.touches_traffic(&ctx.state_name) {
         st.change = Some(PendingChange {
             id: None,
+            tag: ctx.view.write_tag.clone(),
             submitted_at: ctx.now,
             insync_at: None,
         });

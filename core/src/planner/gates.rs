@@ -69,33 +69,36 @@ fn insync_at(ctx: &Ctx, st: &mut State) -> Result<Millis, String> {
     if let Some(t) = change.insync_at {
         return Ok(t);
     }
-    let Some(id) = change.id.clone() else {
-        // The change id was never recorded (the process stopped between the accepted batch and
-        // the follow-up write), so GetChange cannot be asked: the change is taken as INSYNC only
-        // once the fallback has really passed, and that time is recorded.
-        let assumed = change.submitted_at.saturating_add(INSYNC_FALLBACK_MS);
-        if ctx.now < assumed {
-            let left = (assumed - ctx.now + 999) / 1000;
-            return Err(format!(
-                "INSYNC of the last change, assumed {left}s from now: its change id was not \
-                 recorded, so GetChange cannot be asked ({}s after submission)",
-                INSYNC_FALLBACK_MS / 1000
-            ));
+    let what = match (&change.id, &change.tag) {
+        (Some(id), _) => format!("change {id}"),
+        (None, Some(tag)) if !ctx.view.change_untracked => {
+            format!("the changes tagged {tag}")
         }
-        change.insync_at = Some(assumed);
-        return Ok(assumed);
+        _ => {
+            // The change ids were never recorded (the process stopped between the accepted batch
+            // and the write of the zone's change record), so GetChange cannot be asked: the
+            // change is taken as INSYNC only once the fallback has really passed, and that time
+            // is recorded.
+            let assumed = change.submitted_at.saturating_add(INSYNC_FALLBACK_MS);
+            if ctx.now < assumed {
+                let left = (assumed - ctx.now + 999) / 1000;
+                return Err(format!(
+                    "INSYNC of the last change, assumed {left}s from now: its change id was not \
+                     recorded, so GetChange cannot be asked ({}s after submission)",
+                    INSYNC_FALLBACK_MS / 1000
+                ));
+            }
+            change.insync_at = Some(assumed);
+            return Ok(assumed);
+        }
     };
     match ctx.view.change_status {
         Some(ChangeStatus::Insync) => {
             change.insync_at = Some(ctx.now);
             Ok(ctx.now)
         }
-        Some(ChangeStatus::Pending) => {
-            Err(format!("change {id} to be INSYNC (GetChange says PENDING)"))
-        }
-        None => Err(format!(
-            "the status of change {id} (GetChange not observed)"
-        )),
+        Some(ChangeStatus::Pending) => Err(format!("{what} to be INSYNC (GetChange says PENDING)")),
+        None => Err(format!("the status of {what} (GetChange not observed)")),
     }
 }
 

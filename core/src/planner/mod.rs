@@ -11,9 +11,7 @@
 use crate::command::{Action, Command, Strategy};
 use crate::config::{Config, ServiceConfig};
 use crate::registry;
-use crate::route53::model::{
-    Action as ChangeAction, ChangeBatch, ChangeInfo, RecordSet, RecordType,
-};
+use crate::route53::model::RecordSet;
 use crate::state::{self, Phase, State};
 use crate::types::Millis;
 
@@ -55,11 +53,15 @@ pub fn needs(
         .and_then(|n| state::find(state_records, &n))
         .and_then(|s| s.state.ok());
     let phase = stored.as_ref().map(|s| s.phase).unwrap_or(Phase::Idle);
-    let change_id = stored
+    let pending = stored
         .as_ref()
         .and_then(|s| s.change.as_ref())
         .filter(|c| c.insync_at.is_none())
-        .and_then(|c| c.id.clone());
+        .filter(|_| !matches!(cmd.action, Action::Rollback));
+    let change_id = pending.and_then(|c| c.id.clone());
+    let change_tag = pending
+        .filter(|c| c.id.is_none())
+        .and_then(|c| c.tag.clone());
     let moving = matches!(
         phase,
         Phase::Canary | Phase::Holding | Phase::Paused | Phase::Completing | Phase::Verifying
@@ -91,7 +93,8 @@ pub fn needs(
     Needs {
         probe,
         sources,
-        change_id: change_id.filter(|_| !matches!(cmd.action, Action::Rollback)),
+        change_id,
+        change_tag,
     }
 }
 
@@ -144,41 +147,31 @@ pub fn decide_with_keys(
     d
 }
 
-/// After the engine applied `decision`'s batch and Route53 answered `change`, the follow-up that
-/// records the change id in the state record (needed for the INSYNC gate): DELETE the state
-/// record exactly as the batch created it + CREATE it with the id. `None` when the batch wrote no
-/// state awaiting an id.
-pub fn record_change(
+/// Whether `decision`'s batch sends a traffic change tagged `tag`: its state record leaves the
+/// change pending under that tag. The engine records the ids of the requests that carried such
+/// batches in the zone's change record (`crate::changes`).
+pub fn carries_change_tag(
     cfg: &Config,
     svc: &ServiceConfig,
     decision: &Decision,
-    change: &ChangeInfo,
-) -> Option<ChangeBatch> {
-    let name = cfg.state_record_name(svc)?;
-    let batch = decision.batch.as_ref()?;
-    // Only a traffic change is waited on; a state-only write (pause, approve…) never takes the
-    // place of a traffic change whose id was lost (docs/design.md §3.1 step 2a).
-    if batch.changes.iter().all(|c| c.record.name == name) {
-        return None;
-    }
-    let created = batch.changes.iter().find(|c| {
-        c.action == ChangeAction::Create
-            && c.record.name == name
-            && c.record.rtype == RecordType::Txt
-    })?;
-    let mut st = state::State::decode(&name, created.record.values.first()?).ok()?;
-    let pending = st.change.as_mut()?;
-    if pending.id.is_some() {
-        return None;
-    }
-    pending.id = Some(change.id.clone());
-    let new = st.to_record(&name).ok()?;
-    let mut b = build::BatchBuilder::default();
-    b.replace(&created.record, new);
-    Some(b.finish(&format!(
-        "cutover: record change {} for {}",
-        change.id, svc.name
-    )))
+    tag: &str,
+) -> bool {
+    let (Some(name), Some(batch)) = (cfg.state_record_name(svc), decision.batch.as_ref()) else {
+        return false;
+    };
+    batch
+        .changes
+        .iter()
+        .filter(|c| {
+            c.action == crate::route53::model::Action::Create
+                && c.record.name == name
+                && c.record.rtype == crate::route53::model::RecordType::Txt
+        })
+        .filter_map(|c| State::decode(&name, c.record.values.first()?).ok())
+        .any(|st| {
+            st.change
+                .is_some_and(|c| c.tag.as_deref() == Some(tag) && c.insync_at.is_none())
+        })
 }
 
 /// Routes a command: the state record read (an unreadable one holds), a replayed event answered

@@ -20,8 +20,17 @@ pub struct ServiceView {
     pub sources: BTreeMap<Name, Observed<Vec<SourceObject>>>,
     /// Health per cluster; absent: not probed.
     pub health: BTreeMap<Name, ClusterHealth>,
-    /// GetChange of the state's pending change, if any.
+    /// GetChange of the state's pending change, if any: for a change found by its tag, INSYNC
+    /// only when every request recorded under the tag is.
     pub change_status: Option<ChangeStatus>,
+    /// The state's pending change has a tag, but the zone's change record lists no request under
+    /// it (the write after sending was lost): the INSYNC gate falls back to its assumption.
+    pub change_untracked: bool,
+    /// The tag this invocation gives the changes it sends: a state record that moves traffic
+    /// carries it, and the engine records the ids of the requests under it in the zone's change
+    /// record (`crate::changes`). `None`: no tag (the id is then never known, and the INSYNC gate
+    /// falls back to its assumption).
+    pub write_tag: Option<String>,
     /// Real traffic: the configured alarms and the load balancers' metrics (docs/design.md §4);
     /// empty when none are configured or they were not read.
     pub traffic: TrafficView,
@@ -33,5 +42,8 @@ pub struct Needs {
     pub probe: bool,
     /// The clusters' source objects (Ingresses, Services, HTTPRoutes) must be listed.
     pub sources: bool,
+    /// The pending change's id, when the state record holds it (format 1).
     pub change_id: Option<String>,
+    /// The pending change's tag: its ids are in the zone's change record.
+    pub change_tag: Option<String>,
 }
