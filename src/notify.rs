@@ -78,22 +78,12 @@ impl Notifier for SdkSns {
                         s.code().unwrap_or("error"),
                         s.message().unwrap_or("no message")
                     ),
-                    None => format!("SNS Publish failed: {}", error_chain(&e)),
+                    None => format!("SNS Publish failed: {}", crate::observe::error_chain(&e)),
                 }
             })?;
             Ok(answer.message_id().unwrap_or_default().to_string())
         })
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 /// What became of one notification, for the report.
@@ -148,7 +138,7 @@ pub fn notification(report: &Report, s: &ServiceReport) -> Option<Notification> 
         return None;
     }
     let d = &s.decision;
-    let decision = kind_name(d.kind);
+    let decision = d.kind.name().to_string();
     let kind = if d.alerts.is_empty() {
         decision.clone()
     } else {
@@ -228,13 +218,6 @@ pub fn wave_notifications(report: &Report, w: &WaveReport) -> Vec<Notification> 
             }
         })
         .collect()
-}
-
-fn kind_name(kind: DecisionKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Publishes the notable decisions of `report` to `topic_arn`, in parallel under a bound and

@@ -34,10 +34,6 @@ const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 
 impl Deadline {
-    pub fn at(at: Instant) -> Deadline {
-        Deadline { at }
-    }
-
     /// `budget` from now.
     pub fn after(budget: Duration) -> Deadline {
         Deadline {

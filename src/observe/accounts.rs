@@ -5,12 +5,12 @@
 //! invocations). Everything else uses the function's own credentials.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{future, ProvideCredentials};
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use futures::future::BoxFuture;
 
@@ -124,11 +124,18 @@ pub struct Accounts {
     route53: aws_config::SdkConfig,
     sts: aws_config::SdkConfig,
     route53_requests_per_second: f64,
-    roles: Mutex<HashMap<AssumeRole, RoleClients>>,
+    roles: Mutex<HashMap<AssumeRole, Arc<RoleClients>>>,
 }
 
-/// A role's cached credentials and the Route53 client that uses them.
-type RoleClients = (Arc<RoleCredentials>, Arc<SdkRoute53>);
+/// A role's cached credentials, the one SDK provider every client of the role is built with,
+/// and its Route53 client (built on first use: a cluster's role never needs one).
+struct RoleClients {
+    credentials: Arc<RoleCredentials>,
+    /// One per role: the SDK's identity cache keeps a partition per provider, and clients built
+    /// on clones of it share that partition instead of adding one per client.
+    provider: SharedCredentialsProvider,
+    route53: OnceLock<Arc<SdkRoute53>>,
+}
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,25 +161,40 @@ impl Accounts {
         }
     }
 
-    fn entry(&self, role: &AssumeRole) -> RoleClients {
+    fn entry(&self, role: &AssumeRole) -> Arc<RoleClients> {
         let mut roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
         roles
             .entry(role.clone())
             .or_insert_with(|| {
                 let credentials = Arc::new(RoleCredentials::new(role.clone(), self.sts.clone()));
-                let config = aws_sdk_route53::config::Builder::from(&self.route53)
-                    .credentials_provider(RoleProvider(credentials.clone()))
-                    .build();
-                let client = aws_sdk_route53::Client::from_conf(config);
-                let api = Arc::new(SdkRoute53::new(client, self.route53_requests_per_second));
-                (credentials, api)
+                let provider = SharedCredentialsProvider::new(RoleProvider(credentials.clone()));
+                Arc::new(RoleClients {
+                    credentials,
+                    provider,
+                    route53: OnceLock::new(),
+                })
             })
             .clone()
     }
 
-    /// The role's cached credentials.
-    pub fn credentials(&self, role: &AssumeRole) -> Arc<RoleCredentials> {
-        self.entry(role).0
+    fn route53_client(&self, role: &RoleClients) -> Arc<SdkRoute53> {
+        role.route53
+            .get_or_init(|| {
+                let mut config = aws_sdk_route53::config::Builder::from(&self.route53);
+                config.set_credentials_provider(Some(role.provider.clone()));
+                let client = aws_sdk_route53::Client::from_conf(config.build());
+                Arc::new(SdkRoute53::new(client, self.route53_requests_per_second))
+            })
+            .clone()
+    }
+
+    /// The role's cached credentials, and the provider to build an SDK client of the role with.
+    pub fn credentials(
+        &self,
+        role: &AssumeRole,
+    ) -> (Arc<RoleCredentials>, SharedCredentialsProvider) {
+        let entry = self.entry(role);
+        (entry.credentials.clone(), entry.provider.clone())
     }
 
     /// Route53 for `config`'s zones: each zone with a role through that role's client, the
@@ -183,10 +205,10 @@ impl Accounts {
             .iter()
             .filter_map(|zone| {
                 let role = zone.role.as_ref()?;
-                let (credentials, api) = self.entry(role);
+                let entry = self.entry(role);
                 let route = ZoneRoute {
-                    credentials,
-                    api: api as Arc<dyn Route53Api>,
+                    credentials: entry.credentials.clone(),
+                    api: self.route53_client(&entry) as Arc<dyn Route53Api>,
                 };
                 Some((zone.id.clone(), route))
             })

@@ -263,14 +263,6 @@ where
             )
         }
         SdkError::TimeoutError(_) => "timeout".to_string(),
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            text
-        }
+        other => super::error_chain(other),
     }
 }

@@ -273,13 +273,7 @@ fn describe_request_error(e: &reqwest::Error) -> String {
         "request"
     };
     // The source chain says why (refused, reset, certificate…).
-    let mut text = format!("{kind}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+    format!("{kind}: {}", super::error_chain(e))
 }
 
 /// Good when at most `allowed_failures` samples failed, else Bad (docs/design.md §4).

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 
-use crate::observe::accounts::{Accounts, RoleProvider};
+use crate::observe::accounts::{Accounts, RoleCredentials};
 use crate::observe::clock::{Clock, SystemClock};
 use crate::observe::gateway::{self, RawObject, GATEWAY_GROUP};
 use cutover_core::config::AssumeRole;
@@ -156,11 +156,11 @@ impl EksClusterSources {
         self
     }
 
-    /// The role's cached credentials, for a cluster that names one.
+    /// The role's cached credentials and its SDK provider, for a cluster that names one.
     fn role_credentials(
         &self,
         cluster: &ClusterRef,
-    ) -> Result<Option<Arc<crate::observe::accounts::RoleCredentials>>, KubeError> {
+    ) -> Result<Option<(Arc<RoleCredentials>, SharedCredentialsProvider)>, KubeError> {
         let Some(role) = &cluster.role else {
             return Ok(None);
         };
@@ -208,13 +208,13 @@ impl EksClusterSources {
     async fn describe(&self, cluster: &ClusterRef) -> Result<(String, String), KubeError> {
         let mut config = aws_sdk_eks::config::Builder::from(&self.sdk_config)
             .region(aws_config::Region::new(cluster.region.clone()));
-        if let Some(role) = self.role_credentials(cluster)? {
+        if let Some((role, provider)) = self.role_credentials(cluster)? {
             // Assumed first, so that a refusal names the role rather than a dispatch failure.
             role.get().await.map_err(|e| KubeError::Credentials {
                 cluster: cluster.eks_name.clone(),
                 reason: e.to_string(),
             })?;
-            config = config.credentials_provider(RoleProvider(role));
+            config.set_credentials_provider(Some(provider));
         }
         let config = config.build();
         let output = aws_sdk_eks::Client::from_conf(config)
@@ -251,7 +251,7 @@ impl EksClusterSources {
             cluster: cluster.eks_name.clone(),
             reason,
         };
-        if let Some(role) = self.role_credentials(cluster)? {
+        if let Some((role, _)) = self.role_credentials(cluster)? {
             let credentials = role
                 .get()
                 .await
@@ -483,17 +483,29 @@ fn list_error(cluster: &ClusterRef, kind: &str, error: &kube::Error) -> KubeErro
     }
 }
 
+/// Every object `api` lists across the cluster's namespaces (one list call); a failure names the
+/// cluster and the kind (`plural`).
+async fn list_items<K>(
+    api: kube::Api<K>,
+    cluster: &ClusterRef,
+    plural: &str,
+) -> Result<Vec<K>, KubeError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let list = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| list_error(cluster, plural, &e))?;
+    Ok(list.items)
+}
+
 async fn list_all_ingresses(
     client: kube::Client,
     cluster: &ClusterRef,
 ) -> Result<Vec<SourceObject>, KubeError> {
-    let api: kube::Api<Ingress> = kube::Api::all(client);
-    let list = api
-        .list(&kube::api::ListParams::default())
-        .await
-        .map_err(|e| list_error(cluster, "Ingresses", &e))?;
-    Ok(list
-        .items
+    let items = list_items(kube::Api::<Ingress>::all(client), cluster, "Ingresses").await?;
+    Ok(items
         .iter()
         .map(|ingress| ingress_info(ingress, &cluster.annotation_prefix))
         .collect())
@@ -503,13 +515,8 @@ async fn list_all_services(
     client: kube::Client,
     cluster: &ClusterRef,
 ) -> Result<Vec<SourceObject>, KubeError> {
-    let api: kube::Api<Service> = kube::Api::all(client);
-    let list = api
-        .list(&kube::api::ListParams::default())
-        .await
-        .map_err(|e| list_error(cluster, "Services", &e))?;
-    Ok(list
-        .items
+    let items = list_items(kube::Api::<Service>::all(client), cluster, "Services").await?;
+    Ok(items
         .iter()
         .filter_map(|service| service_object(service, &cluster.annotation_prefix))
         .collect())
@@ -527,13 +534,9 @@ async fn list_dynamic(
     resource: &ApiResource,
     kind_plural: &str,
 ) -> Result<Vec<RawObject>, KubeError> {
-    let api: kube::Api<DynamicObject> = kube::Api::all_with(client, resource);
-    let list = api
-        .list(&kube::api::ListParams::default())
-        .await
-        .map_err(|e| list_error(cluster, kind_plural, &e))?;
-    Ok(list
-        .items
+    let api = kube::Api::<DynamicObject>::all_with(client, resource);
+    let items = list_items(api, cluster, kind_plural).await?;
+    Ok(items
         .into_iter()
         .map(|object| RawObject {
             namespace: object.metadata.namespace.clone().unwrap_or_default(),

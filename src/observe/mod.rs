@@ -13,3 +13,16 @@ pub mod health;
 pub mod kubernetes;
 pub mod ratelimit;
 pub mod route53;
+
+/// An error and its sources, joined with ": " (why a request failed: refused, reset,
+/// certificate…), for reports and logs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
