@@ -120,7 +120,14 @@ impl Changes {
         self.entries
             .retain(|e| now.saturating_sub(e.submitted_at) <= KEEP_MS);
         self.entries.sort_by_key(|e| e.submitted_at);
-        while self.entries.len() > 1 && self.text().len() + 2 > MAX_VALUE_CHARS {
+        // Measured by the codec itself: rendering splits the text into strings of 255 bytes,
+        // each with its quotes and a blank (docs/reference/route53.md "Limits").
+        while self.entries.len() > 1
+            && matches!(
+                txt::render(&self.text()),
+                Err(txt::TxtError::ValueTooLong(_))
+            )
+        {
             self.entries.remove(0);
         }
     }
@@ -164,6 +171,34 @@ impl Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_of_many_short_entries_still_fits_one_value() {
+        // Hundreds of small entries make a text just under the limit whose rendering (quotes
+        // and blanks of 16 strings) is over it: the oldest are dropped until the value fits.
+        let mut changes = Changes::default();
+        for i in 0..300i64 {
+            changes.record(
+                &format!("t{i}"),
+                1_000 + i,
+                &ids(&["C0123456789ABCD"]),
+                2_000,
+            );
+        }
+        let record = changes
+            .to_record(&name())
+            .expect("the record fits one value");
+        assert!(
+            record.values[0].len() <= MAX_VALUE_CHARS,
+            "{}",
+            record.values[0].len()
+        );
+        assert!(
+            changes.entries.len() < 300,
+            "the oldest entries were dropped"
+        );
+        assert_eq!(changes.entries.last().map(|e| e.tag.as_str()), Some("t299"));
+    }
 
     fn name() -> DnsName {
         record_name("_cutover.", &DnsName::parse("example.com").unwrap()).unwrap()
