@@ -7,7 +7,7 @@
 //! One TXT rrset at `<state_record_prefix>_changes.<zone>`, TTL 300, one value:
 //! `v=1 <tag>=<submitted, ms>:<id>,<id> …`, oldest entry first.
 
-use crate::route53::model::{RecordSet, RecordType, MAX_VALUE_CHARS};
+use crate::route53::model::{RecordSet, RecordType};
 use crate::state::STATE_TTL;
 use crate::txt;
 use crate::types::{DnsName, Millis};
@@ -171,6 +171,7 @@ impl Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route53::model::MAX_VALUE_CHARS;
 
     #[test]
     fn a_record_of_many_short_entries_still_fits_one_value() {

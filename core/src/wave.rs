@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, ServiceConfig};
 use crate::route53::model::{RecordSet, RecordType};
-use crate::state::{cut_bytes, Phase, State, MAX_ACTOR_BYTES, MAX_REASON_BYTES, STATE_TTL};
+use crate::state::{
+    cut_bytes, escape_field as escape, unescape_field as unescape, Phase, State, MAX_ACTOR_BYTES,
+    MAX_REASON_BYTES, STATE_TTL,
+};
 use crate::txt;
 use crate::types::{DnsName, Millis, Name};
 
@@ -548,16 +551,6 @@ impl Wave {
             reason: reason.map(|r| cut_bytes(r, MAX_REASON_BYTES)),
         }
     }
-}
-
-/// Percent-encoding of the state record's format 2 (`%XX` for separators and anything outside
-/// printable ASCII).
-fn escape(s: &str) -> String {
-    crate::state::escape_field(s)
-}
-
-fn unescape(s: &str) -> Result<String, String> {
-    crate::state::unescape_field(s)
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ impl Ingress {
 pub const LOAD_BALANCER: &str = "LoadBalancer";
 pub const CLUSTER_IP: &str = "ClusterIP";
 
-fn load_balancer_type() -> String {
+pub(crate) fn load_balancer_type() -> String {
     LOAD_BALANCER.to_string()
 }
 

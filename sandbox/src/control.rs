@@ -446,10 +446,6 @@ async fn get_service(
         .ok_or_else(|| not_found("service", &name, &namespace, &object))
 }
 
-fn load_balancer_type() -> String {
-    LOAD_BALANCER.to_string()
-}
-
 /// A Service as the control API takes it: its hosts go in its `hostname` annotation.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -457,7 +453,7 @@ pub struct ServiceBody {
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     /// `LoadBalancer` (default) or `ClusterIP`.
-    #[serde(rename = "type", default = "load_balancer_type")]
+    #[serde(rename = "type", default = "crate::cluster::load_balancer_type")]
     pub service_type: String,
     /// One of the cluster's load balancers, by world name or ELB host name; absent = no
     /// load-balancer status.

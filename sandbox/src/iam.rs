@@ -394,8 +394,8 @@ async fn sts(State(iam): State<Iam>, headers: HeaderMap, body: Bytes) -> Respons
             format!(
                 "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
                 e.fault_type(),
-                xml_escape(&e.code),
-                xml_escape(&e.message)
+                quick_xml::escape::escape(e.code.as_str()),
+                quick_xml::escape::escape(e.message.as_str())
             ),
         ),
     };
@@ -407,13 +407,6 @@ async fn sts(State(iam): State<Iam>, headers: HeaderMap, body: Bytes) -> Respons
         response.headers_mut().insert("x-amzn-requestid", value);
     }
     response
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -225,10 +225,6 @@ fn default_namespace() -> String {
     "default".to_string()
 }
 
-fn load_balancer_type() -> String {
-    LOAD_BALANCER.to_string()
-}
-
 /// A Service; its hosts are in its `hostname` annotation, as external-dns reads them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,7 +236,7 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
     /// `LoadBalancer` (default) or `ClusterIP`.
-    #[serde(rename = "type", default = "load_balancer_type")]
+    #[serde(rename = "type", default = "crate::cluster::load_balancer_type")]
     pub service_type: String,
     /// The name of one of the cluster's load balancers (usually an NLB); absent = no status yet.
     pub load_balancer: Option<String>,
