@@ -168,11 +168,7 @@ fn written_zones(h: &Harness, start: usize) -> Vec<String> {
         .route53()
         .history_since(start)
         .into_iter()
-        .filter(|c| {
-            c.changes
-                .iter()
-                .any(|ch| ch.rrset.name.contains("search."))
-        })
+        .filter(|c| c.changes.iter().any(|ch| ch.rrset.name.contains("search.")))
         .map(|c| c.zone_id)
         .collect()
 }
@@ -212,7 +208,11 @@ async fn a_canary_moves_both_zones_in_step_private_first() {
         );
         let zones = written_zones(&h, before);
         if !zones.is_empty() {
-            assert_eq!(zones, vec![z.private.clone(), z.public.clone()], "tick {tick}");
+            assert_eq!(
+                zones,
+                vec![z.private.clone(), z.public.clone()],
+                "tick {tick}"
+            );
         }
         if let Some(p) = share(&entry, "weights_after") {
             if seen.last() != Some(&p) {
@@ -245,10 +245,11 @@ async fn fault_between_zones(at: &str) {
     let (h, z) = harness().await;
     let fail_public = || {
         // The private zone's batch goes through; the public zone's is refused.
-        h.sandbox
-            .route53()
-            .faults()
-            .fail_change_after(1, "InvalidInput", "injected between the zones");
+        h.sandbox.route53().faults().fail_change_after(
+            1,
+            "InvalidInput",
+            "injected between the zones",
+        );
     };
     let mut faulted = false;
     let check_apart = |entry: &Value| {
@@ -332,10 +333,16 @@ async fn fault_between_zones(at: &str) {
         }
     }
     assert!(faulted, "no tick decided {at}");
-    assert!(converged, "the zones never converged after the fault at {at}");
+    assert!(
+        converged,
+        "the zones never converged after the fault at {at}"
+    );
     assert_eq!(converge_ticks, 1, "one converging tick");
     if at != "complete" {
-        assert!(completed, "the canary did not complete after a fault at {at}");
+        assert!(
+            completed,
+            "the canary did not complete after a fault at {at}"
+        );
     }
     assert_eq!(
         search_records(&h, &z.private),
@@ -377,17 +384,22 @@ async fn a_rollback_that_fails_in_one_zone_is_finished_by_the_next_tick() {
     }
     // green goes bad: the next checks fail and the service is rolled back.
     let green_lb = h.lb_hostname("green");
-    h.set_lb_behaviour("green", "search.example.com", Behaviour::Status { status: 503 });
+    h.set_lb_behaviour(
+        "green",
+        "search.example.com",
+        Behaviour::Status { status: 503 },
+    );
     let mut rolled_back = false;
     for tick in 0..10 {
         h.advance(Duration::from_secs(60));
         sync_external_dns(&h).await;
         let planned = planned_kind(&h).await;
         if planned == "rollback" {
-            h.sandbox
-                .route53()
-                .faults()
-                .fail_change_after(1, "InvalidInput", "injected between the zones");
+            h.sandbox.route53().faults().fail_change_after(
+                1,
+                "InvalidInput",
+                "injected between the zones",
+            );
         }
         let report = h.tick().await;
         h.sandbox.route53().faults().clear();
@@ -406,7 +418,10 @@ async fn a_rollback_that_fails_in_one_zone_is_finished_by_the_next_tick() {
             break;
         }
     }
-    assert!(rolled_back, "no rollback was decided ({green_lb} answers 503)");
+    assert!(
+        rolled_back,
+        "no rollback was decided ({green_lb} answers 503)"
+    );
     h.advance(Duration::from_secs(60));
     sync_external_dns(&h).await;
     let report = h.tick().await;
@@ -439,7 +454,10 @@ async fn a_forward_batch_refused_in_the_first_zone_is_not_sent_to_the_second() {
     assert_eq!(results.len(), 1, "{entry:#}");
     assert_eq!(results[0]["zone_id"], z.private.as_str());
     let error = entry["error"].as_str().unwrap_or_default();
-    assert!(error.contains(&format!("not sent to zone {}", z.public)), "{entry:#}");
+    assert!(
+        error.contains(&format!("not sent to zone {}", z.public)),
+        "{entry:#}"
+    );
     assert!(written_zones(&h, start).is_empty());
     assert!(state_of(&h.sandbox.route53().records(&z.public), "search").is_err());
     // A retry of the start goes through in both.
@@ -500,7 +518,15 @@ async fn a_third_party_edit_in_one_zone_holds_and_is_never_overwritten() {
         );
         assert_ne!(kind(&entry), "advance", "tick {tick}: {entry:#}");
         assert_ne!(kind(&entry), "converge", "tick {tick}: {entry:#}");
-        assert_eq!(search_records(&h, &z.public), edited, "tick {tick}: overwritten");
-        assert_eq!(search_records(&h, &z.private), private, "tick {tick}: moved");
+        assert_eq!(
+            search_records(&h, &z.public),
+            edited,
+            "tick {tick}: overwritten"
+        );
+        assert_eq!(
+            search_records(&h, &z.private),
+            private,
+            "tick {tick}: moved"
+        );
     }
 }

@@ -105,14 +105,31 @@ pub(super) async fn apply<'c>(
                 round.push((part.0, svc, part.1));
             }
         }
-        if round.is_empty() && rank >= mirrored.iter().map(|(d, _)| d.zones.len()).max().unwrap_or(0) {
+        if round.is_empty()
+            && rank
+                >= mirrored
+                    .iter()
+                    .map(|(d, _)| d.zones.len())
+                    .max()
+                    .unwrap_or(0)
+        {
             break;
         }
-        for (svc, zone, settled) in
-            send_round(ctx, deadline, std::mem::take(&mut round), obs, attempt, tagged).await
+        for (svc, zone, settled) in send_round(
+            ctx,
+            deadline,
+            std::mem::take(&mut round),
+            obs,
+            attempt,
+            tagged,
+        )
+        .await
         {
             if mirrored.iter().any(|(_, s)| s.name == svc.name) {
-                results.entry(svc.name.clone()).or_default().push((zone, settled));
+                results
+                    .entry(svc.name.clone())
+                    .or_default()
+                    .push((zone, settled));
             } else {
                 outcomes.push((svc, settled));
             }
@@ -162,7 +179,10 @@ fn combine(decision: Decision, parts: Vec<(String, Settled)>, attempt: u32) -> S
                     zone_id: zone_id.clone(),
                     applied: false,
                     change_id: None,
-                    error: Some(format!("the zone changed since it was listed: {}", messages.join("; "))),
+                    error: Some(format!(
+                        "the zone changed since it was listed: {}",
+                        messages.join("; ")
+                    )),
                 });
                 conflict.get_or_insert_with(Vec::new).extend(messages);
             }
@@ -307,7 +327,11 @@ async fn send_round<'c>(
                     tagged.note(&zone_id, info.as_ref(), carrying);
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
-                            outcomes.push((s, zone_id.clone(), after_applied(d, info.as_ref(), attempt)));
+                            outcomes.push((
+                                s,
+                                zone_id.clone(),
+                                after_applied(d, info.as_ref(), attempt),
+                            ));
                         }
                     }
                 }

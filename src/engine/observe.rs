@@ -244,11 +244,13 @@ impl Observations {
     /// Why one of the service's zones could not be listed, if one could not (a split-horizon
     /// name is decided only on all its zones).
     pub(super) fn zone_error(&self, svc: &ServiceConfig) -> Option<String> {
-        svc.zone_ids.iter().find_map(|zone_id| match self.zones.get(zone_id) {
-            Some(Ok(_)) => None,
-            Some(Err(e)) => Some(e.clone()),
-            None => Some(format!("zone {zone_id} was not listed")),
-        })
+        svc.zone_ids
+            .iter()
+            .find_map(|zone_id| match self.zones.get(zone_id) {
+                Some(Ok(_)) => None,
+                Some(Err(e)) => Some(e.clone()),
+                None => Some(format!("zone {zone_id} was not listed")),
+            })
     }
 
     /// Whether the service's decision was taken without something this invocation could not

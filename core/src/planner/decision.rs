@@ -108,7 +108,7 @@ pub struct Decision {
     /// A split-horizon name: every zone of the name, how it stands and its own batch, in the
     /// order they are sent (docs/design.md §8.1). Empty for a name in one zone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub zones: Vec<super::horizon::ZoneBatch>,
+    pub zones: Vec<ZoneBatch>,
     /// The health checks of the step and the rule that decided, when a step was judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
@@ -188,4 +188,31 @@ impl Weights {
             to: p,
         }
     }
+}
+
+/// How one zone of a split-horizon name stands against the zone it is decided on (the lead;
+/// docs/design.md §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// The zone the decision was taken on: its state record was written last.
+    Lead,
+    /// Holds exactly the lead's records: the decision's batch applies to it as it is.
+    InStep,
+    /// Behind the lead (a batch between zones failed): converged to the lead's records.
+    Lagging,
+    /// Differs in a way no write of cutover explains: left as it is, reported.
+    Disagrees,
+}
+
+/// One zone's part of a decision, as the report shows it and the engine sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneBatch {
+    pub zone_id: String,
+    pub standing: Standing,
+    /// Why a zone lags or disagrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<ChangeBatch>,
 }

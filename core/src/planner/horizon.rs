@@ -13,8 +13,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
 use crate::command::Command;
 use crate::config::{Config, ServiceConfig};
 use crate::registry::{self, EncryptionKey, TxtContent};
@@ -24,6 +22,7 @@ use crate::types::{DnsName, Millis};
 
 use super::context::Ctx;
 use super::decision::{Decision, DecisionKind};
+pub use super::decision::{Standing, ZoneBatch};
 use super::drift;
 use super::view::ServiceView;
 
@@ -32,32 +31,6 @@ use super::view::ServiceView;
 pub struct ZoneRecords {
     pub zone_id: String,
     pub records: Vec<RecordSet>,
-}
-
-/// How a zone stands against the lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Standing {
-    /// The zone the decision was taken on: its state record was written last.
-    Lead,
-    /// Holds exactly the lead's records: the decision's batch applies to it as it is.
-    InStep,
-    /// Behind the lead (a batch between zones failed): converged to the lead's records.
-    Lagging,
-    /// Differs in a way no write of cutover explains: left as it is, reported.
-    Disagrees,
-}
-
-/// One zone's part of a decision, as the report shows it and the engine sends it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ZoneBatch {
-    pub zone_id: String,
-    pub standing: Standing,
-    /// Why a zone lags or disagrees.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch: Option<ChangeBatch>,
 }
 
 /// The zone a service is decided on: the one whose state record was written last (a zone
@@ -285,7 +258,13 @@ pub fn mirror(
     let disagreeing: Vec<String> = parts
         .iter()
         .filter(|p| p.standing == Standing::Disagrees)
-        .map(|p| format!("zone {} disagrees: {}", p.zone_id, p.why.clone().unwrap_or_default()))
+        .map(|p| {
+            format!(
+                "zone {} disagrees: {}",
+                p.zone_id,
+                p.why.clone().unwrap_or_default()
+            )
+        })
         .collect();
 
     if !rollback && lagging {
@@ -341,8 +320,8 @@ pub fn mirror(
 /// What a held decision still reports of the one it replaces: the split, owners, health,
 /// traffic and alerts — it writes nothing.
 fn keep_observations(held: &mut Decision, decision: &Decision) {
-    held.weights_before = decision.weights_before.clone();
-    held.weights_after = decision.weights_before.clone();
+    held.weights_before = decision.weights_before;
+    held.weights_after = decision.weights_before;
     held.owners = decision.owners.clone();
     held.health = decision.health.clone();
     held.traffic = decision.traffic.clone();
