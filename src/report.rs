@@ -62,6 +62,21 @@ pub struct ServiceReport {
     /// reach): Lambda retries such an event.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub transient: bool,
+    /// A split-horizon name: what became of each zone's batch, in the order they were sent
+    /// (docs/design.md §8.1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zone_results: Vec<ZoneResult>,
+}
+
+/// What became of one zone's batch of a split-horizon name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneResult {
+    pub zone_id: String,
+    pub applied: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// What an invocation came to: the CLI's exit code, and whether Lambda should retry it.
@@ -162,6 +177,7 @@ impl ServiceReport {
             attempts,
             deferred: false,
             transient: false,
+            zone_results: Vec::new(),
         }
     }
 }

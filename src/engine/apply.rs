@@ -27,7 +27,7 @@ use super::observe::Observations;
 use super::retry::{backoff, with_retries, Deadline, Priority};
 use super::Context;
 use crate::observe::route53::Route53Error;
-use crate::report::ServiceReport;
+use crate::report::{ServiceReport, ZoneResult};
 
 /// The least time worth starting a request in: one request under the client-side rate limit,
 /// plus its answer.
@@ -72,6 +72,9 @@ impl Tagged {
 }
 
 /// Validates every batch before sending, packs per zone, sends, splits per service on failure.
+/// A split-horizon name's zones are sent in rounds, in the order of its `zones` (private zones
+/// first): a zone's batch goes only once the zones before it took theirs — except a rollback's,
+/// which goes to every zone whatever became of the others (docs/design.md §8.1).
 pub(super) async fn apply<'c>(
     ctx: &Context,
     deadline: Deadline,
@@ -80,32 +83,195 @@ pub(super) async fn apply<'c>(
     attempt: u32,
     tagged: &mut Tagged,
 ) -> Vec<(&'c ServiceConfig, Settled)> {
+    let mut outcomes = Vec::new();
+    let mut mirrored: Vec<(Decision, &'c ServiceConfig)> = Vec::new();
+    let mut round: Vec<(Decision, &'c ServiceConfig, String)> = Vec::new();
+    for (decision, svc) in decisions {
+        if decision.zones.is_empty() {
+            let zone = svc.zone_id.clone();
+            round.push((decision, svc, zone));
+        } else {
+            mirrored.push((decision, svc));
+        }
+    }
+    // Round 0 sends every one-zone service and the first zone of every split-horizon one.
+    let mut results: BTreeMap<Name, Vec<(String, Settled)>> = BTreeMap::new();
+    let mut rank = 0;
+    loop {
+        for (decision, svc) in &mirrored {
+            let earlier: &[(String, Settled)] =
+                results.get(&svc.name).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some(part) = zone_part(decision, rank, earlier) {
+                round.push((part.0, svc, part.1));
+            }
+        }
+        if round.is_empty()
+            && rank
+                >= mirrored
+                    .iter()
+                    .map(|(d, _)| d.zones.len())
+                    .max()
+                    .unwrap_or(0)
+        {
+            break;
+        }
+        for (svc, zone, settled) in send_round(
+            ctx,
+            deadline,
+            std::mem::take(&mut round),
+            obs,
+            attempt,
+            tagged,
+        )
+        .await
+        {
+            if mirrored.iter().any(|(_, s)| s.name == svc.name) {
+                results
+                    .entry(svc.name.clone())
+                    .or_default()
+                    .push((zone, settled));
+            } else {
+                outcomes.push((svc, settled));
+            }
+        }
+        rank += 1;
+    }
+    for (decision, svc) in mirrored {
+        let parts = results.remove(&svc.name).unwrap_or_default();
+        outcomes.push((svc, combine(decision, parts, attempt)));
+    }
+    outcomes
+}
+
+/// The decision for one zone of a split-horizon name (`rank` in its order), and the zone, when
+/// that zone has a batch to send now: the zones before it took theirs, or it is a rollback.
+fn zone_part(
+    decision: &Decision,
+    rank: usize,
+    earlier: &[(String, Settled)],
+) -> Option<(Decision, String)> {
+    let part = decision.zones.get(rank)?;
+    let batch = part.batch.clone().filter(|b| !b.changes.is_empty())?;
+    let rollback = decision.kind == DecisionKind::Rollback;
+    let all_applied = earlier
+        .iter()
+        .all(|(_, s)| matches!(s, Settled::Done(r) if r.applied));
+    if !rollback && !all_applied {
+        return None;
+    }
+    let mut one = decision.clone();
+    one.batch = Some(batch);
+    one.zones = Vec::new();
+    one.zone_id = part.zone_id.clone();
+    Some((one, part.zone_id.clone()))
+}
+
+/// One report for a split-horizon service from what became of each of its zones: a lost
+/// compare-and-swap in any zone re-plans the service (the next plan sees the zones apart and
+/// converges them); otherwise the report says, zone by zone, what was applied.
+fn combine(decision: Decision, parts: Vec<(String, Settled)>, attempt: u32) -> Settled {
+    let mut report = ServiceReport::unapplied(decision, attempt);
+    let mut conflict: Option<Vec<String>> = None;
+    for (zone_id, settled) in parts {
+        match settled {
+            Settled::Conflict(_, messages) => {
+                report.zone_results.push(ZoneResult {
+                    zone_id: zone_id.clone(),
+                    applied: false,
+                    change_id: None,
+                    error: Some(format!(
+                        "the zone changed since it was listed: {}",
+                        messages.join("; ")
+                    )),
+                });
+                conflict.get_or_insert_with(Vec::new).extend(messages);
+            }
+            Settled::Done(r) => {
+                report.deferred |= r.deferred;
+                report.transient |= r.transient;
+                if report.change_id.is_none() && zone_id == report.decision.zone_id {
+                    report.change_id = r.change_id.clone();
+                }
+                report.zone_results.push(ZoneResult {
+                    zone_id,
+                    applied: r.applied,
+                    change_id: r.change_id,
+                    error: r.error,
+                });
+            }
+        }
+    }
+    let sent: Vec<&ZoneResult> = report.zone_results.iter().collect();
+    let with_batch = report
+        .decision
+        .zones
+        .iter()
+        .filter(|z| z.batch.as_ref().is_some_and(|b| !b.changes.is_empty()))
+        .count();
+    report.applied = with_batch > 0 && sent.len() == with_batch && sent.iter().all(|z| z.applied);
+    let unsent: Vec<String> = report
+        .decision
+        .zones
+        .iter()
+        .filter(|z| z.batch.as_ref().is_some_and(|b| !b.changes.is_empty()))
+        .filter(|z| !report.zone_results.iter().any(|r| r.zone_id == z.zone_id))
+        .map(|z| z.zone_id.clone())
+        .collect();
+    let mut errors: Vec<String> = report
+        .zone_results
+        .iter()
+        .filter_map(|z| z.error.as_ref().map(|e| format!("zone {}: {e}", z.zone_id)))
+        .collect();
+    if !unsent.is_empty() {
+        errors.push(format!(
+            "not sent to zone {} because an earlier zone's batch did not go through; the next \
+             tick converges the zones",
+            unsent.join(", ")
+        ));
+        report.transient = true;
+    }
+    if !errors.is_empty() {
+        report.error = Some(errors.join("; "));
+    }
+    match conflict {
+        Some(messages) => Settled::Conflict(Box::new(report.decision), messages),
+        None => Settled::Done(Box::new(report)),
+    }
+}
+
+/// One round of sends: every batch validated, packed per zone, sent; each result with its zone.
+async fn send_round<'c>(
+    ctx: &Context,
+    deadline: Deadline,
+    items: Vec<(Decision, &'c ServiceConfig, String)>,
+    obs: &Observations,
+    attempt: u32,
+    tagged: &mut Tagged,
+) -> Vec<(&'c ServiceConfig, String, Settled)> {
     let carries_tag =
         |d: &Decision, s: &ServiceConfig| planner::carries_change_tag(&ctx.config, s, d, obs.tag());
     let mut outcomes = Vec::new();
     let mut per_zone: BTreeMap<String, Vec<(Decision, &'c ServiceConfig)>> = BTreeMap::new();
-    for (decision, svc) in decisions {
+    for (decision, svc, zone_id) in items {
         let Some(batch) = decision.batch.as_ref().filter(|b| !b.changes.is_empty()) else {
             outcomes.push((
                 svc,
+                zone_id,
                 Settled::Done(Box::new(ServiceReport::unapplied(decision, attempt))),
             ));
             continue;
         };
         // Invariant 2: every batch sent is valid under every rule, checked before sending.
-        if let Err(reason) = prevalidate(svc, obs, batch) {
+        if let Err(reason) = prevalidate(&zone_id, obs, batch) {
             let mut r = ServiceReport::unapplied(decision, attempt);
             tracing::error!(service = %svc.name, %reason, "pre-send validation failed");
             r.error = Some(format!(
                 "refused to send an invalid batch (nothing was changed): {reason}"
             ));
-            outcomes.push((svc, Settled::Done(Box::new(r))));
+            outcomes.push((svc, zone_id, Settled::Done(Box::new(r))));
             continue;
         }
-        per_zone
-            .entry(svc.zone_id.clone())
-            .or_default()
-            .push((decision, svc));
+        per_zone.entry(zone_id).or_default().push((decision, svc));
     }
 
     for (zone_id, items) in per_zone {
@@ -132,7 +298,7 @@ pub(super) async fn apply<'c>(
             if let Some((d, s)) = by_name.remove(refused.service()) {
                 let mut r = ServiceReport::unapplied(d, attempt);
                 r.error = Some(refused.to_string());
-                outcomes.push((s, Settled::Done(Box::new(r))));
+                outcomes.push((s, zone_id.clone(), Settled::Done(Box::new(r))));
             }
         }
         let mut groups = packing.packed;
@@ -161,14 +327,18 @@ pub(super) async fn apply<'c>(
                     tagged.note(&zone_id, info.as_ref(), carrying);
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
-                            outcomes.push((s, after_applied(d, info.as_ref(), attempt)));
+                            outcomes.push((
+                                s,
+                                zone_id.clone(),
+                                after_applied(d, info.as_ref(), attempt),
+                            ));
                         }
                     }
                 }
                 Sent::Deferred => {
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
-                            outcomes.push((s, deferred(d, attempt)));
+                            outcomes.push((s, zone_id.clone(), deferred(d, attempt)));
                         }
                     }
                 }
@@ -188,14 +358,14 @@ pub(super) async fn apply<'c>(
                                     tagged.note(&zone_id, info.as_ref(), vec![s.name.clone()]);
                                 }
                             }
-                            outcomes.push((s, outcome));
+                            outcomes.push((s, zone_id.clone(), outcome));
                         }
                     }
                 }
                 Sent::Failed(e) => {
                     for name in members {
                         if let Some((d, s)) = by_name.remove(&name) {
-                            outcomes.push((s, failure(d, e.clone(), attempt)));
+                            outcomes.push((s, zone_id.clone(), failure(d, e.clone(), attempt)));
                         }
                     }
                 }
@@ -304,14 +474,14 @@ fn deferred(decision: Decision, attempt: u32) -> Settled {
     Settled::Done(Box::new(r))
 }
 
-fn prevalidate(svc: &ServiceConfig, obs: &Observations, batch: &ChangeBatch) -> Result<(), String> {
-    let snapshot = match obs.zones.get(&svc.zone_id) {
+fn prevalidate(zone_id: &str, obs: &Observations, batch: &ChangeBatch) -> Result<(), String> {
+    let snapshot = match obs.zones.get(zone_id) {
         Some(Ok(view)) => match view.snapshot() {
             Ok(snapshot) => snapshot,
-            Err(e) => return Err(format!("zone {}: {e}", svc.zone_id)),
+            Err(e) => return Err(format!("zone {zone_id}: {e}")),
         },
         Some(Err(e)) => return Err(e.clone()),
-        None => return Err(format!("zone {} was not listed", svc.zone_id)),
+        None => return Err(format!("zone {zone_id} was not listed")),
     };
     validate_batch(snapshot, batch).map_err(|violations| {
         violations

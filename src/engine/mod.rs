@@ -247,6 +247,10 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
                 // A wave start decides its starts only.
                 continue;
             }
+            // A split-horizon name: the decision is mirrored into each of its zones.
+            if let Some((zones, lead)) = observed.horizon_of(svc) {
+                d = planner::horizon::mirror(&ctx.config, svc, &zones, lead, d, &keys);
+            }
             d.alerts.extend(observed.cluster_alerts(svc));
             decisions.push((d, svc));
         }

@@ -10,6 +10,7 @@ use cutover_core::changes::{self, Changes};
 use cutover_core::command::Command;
 use cutover_core::config::{ClusterConfig, Config, HealthCheck, ServiceConfig};
 use cutover_core::observation::{ClusterHealth, Observed, SourceKind, SourceObject, Verdict};
+use cutover_core::planner::horizon::{self, ZoneRecords};
 use cutover_core::planner::{self, Decision, ServiceView};
 use cutover_core::route53::model::{ChangeStatus, RecordSet};
 use cutover_core::route53::zone::ZoneSnapshot;
@@ -47,6 +48,9 @@ pub(super) struct Observations {
 
 struct Scope {
     names: BTreeSet<DnsName>,
+    /// The zone the service is decided on: its only zone, or for a split-horizon name the one
+    /// whose state record was written last (`planner::horizon::lead`).
+    lead_zone: String,
     /// The pending change's id (format 1) or the ids its tag lists in the zone's change record.
     change_ids: Vec<String>,
     /// The pending change has a tag the zone's change record does not list.
@@ -122,9 +126,17 @@ impl ZoneView {
 }
 
 impl Observations {
+    /// The service's records of interest in the zone it is decided on.
     pub(super) fn records_of(&self, svc: &ServiceConfig) -> Vec<RecordSet> {
-        let (Some(scope), Some(Ok(zone))) =
-            (self.scopes.get(&svc.name), self.zones.get(&svc.zone_id))
+        match self.scopes.get(&svc.name) {
+            Some(scope) => self.records_in(svc, &scope.lead_zone),
+            None => Vec::new(),
+        }
+    }
+
+    /// The service's records of interest in one zone.
+    fn records_in(&self, svc: &ServiceConfig, zone_id: &str) -> Vec<RecordSet> {
+        let (Some(scope), Some(Ok(zone))) = (self.scopes.get(&svc.name), self.zones.get(zone_id))
         else {
             return Vec::new();
         };
@@ -134,6 +146,25 @@ impl Observations {
             .flat_map(|name| zone.snapshot.by_name(name))
             .cloned()
             .collect()
+    }
+
+    /// A split-horizon name: its records of interest in each of its zones, in their order, and
+    /// which one it is decided on. `None` for a name in one zone.
+    pub(super) fn horizon_of(&self, svc: &ServiceConfig) -> Option<(Vec<ZoneRecords>, usize)> {
+        if svc.zone_ids.len() < 2 {
+            return None;
+        }
+        let lead = &self.scopes.get(&svc.name)?.lead_zone;
+        let zones: Vec<ZoneRecords> = svc
+            .zone_ids
+            .iter()
+            .map(|zone_id| ZoneRecords {
+                zone_id: zone_id.clone(),
+                records: self.records_in(svc, zone_id),
+            })
+            .collect();
+        let index = zones.iter().position(|z| &z.zone_id == lead)?;
+        Some((zones, index))
     }
 
     /// The tag of this invocation's changes.
@@ -210,13 +241,16 @@ impl Observations {
 }
 
 impl Observations {
-    /// Why the service's zone could not be listed, if it could not.
+    /// Why one of the service's zones could not be listed, if one could not (a split-horizon
+    /// name is decided only on all its zones).
     pub(super) fn zone_error(&self, svc: &ServiceConfig) -> Option<String> {
-        match self.zones.get(&svc.zone_id) {
-            Some(Ok(_)) => None,
-            Some(Err(e)) => Some(e.clone()),
-            None => Some(format!("zone {} was not listed", svc.zone_id)),
-        }
+        svc.zone_ids
+            .iter()
+            .find_map(|zone_id| match self.zones.get(zone_id) {
+                Some(Ok(_)) => None,
+                Some(Err(e)) => Some(e.clone()),
+                None => Some(format!("zone {zone_id} was not listed")),
+            })
     }
 
     /// Whether the service's decision was taken without something this invocation could not
@@ -300,7 +334,7 @@ pub(super) async fn list_zones(
     // waves).
     let zone_ids: BTreeSet<&str> = services
         .iter()
-        .map(|s| s.zone_id.as_str())
+        .flat_map(|s| s.zone_ids.iter().map(String::as_str))
         .chain(also)
         .collect();
     let mut zones = BTreeMap::new();
@@ -333,7 +367,7 @@ pub(super) async fn list_zones(
             Err(e) => {
                 let skipped: Vec<&str> = services
                     .iter()
-                    .filter(|s| s.zone_id == zone_id)
+                    .filter(|s| s.zone_ids.iter().any(|z| z == zone_id))
                     .map(|s| s.name.as_str())
                     .collect();
                 Err(format!(
@@ -345,7 +379,7 @@ pub(super) async fn list_zones(
         };
         zones.insert(zone_id.to_string(), view);
     }
-    Observations {
+    let mut observations = Observations {
         zones,
         sources: BTreeMap::new(),
         changes: BTreeMap::new(),
@@ -362,13 +396,31 @@ pub(super) async fn list_zones(
                     svc.name.clone(),
                     Scope {
                         names,
+                        lead_zone: svc.zone_id.clone(),
                         change_ids: Vec::new(),
                         untracked: false,
                     },
                 )
             })
             .collect(),
+    };
+    for svc in services {
+        if let Some(lead) = lead_zone(cfg, svc, &observations) {
+            if let Some(scope) = observations.scopes.get_mut(&svc.name) {
+                scope.lead_zone = lead;
+            }
+        }
     }
+    observations
+}
+
+/// The zone a split-horizon name is decided on: the one whose state record was written last
+/// (docs/design.md §8.1).
+fn lead_zone(cfg: &Config, svc: &ServiceConfig, obs: &Observations) -> Option<String> {
+    let (zones, _) = obs.horizon_of(svc)?;
+    let state_name = cfg.state_record_name(svc)?;
+    let lead = horizon::lead(&state_name, &zones);
+    zones.into_iter().nth(lead).map(|z| z.zone_id)
 }
 
 /// The rest of observing, for each service what its command (`cmd_of`) needs: one list per
@@ -410,17 +462,21 @@ pub(super) async fn observe_needs<'c>(
         if needs.probe {
             to_probe.push(svc);
         }
-        let listed_ids = needs
-            .change_tag
-            .as_ref()
-            .map(|tag| match obs.zones.get(&svc.zone_id) {
-                Some(Ok(zone)) => zone
-                    .changes
-                    .ids(tag)
-                    .filter(|ids| !ids.is_empty())
-                    .map(<[String]>::to_vec),
-                _ => None,
-            });
+        // A split-horizon name's change is INSYNC when its requests in every zone are: each
+        // zone's change record lists its own under the tag (docs/design.md §8.1).
+        let listed_ids = needs.change_tag.as_ref().map(|tag| {
+            let mut all = Vec::new();
+            for zone_id in &svc.zone_ids {
+                match obs.zones.get(zone_id) {
+                    Some(Ok(zone)) => match zone.changes.ids(tag).filter(|ids| !ids.is_empty()) {
+                        Some(ids) => all.extend(ids.iter().cloned()),
+                        None => return None,
+                    },
+                    _ => return None,
+                }
+            }
+            Some(all)
+        });
         if let Some(scope) = obs.scopes.get_mut(&svc.name) {
             match (needs.change_id, listed_ids) {
                 (Some(id), _) => scope.change_ids = vec![id],

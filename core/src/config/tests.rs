@@ -226,16 +226,21 @@ fn hostname_outside_every_zone() {
 }
 
 #[test]
-fn a_name_external_dns_writes_into_two_zones_is_refused() {
-    let private =
-        "[[zones]]\nid = \"ZPRIVATE\"\nname = \"example.com\"\nprivate = true\n\n[[zones]]";
-    let (path, reason) = err(&EXAMPLE.replacen("[[zones]]", private, 1));
-    assert_eq!(path, "services.payments.hostname");
-    assert!(reason.contains("2 zones (ZPRIVATE, Z0EXAMPLE)"), "{reason}");
+fn a_name_external_dns_writes_into_several_zones_is_mirrored_private_zones_first() {
+    // Two private zones and a public one of the name; a less specific public zone is not
+    // written by external-dns (docs/reference/external-dns.md §5 "Mirror edits").
+    let zones = "[[zones]]\nid = \"ZPUBLICPARENT\"\nname = \"com\"\n\n\
+                 [[zones]]\nid = \"ZPRIVATEB\"\nname = \"example.com\"\nprivate = true\n\n\
+                 [[zones]]\nid = \"ZPRIVATEA\"\nname = \"example.com\"\nprivate = true\n\n[[zones]]";
+    let c = Config::parse(&EXAMPLE.replacen("[[zones]]", zones, 1)).unwrap();
+    let svc = c.services().next().unwrap();
+    assert_eq!(svc.zone_ids, ["ZPRIVATEA", "ZPRIVATEB", "Z0EXAMPLE"]);
     // A more specific public zone alone is fine: external-dns writes only that one.
     let sub = "[[zones]]\nid = \"ZSUB\"\nname = \"payments.example.com\"\n\n[[zones]]";
     let c = Config::parse(&EXAMPLE.replacen("[[zones]]", sub, 1)).unwrap();
-    assert_eq!(c.services().next().unwrap().zone_id, "ZSUB");
+    let svc = c.services().next().unwrap();
+    assert_eq!(svc.zone_id, "ZSUB");
+    assert_eq!(svc.zone_ids, ["ZSUB"]);
 }
 
 #[test]

@@ -684,25 +684,9 @@ fn validate_service(
             )
         })?;
     // external-dns writes a name into every matching private zone and the most specific public
-    // one (docs/reference/external-dns.md §5 "Mirror edits"). cutover changes one zone per service,
-    // atomically; until it mirrors edits, a name that external-dns would write into several zones
-    // is refused rather than migrated in one of them only.
-    let writers = external_dns_zones(zones, &hostname);
-    if writers.len() > 1 {
-        return Err(ConfigError::at(
-            p("hostname"),
-            format!(
-                "{hostname} is written by external-dns into {} zones ({}); cutover migrates a \
-                 name in one zone only, so configure just the zone to migrate",
-                writers.len(),
-                writers
-                    .iter()
-                    .map(|z| z.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
+    // one (docs/reference/external-dns.md §5 "Mirror edits"): cutover mirrors each edit into all
+    // of them, private zones first (docs/design.md §8.1).
+    let zone_ids = horizon_order(external_dns_zones(zones, &hostname));
     if DnsName::parse(&format!("{state_prefix}{hostname}")).is_err() {
         return Err(ConfigError::at(
             p("hostname"),
@@ -765,6 +749,7 @@ fn validate_service(
         set_identifiers,
         rollout,
         zone_id: zone.id.clone(),
+        zone_ids,
         labels,
     })
 }
@@ -1124,4 +1109,12 @@ fn merge_health(
         samples,
         allowed_failures,
     })
+}
+
+/// The zones of a split-horizon name in the order cutover sends their batches: the private zones
+/// (by id), then the public one (docs/design.md §8.1).
+fn horizon_order(zones: Vec<&ZoneConfig>) -> Vec<String> {
+    let mut ordered: Vec<&ZoneConfig> = zones;
+    ordered.sort_by(|a, b| (!a.private, &a.id).cmp(&(!b.private, &b.id)));
+    ordered.into_iter().map(|z| z.id.clone()).collect()
 }

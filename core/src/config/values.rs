@@ -478,6 +478,10 @@ pub struct ServiceConfig {
     pub rollout: Rollout,
     /// The most specific zone holding the hostname.
     pub zone_id: String,
+    /// Every zone external-dns writes the hostname into, in the order cutover sends their
+    /// batches: private zones first, the public one last (docs/design.md §8.1). One zone for most
+    /// names; several for a split-horizon name.
+    pub zone_ids: Vec<String>,
     /// Labels a wave can select the service by (`services.<name>.labels`).
     pub labels: BTreeMap<String, String>,
 }

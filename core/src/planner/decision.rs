@@ -46,6 +46,10 @@ pub enum DecisionKind {
     SetWeight,
     /// An operator approved the step (`approve`).
     Approved,
+    /// Split-horizon: zones of the name are apart (a batch between zones failed); the lagging
+    /// ones are brought to the lead's state and the migration waits for that (docs/design.md
+    /// §8.1).
+    Converge,
     /// A lost state record was rebuilt from the zone (`adopt`).
     Adopt,
     /// The command cannot be carried out; nothing changes.
@@ -70,6 +74,7 @@ impl DecisionKind {
             DecisionKind::Resumed => "resumed",
             DecisionKind::SetWeight => "set-weight",
             DecisionKind::Approved => "approved",
+            DecisionKind::Converge => "converge",
             DecisionKind::Adopt => "adopt",
             DecisionKind::Refused => "refused",
         }
@@ -98,8 +103,12 @@ pub struct Decision {
     pub waits_for: Option<String>,
     pub alerts: Vec<String>,
     pub health: BTreeMap<Name, ClusterHealth>,
-    /// The zone the batch is for.
+    /// The zone the batch is for (a split-horizon name: the zone it was decided on).
     pub zone_id: String,
+    /// A split-horizon name: every zone of the name, how it stands and its own batch, in the
+    /// order they are sent (docs/design.md §8.1). Empty for a name in one zone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<ZoneBatch>,
     /// The health checks of the step and the rule that decided, when a step was judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analysis: Option<Analysis>,
@@ -154,15 +163,20 @@ impl Decision {
             alerts: Vec::new(),
             health: BTreeMap::new(),
             zone_id: svc.zone_id.clone(),
+            zones: Vec::new(),
             analysis: None,
             last_written: None,
             traffic: None,
         }
     }
 
-    /// True when applying this decision writes something.
+    /// True when applying this decision writes something (in any of its zones).
     pub fn writes(&self) -> bool {
         self.batch.as_ref().is_some_and(|b| !b.changes.is_empty())
+            || self
+                .zones
+                .iter()
+                .any(|z| z.batch.as_ref().is_some_and(|b| !b.changes.is_empty()))
     }
 }
 
@@ -174,4 +188,31 @@ impl Weights {
             to: p,
         }
     }
+}
+
+/// How one zone of a split-horizon name stands against the zone it is decided on (the lead;
+/// docs/design.md §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standing {
+    /// The zone the decision was taken on: its state record was written last.
+    Lead,
+    /// Holds exactly the lead's records: the decision's batch applies to it as it is.
+    InStep,
+    /// Behind the lead (a batch between zones failed): converged to the lead's records.
+    Lagging,
+    /// Differs in a way no write of cutover explains: left as it is, reported.
+    Disagrees,
+}
+
+/// One zone's part of a decision, as the report shows it and the engine sends it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneBatch {
+    pub zone_id: String,
+    pub standing: Standing,
+    /// Why a zone lags or disagrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<ChangeBatch>,
 }

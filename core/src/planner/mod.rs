@@ -24,6 +24,7 @@ mod drift;
 pub mod facts;
 mod gates;
 mod handover;
+pub mod horizon;
 pub mod invariants;
 mod names;
 mod orphans;
