@@ -13,6 +13,7 @@ pub mod kube_api;
 pub mod lb;
 pub mod pki;
 pub mod route53;
+pub mod sigv4;
 pub mod sns;
 pub mod token;
 pub mod traffic;
