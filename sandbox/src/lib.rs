@@ -163,12 +163,12 @@ impl Sandbox {
             .first()
             .map_or(DEFAULT_REGION, |c| c.region.as_str())
             .to_string();
-        let cloudwatch = CloudWatch::new(clock.clone(), &region);
+        let cloudwatch = CloudWatch::new(clock.clone(), &region).with_iam(route53.iam());
         let (cloudwatch_url, task) = serve(cloudwatch.router())
             .await
             .context("CloudWatch listener")?;
         tasks.push(task);
-        let sns = Sns::new(clock.clone(), &region);
+        let sns = Sns::new(clock.clone(), &region).with_iam(route53.iam());
         let (sns_url, task) = serve(sns.router()).await.context("SNS listener")?;
         tasks.push(task);
         let all_lbs: Vec<Arc<LoadBalancer>> = clusters
