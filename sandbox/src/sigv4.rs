@@ -2,7 +2,8 @@
 //! a handler receives it ([`SignedRequest`]), the `Authorization` header's parts, and the
 //! signature recomputed with the `aws-sigv4` crate from the method, path, query, signed headers
 //! and the SHA-256 of the body, then compared with the one sent. [`crate::iam::Iam::caller`]
-//! decides which secret to recompute with; see docs/sandbox.md for what is checked in which order.
+//! decides which secret to recompute with; what is checked in which order is in docs/sandbox.md
+//! "Credentials and signatures".
 
 use std::time::{Duration, SystemTime};
 
