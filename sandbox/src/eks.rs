@@ -138,10 +138,14 @@ pub enum EksError {
     /// `UnrecognizedClientException`).
     #[error("The security token included in the request is invalid.")]
     UnrecognizedClient,
-    /// A signature that does not verify, or a malformed `Authorization` header (AWS: 403
-    /// `InvalidSignatureException`).
+    /// A signature that does not verify, a scope of another service, a stale `X-Amz-Date` (AWS:
+    /// 403 `InvalidSignatureException`).
     #[error("{0}")]
     InvalidSignature(String),
+    /// A malformed `Authorization` header or no `X-Amz-Date` (AWS: 400
+    /// `IncompleteSignatureException`).
+    #[error("{0}")]
+    IncompleteSignature(String),
     /// Credentials of another account than the cluster's (AWS: 403 `AccessDeniedException`).
     #[error("{0}")]
     AccessDenied(String),
@@ -154,6 +158,7 @@ impl EksError {
     fn status(&self) -> StatusCode {
         match self {
             EksError::ClusterNotFound(_) | EksError::UnknownOperation(_) => StatusCode::NOT_FOUND,
+            EksError::IncompleteSignature(_) => StatusCode::BAD_REQUEST,
             EksError::MissingAuthentication
             | EksError::UnrecognizedClient
             | EksError::InvalidSignature(_)
@@ -167,6 +172,7 @@ impl EksError {
             EksError::MissingAuthentication => "MissingAuthenticationTokenException",
             EksError::UnrecognizedClient => "UnrecognizedClientException",
             EksError::InvalidSignature(_) => "InvalidSignatureException",
+            EksError::IncompleteSignature(_) => "IncompleteSignatureException",
             EksError::AccessDenied(_) => "AccessDeniedException",
             EksError::UnknownOperation(_) => "UnknownOperationException",
         }
@@ -238,7 +244,8 @@ fn check_credentials(
     };
     caller.map_err(|e| match e.code.as_str() {
         "MissingAuthenticationToken" => EksError::MissingAuthentication,
-        "SignatureDoesNotMatch" | "IncompleteSignature" => EksError::InvalidSignature(e.message),
+        "SignatureDoesNotMatch" => EksError::InvalidSignature(e.message),
+        "IncompleteSignature" => EksError::IncompleteSignature(e.message),
         _ => EksError::UnrecognizedClient,
     })
 }
@@ -353,6 +360,14 @@ mod tests {
             check_credentials(&state, &signed(crate::ACCESS_KEY_ID, "not/the/secret")),
             Err(EksError::InvalidSignature(_))
         ));
+        let mut undated = signed(crate::ACCESS_KEY_ID, crate::SECRET_ACCESS_KEY);
+        undated.headers.remove("x-amz-date");
+        let refused = check_credentials(&state, &undated).unwrap_err();
+        assert!(
+            matches!(refused, EksError::IncompleteSignature(_)),
+            "{refused:?}"
+        );
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             check_credentials(
                 &state,
