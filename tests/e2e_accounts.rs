@@ -7,7 +7,10 @@
 //!   role is assumed once for the whole migration (credentials cached across invocations);
 //! - a wrong external id, no role at all, or a role in the wrong account are refused with an
 //!   error naming the zone and the role (or the function's own credentials), and nothing is
-//!   written.
+//!   written;
+//! - a request signed with a wrong secret, or whose body was altered after signing, is refused
+//!   `SignatureDoesNotMatch` by Route53 and by STS `AssumeRole`, and nothing is changed; SNS and
+//!   CloudWatch refuse an unknown key and a wrong secret.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 mod support;
@@ -408,4 +411,254 @@ async fn a_cluster_of_another_account_is_read_only_through_its_role() {
     // The role exists and works (the canary above reads green through it): the refusal came
     // from green's account, which cutover's own credentials have no access to.
     assert_eq!(h.sandbox.cluster("green").unwrap().account, CLUSTER_ACCOUNT);
+}
+
+/// A raw request to a sandbox endpoint, signed now with `signing` over `signed_body`, then sent
+/// with `sent_body` (the same, or one altered after signing). Returns status and body.
+async fn send_signed(
+    signing: &sandbox::sigv4::SigningKey<'_>,
+    url: &str,
+    content_type: &str,
+    signed_body: &str,
+    sent_body: &str,
+) -> (u16, String) {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("content-type", content_type.parse().unwrap());
+    let headers = sandbox::sigv4::sign(
+        signing,
+        &axum::http::Method::POST,
+        url,
+        &headers,
+        signed_body.as_bytes(),
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    // Route53's rate limit answers before the signature is looked at: wait and resend.
+    loop {
+        let response = reqwest::Client::new()
+            .post(url)
+            .headers(headers.clone())
+            .body(sent_body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        if !text.contains("<Code>Throttling</Code>") {
+            return (status, text);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn change_batch(value: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>signed.example.com</Name><Type>TXT</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>"{value}"</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_or_a_body_altered_after_signing_is_refused_and_changes_nothing() {
+    let h = harness(FAST_ROLLOUT).await;
+    let endpoints = h.sandbox.endpoints().clone();
+    let (zone_key, zone_secret) = sandbox::iam::account_keys(ZONE_ACCOUNT);
+    let zone = h.zone_id();
+    let writes = h.sandbox.route53().history_len();
+    let route53_key = |secret| sandbox::sigv4::SigningKey {
+        access_key_id: &zone_key,
+        secret,
+        session_token: None,
+        region: "us-east-1",
+        service: "route53",
+    };
+    let change_url = format!("{}/2013-04-01/hostedzone/{zone}/rrset/", endpoints.route53);
+
+    // Route53 through the real SDK, the zone account's key with another secret.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::from_keys(
+            &zone_key,
+            "not/the/secret",
+            None,
+        ))
+        .endpoint_url(&endpoints.route53)
+        .load()
+        .await;
+    let refused = aws_sdk_route53::Client::new(&sdk)
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("SignatureDoesNotMatch"),
+        "{refused:?}"
+    );
+
+    // A change signed with another secret, and one whose body was altered after signing.
+    let (status, body) = send_signed(
+        &route53_key("not/the/secret"),
+        &change_url,
+        "text/xml",
+        &change_batch("a"),
+        &change_batch("a"),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    let (status, body) = send_signed(
+        &route53_key(&zone_secret),
+        &change_url,
+        "text/xml",
+        &change_batch("a"),
+        &change_batch("b"),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    assert_eq!(h.sandbox.route53().history_len(), writes);
+    // The same change as signed goes through: only the secret or the body was wrong.
+    let (status, body) = send_signed(
+        &route53_key(&zone_secret),
+        &change_url,
+        "text/xml",
+        &change_batch("a"),
+        &change_batch("a"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.sandbox.route53().history_len(), writes + 1);
+
+    // STS AssumeRole: another secret, then a role swapped into the body after signing.
+    let form = |role: &str| {
+        format!(
+            "Action=AssumeRole&Version=2011-06-15&RoleArn={}&RoleSessionName=cutover&ExternalId={EXTERNAL_ID}",
+            url::form_urlencoded::byte_serialize(role.as_bytes()).collect::<String>()
+        )
+    };
+    let sts_key = |secret| sandbox::sigv4::SigningKey {
+        access_key_id: sandbox::ACCESS_KEY_ID,
+        secret,
+        session_token: None,
+        region: "us-east-1",
+        service: "sts",
+    };
+    let sts_url = format!("{}/", endpoints.sts);
+    let form_type = "application/x-www-form-urlencoded";
+    let (status, body) = send_signed(
+        &sts_key("not/the/secret"),
+        &sts_url,
+        form_type,
+        &form(ROLE_ARN),
+        &form(ROLE_ARN),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    let (status, body) = send_signed(
+        &sts_key(sandbox::SECRET_ACCESS_KEY),
+        &sts_url,
+        form_type,
+        &form(OTHER_ROLE_ARN),
+        &form(ROLE_ARN),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
+    let calls = h.sandbox.route53().iam().assume_role_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.error.as_deref() == Some("SignatureDoesNotMatch")),
+        "{calls:?}"
+    );
+    let (status, body) = send_signed(
+        &sts_key(sandbox::SECRET_ACCESS_KEY),
+        &sts_url,
+        form_type,
+        &form(ROLE_ARN),
+        &form(ROLE_ARN),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<AccessKeyId>ASIA"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_and_cloudwatch_refuse_an_unknown_key_and_a_wrong_secret() {
+    let h = harness(FAST_ROLLOUT).await;
+    let endpoints = h.sandbox.endpoints().clone();
+    let sdk = |endpoint: String, key: &'static str, secret: &'static str| async move {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::from_keys(
+                key, secret, None,
+            ))
+            .endpoint_url(endpoint)
+            .load()
+            .await
+    };
+    let topic = h.sandbox.sns().topic_arn(sandbox::sns::DEFAULT_TOPIC);
+    let published = h.sandbox.sns().messages().len();
+    for (key, secret, code) in [
+        ("AKIAUNKNOWNKEY000001", "whatever", "InvalidClientTokenId"),
+        (
+            sandbox::ACCESS_KEY_ID,
+            "not/the/secret",
+            "SignatureDoesNotMatch",
+        ),
+    ] {
+        let sns = aws_sdk_sns::Client::new(&sdk(endpoints.sns.clone(), key, secret).await);
+        let refused = sns
+            .publish()
+            .topic_arn(&topic)
+            .message("not from cutover")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(format!("{refused:?}").contains(code), "{code}: {refused:?}");
+        let cloudwatch =
+            aws_sdk_cloudwatch::Client::new(&sdk(endpoints.cloudwatch.clone(), key, secret).await);
+        let refused = cloudwatch.describe_alarms().send().await.unwrap_err();
+        assert!(format!("{refused:?}").contains(code), "{code}: {refused:?}");
+    }
+    assert_eq!(h.sandbox.sns().messages().len(), published);
+    // With the right secret, both answer.
+    let sns = aws_sdk_sns::Client::new(
+        &sdk(
+            endpoints.sns.clone(),
+            sandbox::ACCESS_KEY_ID,
+            sandbox::SECRET_ACCESS_KEY,
+        )
+        .await,
+    );
+    sns.publish()
+        .topic_arn(&topic)
+        .message("from cutover")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h.sandbox.sns().messages().len(), published + 1);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(
+        &sdk(
+            endpoints.cloudwatch.clone(),
+            sandbox::ACCESS_KEY_ID,
+            sandbox::SECRET_ACCESS_KEY,
+        )
+        .await,
+    );
+    cloudwatch.describe_alarms().send().await.unwrap();
 }

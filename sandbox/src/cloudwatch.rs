@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -17,6 +16,9 @@ use serde::Serialize;
 
 use crate::cbor::{self, Cbor};
 use crate::clock::SimClock;
+use crate::iam::Iam;
+use crate::route53::ApiError;
+use crate::sigv4::SignedRequest;
 
 /// The account and region the sandbox's ARNs name.
 pub const ACCOUNT_ID: &str = crate::eks::ACCOUNT_ID;
@@ -99,22 +101,16 @@ pub struct CloudWatch {
     inner: Arc<Mutex<Inner>>,
     clock: SimClock,
     region: String,
+    /// Who may call (any account's key, or a role's temporary key).
+    iam: Iam,
     /// Runs before every read, so that simulated traffic is caught up to now.
     before_read: Arc<Mutex<Option<Hook>>>,
 }
 
-/// An API error: HTTP status, code (the query-compatible one), message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CwError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
-
-fn validation(message: impl Into<String>) -> CwError {
+fn validation(message: impl Into<String>) -> ApiError {
     // The code of an unmodelled validation failure follows the Query protocol's
     // `ValidationError` (unverified for the CBOR protocol).
-    CwError {
+    ApiError {
         status: 400,
         code: "ValidationError".into(),
         message: message.into(),
@@ -123,12 +119,20 @@ fn validation(message: impl Into<String>) -> CwError {
 
 impl CloudWatch {
     pub fn new(clock: SimClock, region: &str) -> Self {
+        let iam = Iam::new().with_clock(clock.clone());
         CloudWatch {
             inner: Arc::new(Mutex::new(Inner::default())),
             clock,
             region: region.to_string(),
+            iam,
             before_read: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Identifies callers with `iam` (the sandbox's accounts) instead of the sandbox's own key.
+    pub fn with_iam(mut self, iam: Iam) -> Self {
+        self.iam = iam;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -215,12 +219,12 @@ impl CloudWatch {
         compute(&values, stat)
     }
 
-    fn count(&self, op: &str) -> Result<(), CwError> {
+    fn count(&self, op: &str) -> Result<(), ApiError> {
         let mut inner = self.lock();
         *inner.requests.entry(op.to_string()).or_default() += 1;
         if inner.fail_next > 0 {
             inner.fail_next -= 1;
-            return Err(CwError {
+            return Err(ApiError {
                 status: 500,
                 code: "InternalServiceFault".into(),
                 message: "Internal service error (injected by the sandbox)".into(),
@@ -230,7 +234,7 @@ impl CloudWatch {
     }
 
     /// Runs one operation on a decoded CBOR input.
-    pub fn call(&self, op: &str, input: &Cbor) -> Result<Cbor, CwError> {
+    pub fn call(&self, op: &str, input: &Cbor) -> Result<Cbor, ApiError> {
         self.count(op)?;
         match op {
             "GetMetricData" => {
@@ -243,7 +247,7 @@ impl CloudWatch {
             }
             "PutMetricAlarm" => self.put_metric_alarm(input),
             "SetAlarmState" => self.set_alarm_state(input),
-            other => Err(CwError {
+            other => Err(ApiError {
                 status: 400,
                 code: "UnknownOperationException".into(),
                 message: format!("The sandbox CloudWatch does not implement {other}"),
@@ -254,7 +258,7 @@ impl CloudWatch {
     // -----------------------------------------------------------------------------------------
     // GetMetricData (docs/reference/cloudwatch.md "GetMetricData")
 
-    fn get_metric_data(&self, input: &Cbor) -> Result<Cbor, CwError> {
+    fn get_metric_data(&self, input: &Cbor) -> Result<Cbor, ApiError> {
         let queries = input
             .get("MetricDataQueries")
             .and_then(Cbor::as_array)
@@ -300,7 +304,7 @@ impl CloudWatch {
             Some(t) => t
                 .strip_prefix("sandbox-dp-")
                 .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| CwError {
+                .ok_or_else(|| ApiError {
                     status: 400,
                     code: "InvalidNextToken".into(),
                     message: "The service couldn't process the NextToken".into(),
@@ -434,7 +438,7 @@ impl CloudWatch {
     // -----------------------------------------------------------------------------------------
     // Alarms (docs/reference/cloudwatch.md "DescribeAlarms", "PutMetricAlarm and SetAlarmState")
 
-    fn put_metric_alarm(&self, input: &Cbor) -> Result<Cbor, CwError> {
+    fn put_metric_alarm(&self, input: &Cbor) -> Result<Cbor, ApiError> {
         let text = |k: &str| input.get(k).and_then(Cbor::as_str).map(str::to_string);
         let name = text("AlarmName").ok_or_else(|| validation("1 validation error detected: Value null at 'alarmName' failed to satisfy constraint: Member must not be null"))?;
         if name.is_empty() || name.chars().count() > 255 {
@@ -551,7 +555,7 @@ impl CloudWatch {
         Ok(Cbor::map(vec![]))
     }
 
-    fn set_alarm_state(&self, input: &Cbor) -> Result<Cbor, CwError> {
+    fn set_alarm_state(&self, input: &Cbor) -> Result<Cbor, ApiError> {
         let name = input.get("AlarmName").and_then(Cbor::as_str).ok_or_else(|| validation("1 validation error detected: Value null at 'alarmName' failed to satisfy constraint: Member must not be null"))?;
         let state = input.get("StateValue").and_then(Cbor::as_str).ok_or_else(|| validation("1 validation error detected: Value null at 'stateValue' failed to satisfy constraint: Member must not be null"))?;
         if !matches!(state, "OK" | "ALARM" | "INSUFFICIENT_DATA") {
@@ -560,7 +564,7 @@ impl CloudWatch {
         let reason = input.get("StateReason").and_then(Cbor::as_str).ok_or_else(|| validation("1 validation error detected: Value null at 'stateReason' failed to satisfy constraint: Member must not be null"))?;
         if let Some(data) = input.get("StateReasonData").and_then(Cbor::as_str) {
             if serde_json::from_str::<serde_json::Value>(data).is_err() {
-                return Err(CwError {
+                return Err(ApiError {
                     status: 400,
                     code: "InvalidFormat".into(),
                     message: "StateReasonData is not valid JSON".into(),
@@ -569,7 +573,7 @@ impl CloudWatch {
         }
         let now = self.clock.now_millis();
         let mut inner = self.lock();
-        let alarm = inner.alarms.get_mut(name).ok_or_else(|| CwError {
+        let alarm = inner.alarms.get_mut(name).ok_or_else(|| ApiError {
             status: 404,
             code: "ResourceNotFound".into(),
             message: format!("Alarm {name} not found"),
@@ -585,7 +589,7 @@ impl CloudWatch {
         Ok(Cbor::map(vec![]))
     }
 
-    fn describe_alarms(&self, input: &Cbor) -> Result<Cbor, CwError> {
+    fn describe_alarms(&self, input: &Cbor) -> Result<Cbor, ApiError> {
         let names: Option<Vec<String>> = match input.get("AlarmNames") {
             None => None,
             Some(v) => Some(
@@ -607,7 +611,7 @@ impl CloudWatch {
         }
         let prefix = input.get("AlarmNamePrefix").and_then(Cbor::as_str);
         if prefix.is_some() && names.is_some() {
-            return Err(CwError {
+            return Err(ApiError {
                 status: 400,
                 code: "InvalidParameterCombination".into(),
                 message: "AlarmNames and AlarmNamePrefix cannot be specified together".into(),
@@ -632,7 +636,7 @@ impl CloudWatch {
             Some(t) => t
                 .strip_prefix("sandbox-alarms-")
                 .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| CwError {
+                .ok_or_else(|| ApiError {
                     status: 400,
                     code: "InvalidNextToken".into(),
                     message: "The service couldn't process the NextToken".into(),
@@ -810,7 +814,7 @@ fn valid_id(id: &str) -> bool {
         && id.len() <= 255
 }
 
-fn metric_stat(q: &Cbor, i: usize) -> Result<(MetricKey, i64, String), CwError> {
+fn metric_stat(q: &Cbor, i: usize) -> Result<(MetricKey, i64, String), ApiError> {
     let member = |k: &str| format!("MetricDataQueries.member.{}.MetricStat.{k}", i + 1);
     let metric = q
         .get("Metric")
@@ -909,20 +913,20 @@ pub fn compute(values: &[f64], stat: &str) -> Option<f64> {
 async fn serve_rpc(
     State(cw): State<CloudWatch>,
     Path(op): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: SignedRequest,
 ) -> Response {
-    if let Err(e) = check_request(&headers) {
+    if let Err(e) = check_request(&cw.iam, &request) {
         return error_response(&e);
     }
+    let body = &request.body;
     let input = if body.is_empty() {
         Cbor::Map(Vec::new())
     } else {
-        match cbor::decode(&body) {
+        match cbor::decode(body) {
             Ok(c @ Cbor::Map(_)) => c,
             Ok(_) => return error_response(&validation("the request body must be a CBOR map")),
             Err(e) => {
-                return error_response(&CwError {
+                return error_response(&ApiError {
                     status: 400,
                     code: "SerializationException".into(),
                     message: e.to_string(),
@@ -938,29 +942,31 @@ async fn serve_rpc(
 
 /// AWS JSON 1.0: `POST /` with `X-Amz-Target: GraniteServiceVersion20100801.<Operation>`;
 /// timestamps are epoch seconds.
-async fn serve_json(State(cw): State<CloudWatch>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
+async fn serve_json(State(cw): State<CloudWatch>, request: SignedRequest) -> Response {
+    let target = request
+        .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix("GraniteServiceVersion20100801."))
         .map(str::to_string);
     let Some(op) = target else {
-        return json_error(&CwError {
+        return json_error(&ApiError {
             status: 400,
             code: "UnknownOperationException".into(),
             message: "the sandbox CloudWatch serves AWS JSON 1.0 (X-Amz-Target) and Smithy RPC v2 CBOR; the Query protocol is not served".into(),
         });
     };
-    if let Err(e) = check_auth(&headers) {
+    if let Err(e) = cw.iam.caller(&request, SIGNING_NAME) {
         return json_error(&e);
     }
+    let body = &request.body;
     let input = if body.is_empty() {
         Cbor::Map(Vec::new())
     } else {
-        match serde_json::from_slice::<serde_json::Value>(&body) {
+        match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(v @ serde_json::Value::Object(_)) => from_json(&v),
             _ => {
-                return json_error(&CwError {
+                return json_error(&ApiError {
                     status: 400,
                     code: "SerializationException".into(),
                     message: "the request body is not a JSON object".into(),
@@ -985,7 +991,7 @@ async fn serve_json(State(cw): State<CloudWatch>, headers: HeaderMap, body: Byte
     }
 }
 
-fn json_error(e: &CwError) -> Response {
+fn json_error(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({
         "__type": format!("com.amazonaws.cloudwatch#{}", shape_of(&e.code)),
@@ -1060,35 +1066,25 @@ fn shape_of(code: &str) -> &str {
     }
 }
 
-/// The protocol header and a SigV4 signature with the sandbox's key.
-fn check_request(headers: &HeaderMap) -> Result<(), CwError> {
-    if headers.get("smithy-protocol").and_then(|v| v.to_str().ok()) != Some("rpc-v2-cbor") {
-        return Err(CwError {
+/// The name CloudWatch's SigV4 credential scope carries.
+pub const SIGNING_NAME: &str = "monitoring";
+
+/// The protocol header, then the caller ([`Iam::caller`]: a known key, a signature that
+/// verifies).
+fn check_request(iam: &Iam, request: &SignedRequest) -> Result<(), ApiError> {
+    if request
+        .headers
+        .get("smithy-protocol")
+        .and_then(|v| v.to_str().ok())
+        != Some("rpc-v2-cbor")
+    {
+        return Err(ApiError {
             status: 400,
             code: "UnknownOperationException".into(),
             message: "this path takes the Smithy RPC v2 CBOR protocol (header smithy-protocol: rpc-v2-cbor)".into(),
         });
     }
-    check_auth(headers)
-}
-
-fn check_auth(headers: &HeaderMap) -> Result<(), CwError> {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| CwError {
-            status: 403,
-            code: "MissingAuthenticationToken".into(),
-            message: "Request is missing Authentication Token".into(),
-        })?;
-    if !auth.contains(&format!("Credential={}/", crate::ACCESS_KEY_ID)) {
-        return Err(CwError {
-            status: 403,
-            code: "InvalidClientTokenId".into(),
-            message: "The security token included in the request is invalid.".into(),
-        });
-    }
-    Ok(())
+    iam.caller(request, SIGNING_NAME).map(|_| ())
 }
 
 fn cbor_response(status: StatusCode, body: &Cbor, query_error: Option<&str>) -> Response {
@@ -1107,7 +1103,7 @@ fn cbor_response(status: StatusCode, body: &Cbor, query_error: Option<&str>) -> 
 
 /// An error as CloudWatch sends it in this protocol: `__type` with the shape id, `message`, and
 /// (the service is Query-compatible) the Query error code in `x-amzn-query-error`.
-fn error_response(e: &CwError) -> Response {
+fn error_response(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let shape = shape_of(&e.code);
     let body = Cbor::map(vec![
@@ -1126,7 +1122,7 @@ fn error_response(e: &CwError) -> Response {
 }
 
 async fn unknown() -> Response {
-    error_response(&CwError {
+    error_response(&ApiError {
         status: 404,
         code: "UnknownOperationException".into(),
         message: "The sandbox CloudWatch serves POST /service/GraniteServiceVersion20100801/operation/{Operation}".into(),

@@ -10,13 +10,15 @@ use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
+
+use crate::sigv4::SignedRequest;
 
 /// The account the sandbox's ARNs name.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -136,6 +138,14 @@ pub enum EksError {
     /// `UnrecognizedClientException`).
     #[error("The security token included in the request is invalid.")]
     UnrecognizedClient,
+    /// A signature that does not verify, a scope of another service, a stale `X-Amz-Date` (AWS:
+    /// 403 `InvalidSignatureException`).
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// A malformed `Authorization` header or no `X-Amz-Date` (AWS: 400
+    /// `IncompleteSignatureException`).
+    #[error("{0}")]
+    IncompleteSignature(String),
     /// Credentials of another account than the cluster's (AWS: 403 `AccessDeniedException`).
     #[error("{0}")]
     AccessDenied(String),
@@ -148,8 +158,10 @@ impl EksError {
     fn status(&self) -> StatusCode {
         match self {
             EksError::ClusterNotFound(_) | EksError::UnknownOperation(_) => StatusCode::NOT_FOUND,
+            EksError::IncompleteSignature(_) => StatusCode::BAD_REQUEST,
             EksError::MissingAuthentication
             | EksError::UnrecognizedClient
+            | EksError::InvalidSignature(_)
             | EksError::AccessDenied(_) => StatusCode::FORBIDDEN,
         }
     }
@@ -159,6 +171,8 @@ impl EksError {
             EksError::ClusterNotFound(_) => "ResourceNotFoundException",
             EksError::MissingAuthentication => "MissingAuthenticationTokenException",
             EksError::UnrecognizedClient => "UnrecognizedClientException",
+            EksError::InvalidSignature(_) => "InvalidSignatureException",
+            EksError::IncompleteSignature(_) => "IncompleteSignatureException",
             EksError::AccessDenied(_) => "AccessDeniedException",
             EksError::UnknownOperation(_) => "UnknownOperationException",
         }
@@ -188,9 +202,9 @@ impl IntoResponse for EksError {
 async fn describe_cluster(
     State(state): State<EksState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
+    request: SignedRequest,
 ) -> Result<Json<Value>, EksError> {
-    let caller = check_credentials(&state, &headers)?;
+    let caller = check_credentials(&state, &request)?;
     let cluster = state
         .get(&name)
         .ok_or_else(|| EksError::ClusterNotFound(name.clone()))?;
@@ -207,9 +221,9 @@ async fn describe_cluster(
 
 async fn list_clusters(
     State(state): State<EksState>,
-    headers: HeaderMap,
+    request: SignedRequest,
 ) -> Result<Json<Value>, EksError> {
-    check_credentials(&state, &headers)?;
+    check_credentials(&state, &request)?;
     Ok(Json(json!({ "clusters": state.names() })))
 }
 
@@ -217,41 +231,23 @@ async fn unknown_operation(method: axum::http::Method, uri: axum::http::Uri) -> 
     EksError::UnknownOperation(format!("{method} {}", uri.path()))
 }
 
-/// The request must be SigV4-signed with a known key: any account's (or a role's temporary
-/// key with its session token) when the state checks identities, else the sandbox's own.
+/// The request must be SigV4-signed with a known key, the signature recomputed with its secret
+/// ([`crate::iam::Iam::caller`]): any account's key (or a role's temporary key with its session
+/// token) when the state checks identities, else only the sandbox's own key.
 fn check_credentials(
     state: &EksState,
-    headers: &HeaderMap,
+    request: &SignedRequest,
 ) -> Result<Option<crate::iam::Caller>, EksError> {
-    if let Some(iam) = &state.iam {
-        return iam.caller(headers, "eks").map(Some).map_err(|e| {
-            if e.code == "MissingAuthenticationToken" {
-                EksError::MissingAuthentication
-            } else {
-                EksError::UnrecognizedClient
-            }
-        });
-    }
-    check_sandbox_key(headers).map(|()| None)
-}
-
-/// The request must be SigV4-signed with the sandbox's access key (the credential scope in the
-/// `Authorization` header starts with it).
-fn check_sandbox_key(headers: &HeaderMap) -> Result<(), EksError> {
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or(EksError::MissingAuthentication)?;
-    let access_key = authorization
-        .split("Credential=")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default();
-    if access_key == crate::ACCESS_KEY_ID {
-        Ok(())
-    } else {
-        Err(EksError::UnrecognizedClient)
-    }
+    let caller = match &state.iam {
+        Some(iam) => iam.caller(request, "eks").map(Some),
+        None => crate::iam::Iam::new().caller(request, "eks").map(|_| None),
+    };
+    caller.map_err(|e| match e.code.as_str() {
+        "MissingAuthenticationToken" => EksError::MissingAuthentication,
+        "SignatureDoesNotMatch" => EksError::InvalidSignature(e.message),
+        "IncompleteSignature" => EksError::IncompleteSignature(e.message),
+        _ => EksError::UnrecognizedClient,
+    })
 }
 
 /// The `cluster` object of a DescribeCluster answer.
@@ -317,31 +313,67 @@ mod tests {
         );
     }
 
+    fn signed(key: &str, secret: &str) -> SignedRequest {
+        let url = "http://127.0.0.1:1/clusters/blue";
+        let signing = crate::sigv4::SigningKey {
+            access_key_id: key,
+            secret,
+            session_token: None,
+            region: "eu-west-1",
+            service: "eks",
+        };
+        let headers = crate::sigv4::sign(
+            &signing,
+            &axum::http::Method::GET,
+            url,
+            &axum::http::HeaderMap::new(),
+            b"",
+            SystemTime::now(),
+        )
+        .expect("sign");
+        SignedRequest::new(
+            axum::http::Method::GET,
+            "/clusters/blue".parse().expect("uri"),
+            headers,
+            "",
+        )
+    }
+
     #[test]
-    fn credentials_are_checked_by_access_key() {
-        let mut headers = HeaderMap::new();
+    fn credentials_are_checked_by_access_key_and_signature() {
+        let state = EksState::new();
+        let unsigned = SignedRequest::new(
+            axum::http::Method::GET,
+            "/clusters/blue".parse().expect("uri"),
+            axum::http::HeaderMap::new(),
+            "",
+        );
         assert_eq!(
-            check_sandbox_key(&headers),
+            check_credentials(&state, &unsigned),
             Err(EksError::MissingAuthentication)
         );
-        headers.insert(
-            "authorization",
-            HeaderValue::from_static(
-                "AWS4-HMAC-SHA256 Credential=AKIAOTHER/20260101/eu-west-1/eks/aws4_request, SignedHeaders=host, Signature=00",
-            ),
-        );
         assert_eq!(
-            check_sandbox_key(&headers),
+            check_credentials(&state, &signed("AKIAOTHER", crate::SECRET_ACCESS_KEY)),
             Err(EksError::UnrecognizedClient)
         );
-        let good = format!(
-            "AWS4-HMAC-SHA256 Credential={}/20260101/eu-west-1/eks/aws4_request, SignedHeaders=host, Signature=00",
-            crate::ACCESS_KEY_ID
+        assert!(matches!(
+            check_credentials(&state, &signed(crate::ACCESS_KEY_ID, "not/the/secret")),
+            Err(EksError::InvalidSignature(_))
+        ));
+        let mut undated = signed(crate::ACCESS_KEY_ID, crate::SECRET_ACCESS_KEY);
+        undated.headers.remove("x-amz-date");
+        let refused = check_credentials(&state, &undated).unwrap_err();
+        assert!(
+            matches!(refused, EksError::IncompleteSignature(_)),
+            "{refused:?}"
         );
-        headers.insert(
-            "authorization",
-            HeaderValue::from_str(&good).expect("header"),
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            check_credentials(
+                &state,
+                &signed(crate::ACCESS_KEY_ID, crate::SECRET_ACCESS_KEY)
+            ),
+            Ok(None)
         );
-        assert_eq!(check_sandbox_key(&headers), Ok(()));
     }
 }

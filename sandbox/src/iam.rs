@@ -1,25 +1,26 @@
 //! Accounts, roles and STS `AssumeRole`: each account has its own long-term access key; a role
 //! lives in one account and trusts some accounts, optionally requiring an external id; the
-//! temporary credentials `AssumeRole` issues act in the role's account only. Route53 and EKS ask
-//! [`Iam::caller`] which account signed a request.
+//! temporary credentials `AssumeRole` issues act in the role's account only. Route53, STS, EKS,
+//! CloudWatch and SNS ask [`Iam::caller`] which account signed a request.
 //!
 //! A request is checked as the sandbox checks every AWS request: `AWS4-HMAC-SHA256`, a
-//! credential scope whose service is the one called, a known access key, and for temporary
-//! credentials the session token issued with them (`X-Amz-Security-Token`, itself signed). The
-//! signature bytes are not recomputed. Temporary credentials expire on the real clock (the SDK
-//! caches them on it).
+//! credential scope whose service is the one called, a known access key, for temporary
+//! credentials the session token issued with them (`X-Amz-Security-Token`, itself signed), and
+//! the signature recomputed with the key's secret ([`crate::sigv4`]). Temporary credentials
+//! expire on the real clock (the SDK caches them on it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::clock::SimClock;
 use crate::route53::ApiError;
+use crate::sigv4::{Authorization, SignedRequest};
 
 /// The account the sandbox's own keys ([`crate::ACCESS_KEY_ID`]) belong to: cutover's, and
 /// every zone's and external-dns's unless a world says otherwise.
@@ -86,6 +87,8 @@ struct IamState {
 #[derive(Debug, Clone)]
 pub struct Iam {
     state: Arc<Mutex<IamState>>,
+    /// The simulated clock, whose time a signature may also carry (besides the real one).
+    clock: Option<SimClock>,
 }
 
 impl Default for Iam {
@@ -114,9 +117,17 @@ impl Iam {
     pub fn new() -> Self {
         let iam = Iam {
             state: Arc::new(Mutex::new(IamState::default())),
+            clock: None,
         };
         iam.add_account(DEFAULT_ACCOUNT);
         iam
+    }
+
+    /// Also accepts signatures dated by `clock` (a client that signs with the sandbox's
+    /// simulated time), besides those dated by the real clock.
+    pub fn with_clock(mut self, clock: SimClock) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, IamState> {
@@ -174,35 +185,16 @@ impl Iam {
     }
 
     /// Who signed the request, for `service` (the credential scope's service name). Refused as
-    /// AWS refuses: no signature → `MissingAuthenticationToken`; an unknown key, or temporary
-    /// credentials without their session token → `InvalidClientTokenId`; an expired session →
-    /// `ExpiredToken`.
-    pub fn caller(&self, headers: &HeaderMap, service: &str) -> Result<Caller, ApiError> {
-        let missing = || {
-            ApiError::new(
-                403,
-                "MissingAuthenticationToken",
-                "Missing Authentication Token",
-            )
-        };
-        let auth = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(missing)?;
-        let rest = auth.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(missing)?;
-        let credential = rest
-            .split(',')
-            .map(str::trim)
-            .find_map(|part| part.strip_prefix("Credential="))
-            .ok_or_else(missing)?;
-        let signed_headers = rest
-            .split(',')
-            .map(str::trim)
-            .find_map(|part| part.strip_prefix("SignedHeaders="))
-            .unwrap_or_default();
-        let mut scope = credential.split('/');
-        let access_key_id = scope.next().unwrap_or_default();
-        let scope_service = scope.nth(2).unwrap_or_default();
+    /// AWS refuses: no signature → `MissingAuthenticationToken`; a malformed `Authorization` →
+    /// `IncompleteSignature`; a scope of another service or no region → `SignatureDoesNotMatch`;
+    /// an unknown key, or temporary credentials without their (signed) session token →
+    /// `InvalidClientTokenId`; an expired session → `ExpiredToken`; then the signature
+    /// recomputed with the key's secret ([`crate::sigv4::verify`]) must be the one sent, else
+    /// `SignatureDoesNotMatch`. `X-Amz-Date` must be within 15 minutes of the real clock or of
+    /// the simulated one ([`Iam::with_clock`]).
+    pub fn caller(&self, request: &SignedRequest, service: &str) -> Result<Caller, ApiError> {
+        let auth = Authorization::parse(&request.headers)?;
+        auth.check_scope(service)?;
         let invalid = || {
             ApiError::new(
                 403,
@@ -210,43 +202,41 @@ impl Iam {
                 "The security token included in the request is invalid.",
             )
         };
-        if scope_service != service {
-            return Err(ApiError::new(
-                403,
-                "SignatureDoesNotMatch",
-                format!("Credential should be scoped to correct service: '{service}'."),
-            ));
-        }
-        let token = headers
+        let token = request
+            .headers
             .get("x-amz-security-token")
             .and_then(|v| v.to_str().ok());
-        let state = self.lock();
-        let key = state.keys.get(access_key_id).ok_or_else(invalid)?;
-        match &key.session {
-            None => Ok(Caller {
-                account: key.account.clone(),
-                principal: format!("arn:aws:iam::{}:root", key.account),
-            }),
-            Some((issued, assumed_arn, expiry)) => {
-                let token_signed = signed_headers
-                    .split(';')
-                    .any(|h| h == "x-amz-security-token");
-                if token != Some(issued.as_str()) || !token_signed {
-                    return Err(invalid());
-                }
-                if *expiry <= SystemTime::now() {
-                    return Err(ApiError::new(
-                        403,
-                        "ExpiredToken",
-                        "The security token included in the request is expired",
-                    ));
-                }
-                Ok(Caller {
+        let (caller, secret) = {
+            let state = self.lock();
+            let key = state.keys.get(&auth.access_key_id).ok_or_else(invalid)?;
+            let caller = match &key.session {
+                None => Caller {
                     account: key.account.clone(),
-                    principal: assumed_arn.clone(),
-                })
-            }
-        }
+                    principal: format!("arn:aws:iam::{}:root", key.account),
+                },
+                Some((issued, assumed_arn, expiry)) => {
+                    if token != Some(issued.as_str()) || !auth.signs("x-amz-security-token") {
+                        return Err(invalid());
+                    }
+                    if *expiry <= SystemTime::now() {
+                        return Err(ApiError::new(
+                            403,
+                            "ExpiredToken",
+                            "The security token included in the request is expired",
+                        ));
+                    }
+                    Caller {
+                        account: key.account.clone(),
+                        principal: assumed_arn.clone(),
+                    }
+                }
+            };
+            (caller, key.secret.clone())
+        };
+        let mut clocks = vec![SystemTime::now()];
+        clocks.extend(self.clock.as_ref().map(SimClock::now));
+        crate::sigv4::verify(request, &auth, &secret, &clocks)?;
+        Ok(caller)
     }
 
     /// STS `AssumeRole` (Query protocol, form-encoded): the caller must sign with an account's
@@ -383,9 +373,11 @@ impl Iam {
     }
 }
 
-async fn sts(State(iam): State<Iam>, headers: HeaderMap, body: Bytes) -> Response {
-    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let caller = iam.caller(&headers, "sts");
+async fn sts(State(iam): State<Iam>, request: SignedRequest) -> Response {
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect();
+    let caller = iam.caller(&request, "sts");
     let request_id = crate::route53::request_id();
     let (status, body) = match iam.assume_role(caller, &form) {
         Ok(body) => (StatusCode::OK, body),
@@ -412,24 +404,37 @@ async fn sts(State(iam): State<Iam>, headers: HeaderMap, body: Bytes) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{HeaderMap, Method};
 
-    fn signed(key: &str, service: &str, token: Option<&str>) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        let signed = if token.is_some() {
-            "host;x-amz-date;x-amz-security-token"
-        } else {
-            "host;x-amz-date"
+    /// A request signed now with `key` and `secret` for `service` (and `token` as its session
+    /// token).
+    fn signed_with(key: &str, secret: &str, service: &str, token: Option<&str>) -> SignedRequest {
+        let url = "http://127.0.0.1:1/";
+        let signing = crate::sigv4::SigningKey {
+            access_key_id: key,
+            secret,
+            session_token: token,
+            region: "us-east-1",
+            service,
         };
-        h.insert(
-            header::AUTHORIZATION,
-            format!("AWS4-HMAC-SHA256 Credential={key}/20261201/us-east-1/{service}/aws4_request, SignedHeaders={signed}, Signature=00")
-                .parse()
-                .unwrap(),
-        );
-        if let Some(t) = token {
-            h.insert("x-amz-security-token", t.parse().unwrap());
-        }
-        h
+        let headers = crate::sigv4::sign(
+            &signing,
+            &Method::POST,
+            url,
+            &HeaderMap::new(),
+            b"",
+            SystemTime::now(),
+        )
+        .unwrap();
+        SignedRequest::new(Method::POST, url.parse().unwrap(), headers, "")
+    }
+
+    /// Signed with the secret `iam` knows for `key` (any, for an unknown key).
+    fn signed(iam: &Iam, key: &str, service: &str, token: Option<&str>) -> SignedRequest {
+        let secret = iam
+            .secret_of(key)
+            .map_or_else(|| "unknown".to_string(), |(secret, _)| secret);
+        signed_with(key, &secret, service, token)
     }
 
     fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -456,7 +461,7 @@ mod tests {
             external_id: Some("ext-1".into()),
         });
         let arn = "arn:aws:iam::222222222222:role/records";
-        let me = || iam.caller(&signed(crate::ACCESS_KEY_ID, "sts", None), "sts");
+        let me = || iam.caller(&signed(&iam, crate::ACCESS_KEY_ID, "sts", None), "sts");
         // Wrong or missing external id, unknown role, untrusted caller: AccessDenied.
         for f in [
             form(&[
@@ -482,7 +487,7 @@ mod tests {
             assert!(e.message.contains("sts:AssumeRole"), "{}", e.message);
         }
         let (other_key, _) = account_keys("222222222222");
-        let untrusted = iam.caller(&signed(&other_key, "sts", None), "sts");
+        let untrusted = iam.caller(&signed(&iam, &other_key, "sts", None), "sts");
         let ok_form = form(&[
             ("Action", "AssumeRole"),
             ("RoleArn", arn),
@@ -494,10 +499,19 @@ mod tests {
             "AccessDenied"
         );
         // An unknown key never reaches the role.
-        let unknown = iam.caller(&signed("AKIAUNKNOWN", "sts", None), "sts");
+        let unknown = iam.caller(&signed(&iam, "AKIAUNKNOWN", "sts", None), "sts");
         assert_eq!(
             iam.assume_role(unknown, &ok_form).unwrap_err().code,
             "InvalidClientTokenId"
+        );
+        // A known key signed with another secret never reaches the role either.
+        let forged = iam.caller(
+            &signed_with(crate::ACCESS_KEY_ID, "not/the/secret", "sts", None),
+            "sts",
+        );
+        assert_eq!(
+            iam.assume_role(forged, &ok_form).unwrap_err().code,
+            "SignatureDoesNotMatch"
         );
 
         let xml = iam.assume_role(me(), &ok_form).unwrap();
@@ -506,41 +520,55 @@ mod tests {
         assert!(key.starts_with("ASIA"));
         assert!(field(&xml, "Arn").ends_with(":assumed-role/records/cutover"));
         let caller = iam
-            .caller(&signed(&key, "route53", Some(&token)), "route53")
+            .caller(&signed(&iam, &key, "route53", Some(&token)), "route53")
             .unwrap();
         assert_eq!(caller.account, "222222222222");
+        // The temporary key with the right token but another secret: the signature differs.
+        assert_eq!(
+            iam.caller(
+                &signed_with(&key, "not/the/secret", "route53", Some(&token)),
+                "route53"
+            )
+            .unwrap_err()
+            .code,
+            "SignatureDoesNotMatch"
+        );
         // Without the session token, or with another, the temporary key is refused.
         assert_eq!(
-            iam.caller(&signed(&key, "route53", None), "route53")
+            iam.caller(&signed(&iam, &key, "route53", None), "route53")
                 .unwrap_err()
                 .code,
             "InvalidClientTokenId"
         );
         assert_eq!(
-            iam.caller(&signed(&key, "route53", Some("forged")), "route53")
+            iam.caller(&signed(&iam, &key, "route53", Some("forged")), "route53")
                 .unwrap_err()
                 .code,
             "InvalidClientTokenId"
         );
         // A signature scoped to another service is refused.
         assert_eq!(
-            iam.caller(&signed(&key, "eks", Some(&token)), "route53")
+            iam.caller(&signed(&iam, &key, "eks", Some(&token)), "route53")
                 .unwrap_err()
                 .code,
             "SignatureDoesNotMatch"
         );
         // No role chaining from temporary credentials.
-        let chained = iam.caller(&signed(&key, "sts", Some(&token)), "sts");
+        let chained = iam.caller(&signed(&iam, &key, "sts", Some(&token)), "sts");
         assert_eq!(
             iam.assume_role(chained, &ok_form).unwrap_err().code,
             "AccessDenied"
         );
         let calls = iam.assume_role_calls();
         assert_eq!(calls.iter().filter(|c| c.error.is_none()).count(), 1);
+        assert!(calls
+            .iter()
+            .any(|c| c.error.as_deref() == Some("SignatureDoesNotMatch")));
         assert!(calls.iter().all(|c| !format!("{c:?}").contains("ext-1")));
         // Unsigned: MissingAuthenticationToken.
+        let unsigned = SignedRequest::new(Method::POST, "/".parse().unwrap(), HeaderMap::new(), "");
         assert_eq!(
-            iam.caller(&HeaderMap::new(), "sts").unwrap_err().code,
+            iam.caller(&unsigned, "sts").unwrap_err().code,
             "MissingAuthenticationToken"
         );
     }

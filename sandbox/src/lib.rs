@@ -13,6 +13,7 @@ pub mod kube_api;
 pub mod lb;
 pub mod pki;
 pub mod route53;
+pub mod sigv4;
 pub mod sns;
 pub mod token;
 pub mod traffic;
@@ -162,12 +163,12 @@ impl Sandbox {
             .first()
             .map_or(DEFAULT_REGION, |c| c.region.as_str())
             .to_string();
-        let cloudwatch = CloudWatch::new(clock.clone(), &region);
+        let cloudwatch = CloudWatch::new(clock.clone(), &region).with_iam(route53.iam());
         let (cloudwatch_url, task) = serve(cloudwatch.router())
             .await
             .context("CloudWatch listener")?;
         tasks.push(task);
-        let sns = Sns::new(clock.clone(), &region);
+        let sns = Sns::new(clock.clone(), &region).with_iam(route53.iam());
         let (sns_url, task) = serve(sns.router()).await.context("SNS listener")?;
         tasks.push(task);
         let all_lbs: Vec<Arc<LoadBalancer>> = clusters

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,9 @@ use quick_xml::escape::escape;
 use serde::Serialize;
 
 use crate::clock::SimClock;
+use crate::iam::Iam;
+use crate::route53::ApiError;
+use crate::sigv4::SignedRequest;
 
 /// The topic every sandbox has from the start.
 pub const DEFAULT_TOPIC: &str = "cutover-decisions";
@@ -49,17 +51,12 @@ pub struct Sns {
     inner: Arc<Mutex<Inner>>,
     clock: SimClock,
     region: String,
+    /// Who may call (any account's key, or a role's temporary key).
+    iam: Iam,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnsError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
-
-fn invalid(message: impl Into<String>) -> SnsError {
-    SnsError {
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError {
         status: 400,
         code: "InvalidParameter".into(),
         message: message.into(),
@@ -68,13 +65,21 @@ fn invalid(message: impl Into<String>) -> SnsError {
 
 impl Sns {
     pub fn new(clock: SimClock, region: &str) -> Self {
+        let iam = Iam::new().with_clock(clock.clone());
         let sns = Sns {
             inner: Arc::new(Mutex::new(Inner::default())),
             clock,
             region: region.to_string(),
+            iam,
         };
         sns.create_topic(DEFAULT_TOPIC);
         sns
+    }
+
+    /// Identifies callers with `iam` (the sandbox's accounts) instead of the sandbox's own key.
+    pub fn with_iam(mut self, iam: Iam) -> Self {
+        self.iam = iam;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -121,13 +126,13 @@ impl Sns {
     }
 
     /// Runs one Query action.
-    pub fn call(&self, form: &BTreeMap<String, String>) -> Result<String, SnsError> {
+    pub fn call(&self, form: &BTreeMap<String, String>) -> Result<String, ApiError> {
         {
             let mut inner = self.lock();
             inner.requests += 1;
             if inner.fail_next > 0 {
                 inner.fail_next -= 1;
-                return Err(SnsError {
+                return Err(ApiError {
                     status: 500,
                     code: "InternalError".into(),
                     message: "Internal error (injected by the sandbox)".into(),
@@ -151,12 +156,12 @@ impl Sns {
                     escape(&arn)
                 ))
             }
-            Some(other) => Err(SnsError {
+            Some(other) => Err(ApiError {
                 status: 400,
                 code: "InvalidAction".into(),
                 message: format!("The action {other} is not valid for this endpoint."),
             }),
-            None => Err(SnsError {
+            None => Err(ApiError {
                 status: 400,
                 code: "MissingAction".into(),
                 message: "The request must contain the parameter Action.".into(),
@@ -164,7 +169,7 @@ impl Sns {
         }
     }
 
-    fn publish(&self, form: &BTreeMap<String, String>) -> Result<String, SnsError> {
+    fn publish(&self, form: &BTreeMap<String, String>) -> Result<String, ApiError> {
         let topic = form
             .get("TopicArn")
             .or_else(|| form.get("TargetArn"))
@@ -214,7 +219,7 @@ impl Sns {
         }
         let mut inner = self.lock();
         if !inner.topics.contains(topic) {
-            return Err(SnsError {
+            return Err(ApiError {
                 status: 404,
                 code: "NotFound".into(),
                 message: "Topic does not exist".into(),
@@ -235,11 +240,17 @@ impl Sns {
     }
 }
 
-async fn serve_query(State(sns): State<Sns>, body: Bytes) -> Response {
-    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+async fn serve_query(State(sns): State<Sns>, request: SignedRequest) -> Response {
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect();
     let action = form.get("Action").cloned().unwrap_or_default();
     let request_id = crate::route53::request_id();
-    let (status, xml) = match sns.call(&form) {
+    let result = sns
+        .iam
+        .caller(&request, "sns")
+        .and_then(|_| sns.call(&form));
+    let (status, xml) = match result {
         Ok(result) => (
             StatusCode::OK,
             format!(

@@ -385,7 +385,7 @@ fn check_signed_headers(signed_headers: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
-fn parse_amz_date(text: &str) -> Result<SystemTime, TokenError> {
+pub(crate) fn parse_amz_date(text: &str) -> Result<SystemTime, TokenError> {
     let format = format_description!("[year][month][day]T[hour][minute][second]Z");
     let parsed = PrimitiveDateTime::parse(text, format)
         .map_err(|_| TokenError::MalformedDate(text.to_string()))?;
@@ -460,7 +460,7 @@ fn sigv4_encode(text: &str) -> String {
         .collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -1373,7 +1373,7 @@ async fn malformed_bodies_are_invalid_input() {
     ] {
         let response = http
             .post(&url)
-            .header("authorization", signed_header())
+            .headers(signed("POST", &url, body))
             .body(body)
             .send()
             .await
@@ -1385,12 +1385,40 @@ async fn malformed_bodies_are_invalid_input() {
     }
 }
 
-/// An `Authorization` header with the sandbox's key in a Route53 credential scope (the sandbox
-/// checks the scope and the key, not the signature's bytes).
-fn signed_header() -> String {
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/20261201/us-east-1/route53/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
-        sandbox::ACCESS_KEY_ID
+/// The headers of `method url` with `body`, signed now for Route53 with `key` and `secret`.
+fn signed_with(
+    method: &str,
+    url: &str,
+    body: &str,
+    key: &str,
+    secret: &str,
+) -> axum::http::HeaderMap {
+    let signing = sandbox::sigv4::SigningKey {
+        access_key_id: key,
+        secret,
+        session_token: None,
+        region: "us-east-1",
+        service: "route53",
+    };
+    sandbox::sigv4::sign(
+        &signing,
+        &method.parse().unwrap(),
+        url,
+        &axum::http::HeaderMap::new(),
+        body.as_bytes(),
+        std::time::SystemTime::now(),
+    )
+    .unwrap()
+}
+
+/// [`signed_with`] the sandbox's own key.
+fn signed(method: &str, url: &str, body: &str) -> axum::http::HeaderMap {
+    signed_with(
+        method,
+        url,
+        body,
+        sandbox::ACCESS_KEY_ID,
+        sandbox::SECRET_ACCESS_KEY,
     )
 }
 
@@ -1408,16 +1436,37 @@ async fn unsigned_or_unknown_credentials_are_refused_and_zones_of_another_accoun
     );
     let response = http
         .get(&url)
-        .header(
-            "authorization",
-            signed_header().replace(sandbox::ACCESS_KEY_ID, "AKIAUNKNOWNKEY000000"),
-        )
+        .headers(signed_with(
+            "GET",
+            &url,
+            "",
+            "AKIAUNKNOWNKEY000000",
+            "any/secret",
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
     let text = response.text().await.unwrap();
     assert!(text.contains("<Code>InvalidClientTokenId</Code>"), "{text}");
+    // The sandbox's key with a signature made with another secret, or with none worked out.
+    let mut forged = signed_with("GET", &url, "", sandbox::ACCESS_KEY_ID, "not/the/secret");
+    for _ in 0..2 {
+        let response = http.get(&url).headers(forged.clone()).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("<Code>SignatureDoesNotMatch</Code>"),
+            "{text}"
+        );
+        let auth = forged["authorization"].to_str().unwrap();
+        let zeros = format!(
+            "{}Signature={}",
+            &auth[..auth.find("Signature=").unwrap()],
+            "0".repeat(64)
+        );
+        forged.insert("authorization", zeros.parse().unwrap());
+    }
     // A zone of another account: listed by nobody else, and refused AccessDenied.
     e.r53.iam().add_account("222222222222");
     let theirs = e
@@ -1427,7 +1476,7 @@ async fn unsigned_or_unknown_credentials_are_refused_and_zones_of_another_accoun
     let url = format!("{}/2013-04-01/hostedzone/{theirs}/rrset", e.endpoint);
     let response = http
         .get(&url)
-        .header("authorization", signed_header())
+        .headers(signed("GET", &url, ""))
         .send()
         .await
         .unwrap();
@@ -1440,20 +1489,18 @@ async fn unsigned_or_unknown_credentials_are_refused_and_zones_of_another_accoun
         )),
         "{text}"
     );
-    let (key, _) = sandbox::iam::account_keys("222222222222");
+    let (key, secret) = sandbox::iam::account_keys("222222222222");
     let response = http
         .get(&url)
-        .header(
-            "authorization",
-            signed_header().replace(sandbox::ACCESS_KEY_ID, &key),
-        )
+        .headers(signed_with("GET", &url, "", &key, &secret))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
+    let zones_url = format!("{}/2013-04-01/hostedzone", e.endpoint);
     let listed = http
-        .get(format!("{}/2013-04-01/hostedzone", e.endpoint))
-        .header("authorization", signed_header())
+        .get(&zones_url)
+        .headers(signed("GET", &zones_url, ""))
         .send()
         .await
         .unwrap()

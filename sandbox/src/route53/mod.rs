@@ -110,6 +110,7 @@ pub struct Route53 {
 impl Route53 {
     pub fn new(clock: SimClock, options: Route53Options) -> Self {
         let bucket = TokenBucket::new(options.rate_limit_per_second);
+        let iam = Iam::new().with_clock(clock.clone());
         Route53 {
             state: Arc::new(Mutex::new(State {
                 options,
@@ -123,7 +124,7 @@ impl Route53 {
             clock,
             faults: FaultHandle::default(),
             bucket: Arc::new(Mutex::new(bucket)),
-            iam: Iam::new(),
+            iam,
         }
     }
 

@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -17,6 +16,7 @@ use super::wire;
 use super::zone::Zone;
 use super::{request_id, Route53};
 use crate::iam::Caller;
+use crate::sigv4::SignedRequest;
 
 /// Default page size of the hosted-zone listings (the model's default).
 const DEFAULT_ZONE_PAGE: usize = 100;
@@ -60,11 +60,11 @@ impl Reply {
 }
 
 /// Counts the request, applies injected latency/faults and the rate limit, then runs `op`.
-/// The caller is checked (SigV4 credential scope, key, session token: `Iam::caller`) before
+/// The caller is checked (SigV4 credential scope, key, session token, signature: `Iam::caller`) before
 /// `op` runs; `op` acts for the caller's account only.
 async fn serve(
     route53: &Route53,
-    headers: &HeaderMap,
+    request: &SignedRequest,
     operation: &str,
     op: impl FnOnce(&Route53, &Caller) -> Result<Reply, ApiError>,
 ) -> Response {
@@ -74,7 +74,7 @@ async fn serve(
     }
     let result = match injected.error {
         Some(error) => Err(error),
-        None => match route53.iam().caller(headers, "route53") {
+        None => match route53.iam().caller(request, "route53") {
             Ok(caller) => op(route53, &caller),
             Err(error) => Err(error),
         },
@@ -122,13 +122,9 @@ fn query_map(raw: Option<String>) -> BTreeMap<String, String> {
     .unwrap_or_default()
 }
 
-async fn create_hosted_zone(
-    State(route53): State<Route53>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    serve(&route53, &headers, "CreateHostedZone", |r, caller| {
-        let (xml, id) = r.http_create_zone(&body, &caller.account)?;
+async fn create_hosted_zone(State(route53): State<Route53>, request: SignedRequest) -> Response {
+    serve(&route53, &request, "CreateHostedZone", |r, caller| {
+        let (xml, id) = r.http_create_zone(&request.body, &caller.account)?;
         Ok(Reply {
             status: StatusCode::CREATED,
             body: xml,
@@ -142,10 +138,10 @@ async fn create_hosted_zone(
 
 async fn get_hosted_zone(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     Path(id): Path<String>,
+    request: SignedRequest,
 ) -> Response {
-    serve(&route53, &headers, "GetHostedZone", |r, caller| {
+    serve(&route53, &request, "GetHostedZone", |r, caller| {
         r.with_zone(caller, "GetHostedZone", &id, |zone| {
             Ok(Reply::ok(wire::render_get_zone(zone)))
         })
@@ -155,11 +151,11 @@ async fn get_hosted_zone(
 
 async fn list_hosted_zones(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
+    request: SignedRequest,
 ) -> Response {
     let query = query_map(q);
-    serve(&route53, &headers, "ListHostedZones", |r, caller| {
+    serve(&route53, &request, "ListHostedZones", |r, caller| {
         let max_items = parse_zone_page(query.get("maxitems"))?;
         let marker = query.get("marker").map(String::as_str);
         r.with_state(|zones| {
@@ -182,11 +178,11 @@ async fn list_hosted_zones(
 
 async fn list_by_name(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     RawQuery(q): RawQuery,
+    request: SignedRequest,
 ) -> Response {
     let query = query_map(q);
-    serve(&route53, &headers, "ListHostedZonesByName", |r, caller| {
+    serve(&route53, &request, "ListHostedZonesByName", |r, caller| {
         let max_items = parse_zone_page(query.get("maxitems"))?;
         let dns_name = query.get("dnsname").cloned();
         let zone_id = query
@@ -244,12 +240,12 @@ fn parse_zone_page(raw: Option<&String>) -> Result<usize, ApiError> {
 
 async fn list_record_sets(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
+    request: SignedRequest,
 ) -> Response {
     let query = query_map(q);
-    serve(&route53, &headers, "ListResourceRecordSets", |r, caller| {
+    serve(&route53, &request, "ListResourceRecordSets", |r, caller| {
         let start = ListStart {
             name: query.get("name").cloned(),
             rtype: query.get("type").cloned(),
@@ -269,17 +265,16 @@ async fn list_record_sets(
 
 async fn change_record_sets(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    request: SignedRequest,
 ) -> Response {
     serve(
         &route53,
-        &headers,
+        &request,
         "ChangeResourceRecordSets",
         |r, caller| {
             r.with_zone(caller, "ChangeResourceRecordSets", &id, |_| Ok(()))?;
-            let info = r.http_change(&id, &body)?;
+            let info = r.http_change(&id, &request.body)?;
             if let Some(error) = r.faults().take_lost_change_answer() {
                 return Err(error);
             }
@@ -294,10 +289,10 @@ async fn change_record_sets(
 
 async fn get_change(
     State(route53): State<Route53>,
-    headers: HeaderMap,
     Path(id): Path<String>,
+    request: SignedRequest,
 ) -> Response {
-    serve(&route53, &headers, "GetChange", |r, _| {
+    serve(&route53, &request, "GetChange", |r, _| {
         let info = r.get_change(&id)?;
         Ok(Reply::ok(wire::render_change_info(
             "GetChangeResponse",
@@ -307,8 +302,8 @@ async fn get_change(
     .await
 }
 
-async fn unknown_operation(State(route53): State<Route53>, headers: HeaderMap) -> Response {
-    serve(&route53, &headers, "Unknown", |_, _| {
+async fn unknown_operation(State(route53): State<Route53>, request: SignedRequest) -> Response {
+    serve(&route53, &request, "Unknown", |_, _| {
         Err(ApiError::new(
             404,
             "UnknownOperationException",
