@@ -43,6 +43,8 @@ pub const ACCESS_KEY_ID: &str = "AKIASANDBOXEXAMPLE01";
 pub const SECRET_ACCESS_KEY: &str = "sandbox/not/a/real/secret/key/000000000";
 /// The region to configure AWS clients with (Route53 is global; EKS clusters carry their own).
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// The VPC a world's private zone is associated with when it names none.
+pub const DEFAULT_VPC: &str = "vpc-sandbox";
 
 /// How a sandbox runs.
 #[derive(Debug, Clone)]
@@ -400,6 +402,26 @@ fn create_zones(route53: &Route53, world: &World) -> anyhow::Result<BTreeMap<Str
         let id = route53
             .try_create_zone_in(&zone.name, zone.private, account)
             .map_err(|e| anyhow::anyhow!("zones[{i}].name: {}: {}", e.code, e.message))?;
+        if zone.private {
+            let region = world
+                .clusters
+                .first()
+                .map_or(DEFAULT_REGION, |c| c.region.as_str());
+            let vpcs = if zone.vpcs.is_empty() {
+                vec![DEFAULT_VPC.to_string()]
+            } else {
+                zone.vpcs.clone()
+            };
+            for vpc in vpcs {
+                route53.associate_vpc(
+                    &id,
+                    route53::Vpc {
+                        region: region.to_string(),
+                        id: vpc,
+                    },
+                );
+            }
+        }
         zones.insert(zone.name.trim_end_matches('.').to_ascii_lowercase(), id);
     }
     Ok(zones)

@@ -116,6 +116,10 @@ pub struct ZoneSpec {
     /// The account that owns the zone; default the default account.
     #[serde(default)]
     pub account: Option<String>,
+    /// The VPCs a private zone is associated with (`vpc-…`, in the world's first cluster's
+    /// region); default one, `vpc-sandbox`. Only for a private zone.
+    #[serde(default)]
+    pub vpcs: Vec<String>,
 }
 
 /// An account: a 12-digit id (its keys are [`crate::iam::account_keys`]) and its roles.
@@ -480,6 +484,18 @@ impl World {
             let name = normalized(&zone.name);
             if name.is_empty() {
                 return Err(invalid(format!("zones[{i}].name"), "must not be empty"));
+            }
+            if !zone.private && !zone.vpcs.is_empty() {
+                return Err(invalid(
+                    format!("zones[{i}].vpcs"),
+                    "only a private zone is associated with VPCs",
+                ));
+            }
+            if let Some(bad) = zone.vpcs.iter().find(|v| !v.starts_with("vpc-") || v.len() < 5) {
+                return Err(invalid(
+                    format!("zones[{i}].vpcs"),
+                    format!("`{bad}` is not a VPC id (vpc-…)"),
+                ));
             }
             if !seen.insert((name.clone(), zone.private)) {
                 return Err(invalid(

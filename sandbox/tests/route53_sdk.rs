@@ -291,6 +291,48 @@ fn user_records(records: Vec<Rrset>) -> Vec<Rrset> {
 // ---------------------------------------------------------------- zones, ids, GetChange
 
 #[tokio::test]
+async fn a_private_zone_is_created_in_a_vpc_and_answers_with_its_vpcs() {
+    use aws_sdk_route53::types::{Vpc, VpcRegion};
+    let e = env().await;
+    let created = e
+        .client
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("private-1")
+        .vpc(
+            Vpc::builder()
+                .vpc_region(VpcRegion::EuWest1)
+                .vpc_id("vpc-0abc")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let zone = created.hosted_zone().unwrap();
+    assert_eq!(zone.config().map(|c| c.private_zone()), Some(true));
+    let id = zone.id().trim_start_matches("/hostedzone/").to_string();
+    let got = e.client.get_hosted_zone().id(&id).send().await.unwrap();
+    // A private zone answers with its VPCs, not a delegation set.
+    let vpcs = got.vpcs();
+    assert_eq!(vpcs.len(), 1, "{got:?}");
+    assert_eq!(vpcs[0].vpc_id(), Some("vpc-0abc"));
+    assert_eq!(vpcs[0].vpc_region(), Some(&VpcRegion::EuWest1));
+    assert!(got.delegation_set().is_none());
+    // The public zone of the same name has a delegation set and no VPC.
+    let public = e.client.get_hosted_zone().id(&e.zone).send().await.unwrap();
+    assert!(public.vpcs().is_empty());
+    assert_eq!(public.delegation_set().unwrap().name_servers().len(), 4);
+    // A public zone is never associated with a VPC.
+    assert!(!e.r53.associate_vpc(
+        &e.zone,
+        sandbox::route53::Vpc {
+            region: "eu-west-1".into(),
+            id: "vpc-0abc".into()
+        }
+    ));
+}
+
+#[tokio::test]
 async fn hosted_zone_operations_and_soa_ns() {
     let e = env().await;
     let created = e

@@ -33,7 +33,7 @@ pub use rules::{
     MAX_RECORDS_PER_BATCH, MAX_RRSETS_PER_ZONE, MAX_VALUE_CHARS_PER_BATCH, MAX_WEIGHTED_PER_GROUP,
 };
 pub use txt::{parse_character_strings, TxtError};
-pub use zone::ZoneSummary;
+pub use zone::{Vpc, ZoneSummary};
 
 use crate::clock::SimClock;
 use crate::iam::{Caller, Iam, DEFAULT_ACCOUNT};
@@ -165,6 +165,22 @@ impl Route53 {
         Ok(self
             .insert_zone(dns_name, caller_reference, None, private, account)
             .0)
+    }
+
+    /// Associates a private zone with a VPC (as `CreateHostedZone` with a `VPC`, or
+    /// `AssociateVPCWithHostedZone`). A public zone is never associated.
+    pub fn associate_vpc(&self, zone_id: &str, vpc: Vpc) -> bool {
+        let zone_id = rules::strip_zone_prefix(zone_id);
+        let mut state = self.lock();
+        match state.zones.get_mut(zone_id) {
+            Some(zone) if zone.private => {
+                if !zone.vpcs.contains(&vpc) {
+                    zone.vpcs.push(vpc);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The account that owns the zone.
@@ -492,6 +508,9 @@ impl Route53 {
             request.private,
             account,
         );
+        if let Some(vpc) = request.vpc {
+            self.associate_vpc(&id, vpc);
+        }
         let state = self.lock();
         let zone = state
             .zones

@@ -7,7 +7,7 @@ use quick_xml::Reader;
 
 use super::listing::Page;
 use super::model::{Action, AliasTarget, ApiError, Change, ChangeInfo, Rrset};
-use super::zone::Zone;
+use super::zone::{Vpc, Zone};
 
 pub const NAMESPACE: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
 /// Deeper documents are refused (Route53's documents are at most 7 levels deep).
@@ -270,6 +270,8 @@ pub struct CreateZoneRequest {
     pub caller_reference: String,
     pub comment: Option<String>,
     pub private: bool,
+    /// The VPC a private zone is created associated with.
+    pub vpc: Option<Vpc>,
 }
 
 /// A `CreateHostedZoneRequest` body.
@@ -288,6 +290,13 @@ pub fn decode_create_zone(body: &[u8]) -> Result<CreateZoneRequest, ApiError> {
             .and_then(|c| c.child("Comment"))
             .map(|c| c.text.clone()),
         private: private_flag.unwrap_or(false) || root.child("VPC").is_some(),
+        vpc: match root.child("VPC") {
+            Some(vpc) => Some(Vpc {
+                region: required(vpc, "VPCRegion", "vpc.vpcRegion")?.to_string(),
+                id: required(vpc, "VPCId", "vpc.vpcId")?.to_string(),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -393,10 +402,20 @@ pub fn render_create_zone(zone: &Zone, info: &ChangeInfo) -> String {
     w.finish()
 }
 
+/// GetHostedZone: a public zone's delegation set, a private zone's VPCs.
 pub fn render_get_zone(zone: &Zone) -> String {
     let mut w = XmlWriter::new("GetHostedZoneResponse");
     write_hosted_zone(&mut w, zone);
-    if !zone.private {
+    if zone.private {
+        w.open("VPCs");
+        for vpc in &zone.vpcs {
+            w.open("VPC");
+            w.leaf("VPCRegion", &vpc.region);
+            w.leaf("VPCId", &vpc.id);
+            w.close("VPC");
+        }
+        w.close("VPCs");
+    } else {
         write_delegation_set(&mut w, zone);
     }
     w.finish()

@@ -41,6 +41,8 @@ pub struct Zone {
     pub caller_reference: String,
     pub comment: Option<String>,
     pub private: bool,
+    /// The VPCs a private zone is associated with (answers inside them come from it).
+    pub vpcs: Vec<Vpc>,
     /// The account that owns the zone: only its credentials may touch it.
     pub account: String,
     pub name_servers: Vec<String>,
@@ -49,12 +51,21 @@ pub struct Zone {
     pub last_change_millis: Option<i64>,
 }
 
+/// A VPC a private zone is associated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vpc {
+    pub region: String,
+    pub id: String,
+}
+
 /// A zone's summary as the control API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ZoneSummary {
     pub id: String,
     pub name: String,
     pub private: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vpcs: Vec<Vpc>,
     pub record_count: usize,
 }
 
@@ -68,6 +79,7 @@ impl Zone {
             caller_reference,
             comment: None,
             private,
+            vpcs: Vec::new(),
             account: crate::iam::DEFAULT_ACCOUNT.to_string(),
             name_servers,
             records: RecordMap::new(),
@@ -103,6 +115,7 @@ impl Zone {
             id: self.id.clone(),
             name: self.name.to_wire(),
             private: self.private,
+            vpcs: self.vpcs.clone(),
             record_count: self.records.len(),
         }
     }
