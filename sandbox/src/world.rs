@@ -491,7 +491,11 @@ impl World {
                     "only a private zone is associated with VPCs",
                 ));
             }
-            if let Some(bad) = zone.vpcs.iter().find(|v| !v.starts_with("vpc-") || v.len() < 5) {
+            if let Some(bad) = zone
+                .vpcs
+                .iter()
+                .find(|v| !v.starts_with("vpc-") || v.len() < 5)
+            {
                 return Err(invalid(
                     format!("zones[{i}].vpcs"),
                     format!("`{bad}` is not a VPC id (vpc-…)"),
