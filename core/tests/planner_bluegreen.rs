@@ -70,15 +70,6 @@ fn v22() -> Config {
     bg_config(("0.22", ""), ("0.22", ""))
 }
 
-fn start() -> Action {
-    Action::Start {
-        to: None,
-        strategy: None,
-        version: None,
-        wave: None,
-    }
-}
-
 /// A simple alias record's TXT as `owner`'s external-dns writes it (no set identifier).
 fn entry(name: &str, owner: &str) -> RecordSet {
     txt(name, None, None, owner, BLUE_RES)

@@ -13,15 +13,6 @@ use planner_common::*;
 
 const MIN: i64 = 60_000;
 
-fn start() -> Action {
-    Action::Start {
-        to: None,
-        strategy: None,
-        version: None,
-        wave: None,
-    }
-}
-
 fn state_of(w: &World) -> state::State {
     state::find(&w.zone, &dns("_cutover.payments.example.com"))
         .unwrap()

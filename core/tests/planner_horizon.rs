@@ -20,15 +20,6 @@ use proptest::prelude::*;
 
 const PRIVATE: &str = "ZPRIVATE";
 
-fn start() -> Action {
-    Action::Start {
-        to: None,
-        strategy: None,
-        version: None,
-        wave: None,
-    }
-}
-
 fn split_cfg() -> Config {
     let text = CONFIG.replacen(
         "[[zones]]",

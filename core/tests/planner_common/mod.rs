@@ -54,6 +54,15 @@ pub fn name(s: &str) -> Name {
 pub fn dns(s: &str) -> DnsName {
     DnsName::parse(s).unwrap()
 }
+/// A `start` with the service's own target, strategy and no version or wave.
+pub fn start() -> Action {
+    Action::Start {
+        to: None,
+        strategy: None,
+        version: None,
+        wave: None,
+    }
+}
 pub fn cfg() -> Config {
     Config::parse(CONFIG).unwrap()
 }
