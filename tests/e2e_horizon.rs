@@ -3,6 +3,7 @@
 //! both, as external-dns does (docs/reference/external-dns.md §5 "Mirror edits"). cutover mirrors
 //! each edit into both zones, the private zone first (docs/design.md §8.1). What each test shows:
 //! - a canary moves both zones in step, private before public at every write, to completion;
+//!   a blue-green flips both zones and completes, external-dns then leaving both alone;
 //! - a fault between the zones' batches — at the start, at a step, at the completion, at a
 //!   rollback — leaves the public zone behind for one tick; the next tick converges it to the
 //!   private zone's state (or rolls it back too) without moving the migration, which then goes on;
@@ -62,6 +63,18 @@ name = "search"
 hosts = ["search.example.com"]
 load_balancer = "k8s-green-ingress"
 annotations = { "external-dns.kubernetes.io/set-identifier" = "search-green", "external-dns.kubernetes.io/aws-weight" = "0" }
+
+[[ingresses]]
+cluster = "blue"
+name = "payments"
+hosts = ["payments.example.com"]
+load_balancer = "k8s-blue-ingress"
+
+[[ingresses]]
+cluster = "green"
+name = "payments"
+hosts = ["payments.example.com"]
+load_balancer = "k8s-green-ingress"
 "#;
     World::from_toml(text).unwrap_or_else(|e| panic!("world: {e}"))
 }
@@ -72,9 +85,18 @@ struct Zones {
 }
 
 async fn harness() -> (Harness, Zones) {
+    harness_with(FAST_ROLLOUT).await
+}
+
+async fn harness_with(rollout: &str) -> (Harness, Zones) {
     // Route53's request rates are not what these tests are about: the sandbox's account limit
     // and cutover's client-side limit are lifted, so no tick waits on a token bucket.
-    let mut h = Harness::start(world(), &[("search", "blue", "green")], FAST_ROLLOUT).await;
+    let mut h = Harness::start(
+        world(),
+        &[("search", "blue", "green"), ("payments", "blue", "green")],
+        rollout,
+    )
+    .await;
     h.sandbox.route53().set_rate_limit(None);
     let (ctx, route53) = h
         .context_with(ContextOptions {
@@ -118,15 +140,20 @@ async fn sync_external_dns(h: &Harness) {
     }
 }
 
-/// The record sets of the service in one zone (its name, its TXT registry names, its state
+/// The record sets of `search` in one zone (its name, its TXT registry names, its state
 /// record), as JSON for comparison.
 fn search_records(h: &Harness, zone_id: &str) -> Vec<Value> {
+    service_records(h, zone_id, "search")
+}
+
+fn service_records(h: &Harness, zone_id: &str, service: &str) -> Vec<Value> {
+    let label = format!("{service}.");
     let mut out: Vec<Value> = h
         .sandbox
         .route53()
         .records(zone_id)
         .into_iter()
-        .filter(|r| r.name.contains("search."))
+        .filter(|r| r.name.contains(&label))
         .map(|r| {
             let mut v = serde_json::to_value(&r).unwrap();
             if let Some(values) = v.get_mut("records").and_then(Value::as_array_mut) {
@@ -529,4 +556,76 @@ async fn a_third_party_edit_in_one_zone_holds_and_is_never_overwritten() {
             "tick {tick}: moved"
         );
     }
+}
+
+/// Blue-green: the event names the strategy; one step, a five-minute verify window.
+const BG_ROLLOUT: &str = r#"
+[defaults]
+strategy = "canary"
+steps = [{ percent = 100, bake = "2m" }]
+failure_threshold = 2
+verify_window = "5m"
+propagation_allowance = "30s"
+
+[defaults.health_check]
+scheme = "http"
+path = "/healthz"
+timeout = "5s"
+samples = 3
+allowed_failures = 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blue_green_flips_both_zones_and_completes_in_step() {
+    let (h, z) = harness_with(BG_ROLLOUT).await;
+    let start = h.sandbox.route53().history_len();
+    let report = h
+        .deploy_event_with_strategy("msg-bg", "payments", "green", "blue-green")
+        .await;
+    let entry = service_report(&report, "payments").unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(kind(&entry), "start", "{entry:#}");
+    assert_eq!(entry["applied"], true, "{entry:#}");
+    let written: Vec<String> = h
+        .sandbox
+        .route53()
+        .history_since(start)
+        .into_iter()
+        .filter(|c| {
+            c.changes
+                .iter()
+                .any(|ch| ch.rrset.name.contains("payments."))
+        })
+        .map(|c| c.zone_id)
+        .collect();
+    assert_eq!(written, vec![z.private.clone(), z.public.clone()]);
+    let mut done = false;
+    for round in 0..30 {
+        h.advance(Duration::from_secs(60));
+        sync_external_dns(&h).await;
+        let report = h.tick().await;
+        let entry = service_report(&report, "payments").unwrap_or_else(|| panic!("{report:#}"));
+        assert!(entry.get("error").is_none(), "round {round}: {entry:#}");
+        assert_eq!(
+            service_records(&h, &z.private, "payments"),
+            service_records(&h, &z.public, "payments"),
+            "round {round}"
+        );
+        if kind(&entry) == "complete" {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "the blue-green did not complete");
+    // Both zones hand the name to green's external-dns, which then leaves them alone.
+    for zone in [&z.private, &z.public] {
+        let records = h.sandbox.route53().records(zone);
+        let state = state_of(&records, "payments").expect("state record");
+        assert_eq!(state.phase.name(), "completed");
+    }
+    let before = h.sandbox.route53().history_len();
+    sync_external_dns(&h).await;
+    assert!(
+        h.sandbox.route53().history_since(before).is_empty(),
+        "external-dns rewrote a zone after the handover"
+    );
 }
