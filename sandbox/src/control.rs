@@ -539,6 +539,8 @@ async fn upsert_gateway(
     Json(body): Json<GatewayBody>,
 ) -> Result<Json<Gateway>> {
     let target = cluster(&handles, &name)?;
+    crate::world::check_listeners("listeners", &body.listeners)
+        .map_err(|e| ControlError::BadRequest(e.to_string()))?;
     let lb = cluster_lb(target, &name, body.load_balancer.as_ref())?;
     let gateway = Gateway {
         namespace,

@@ -329,6 +329,47 @@ pub enum WorldError {
     Invalid { key: String, reason: String },
 }
 
+/// The checks of a Gateway's listeners (names unique, a port, a known protocol, a known
+/// `allowedRoutes.namespaces.from`), for the world file and the control API alike; `path` names
+/// the list in errors (`gateways[0].listeners`).
+pub fn check_listeners(path: &str, listeners: &[Listener]) -> Result<(), WorldError> {
+    let mut names = BTreeSet::new();
+    for (j, listener) in listeners.iter().enumerate() {
+        let key = |field: &str| format!("{path}[{j}].{field}");
+        if listener.name.is_empty() || !names.insert(&listener.name) {
+            return Err(invalid(
+                key("name"),
+                format!(
+                    "`{}` must be a non-empty, unique listener name",
+                    listener.name
+                ),
+            ));
+        }
+        if listener.port == 0 {
+            return Err(invalid(key("port"), "must be 1–65535"));
+        }
+        if !LISTENER_PROTOCOLS.contains(&listener.protocol.as_str()) {
+            return Err(invalid(
+                key("protocol"),
+                format!(
+                    "`{}` is not one of {}",
+                    listener.protocol,
+                    LISTENER_PROTOCOLS.join(", ")
+                ),
+            ));
+        }
+        if let Some(from) = &listener.allowed_routes_from {
+            if !ALLOWED_FROM.contains(&from.as_str()) {
+                return Err(invalid(
+                    key("allowed_routes_from"),
+                    format!("`{from}` is not one of {}", ALLOWED_FROM.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> WorldError {
     WorldError::Invalid {
         key: key.into(),
@@ -674,40 +715,7 @@ impl World {
                     ),
                 ));
             }
-            let mut names = BTreeSet::new();
-            for (j, listener) in gateway.listeners.iter().enumerate() {
-                let key = |field: &str| format!("gateways[{i}].listeners[{j}].{field}");
-                if listener.name.is_empty() || !names.insert(&listener.name) {
-                    return Err(invalid(
-                        key("name"),
-                        format!(
-                            "`{}` must be a non-empty, unique listener name",
-                            listener.name
-                        ),
-                    ));
-                }
-                if listener.port == 0 {
-                    return Err(invalid(key("port"), "must be 1–65535"));
-                }
-                if !LISTENER_PROTOCOLS.contains(&listener.protocol.as_str()) {
-                    return Err(invalid(
-                        key("protocol"),
-                        format!(
-                            "`{}` is not one of {}",
-                            listener.protocol,
-                            LISTENER_PROTOCOLS.join(", ")
-                        ),
-                    ));
-                }
-                if let Some(from) = &listener.allowed_routes_from {
-                    if !ALLOWED_FROM.contains(&from.as_str()) {
-                        return Err(invalid(
-                            key("allowed_routes_from"),
-                            format!("`{from}` is not one of {}", ALLOWED_FROM.join(", ")),
-                        ));
-                    }
-                }
-            }
+            check_listeners(&format!("gateways[{i}].listeners"), &gateway.listeners)?;
         }
         Ok(())
     }

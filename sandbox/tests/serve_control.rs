@@ -297,3 +297,49 @@ async fn control_api_moves_the_clock_injects_faults_and_scripts_load_balancers()
         .expect("counts json");
     assert_eq!(host_counts["by_status"]["503"], 1, "{host_counts}");
 }
+
+#[tokio::test]
+async fn a_gateway_with_a_bad_listener_is_refused_naming_it_and_not_stored() {
+    let sandbox = sandbox().await;
+    let control = sandbox.endpoints().control.clone();
+    let http = reqwest::Client::new();
+    let url = format!("{control}/clusters/green/gateways/default/edge");
+    let cases = [
+        (
+            json!([{ "name": "http", "protocol": "SCTP" }]),
+            "listeners[0].protocol: `SCTP` is not one of HTTP, HTTPS, TLS, TCP, UDP",
+        ),
+        (
+            json!([{ "name": "a" }, { "name": "a" }]),
+            "listeners[1].name: `a` must be a non-empty, unique listener name",
+        ),
+        (
+            json!([{ "name": "a", "port": 0 }]),
+            "listeners[0].port: must be 1–65535",
+        ),
+        (
+            json!([{ "name": "a", "allowed_routes_from": "Any" }]),
+            "listeners[0].allowed_routes_from: `Any` is not one of Same, All, Selector",
+        ),
+    ];
+    for (listeners, message) in cases {
+        let bad = http
+            .put(&url)
+            .json(&json!({ "listeners": listeners }))
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(bad.status(), 400, "{listeners}");
+        let error: Value = bad.json().await.expect("error json");
+        assert_eq!(error["error"], message);
+        let stored = http.get(&url).send().await.expect("get");
+        assert_eq!(stored.status(), 404, "a refused gateway was stored");
+    }
+    let good = http
+        .put(&url)
+        .json(&json!({ "listeners": [{ "name": "http" }] }))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(good.status(), 200);
+}
