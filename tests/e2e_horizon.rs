@@ -8,6 +8,8 @@
 //!   rollback — leaves the public zone behind for one tick; the next tick converges it to the
 //!   private zone's state (or rolls it back too) without moving the migration, which then goes on;
 //! - a forward batch refused in the first zone is not sent to the second;
+//! - a step's bake waits until its change is INSYNC in every zone (a zone whose change id was
+//!   lost waits the fallback even when the other's is INSYNC);
 //! - a third party's edit in one zone holds the service and is never overwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
@@ -628,4 +630,74 @@ async fn a_blue_green_flips_both_zones_and_completes_in_step() {
         h.sandbox.route53().history_since(before).is_empty(),
         "external-dns rewrote a zone after the handover"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_waits_for_insync_in_every_zone() {
+    let (h, z) = harness().await;
+    let report = h.deploy_event("msg-1", "search", "green").await;
+    assert_eq!(service_report(&report, "search").unwrap()["applied"], true);
+    // The first step: the private zone's answer arrives, the public zone's is lost (its batch
+    // is applied all the same), so only the private zone's change record lists the step's id.
+    let mut stepped = false;
+    for tick in 0..10 {
+        h.advance(Duration::from_secs(60));
+        sync_external_dns(&h).await;
+        if planned_kind(&h).await == "advance" {
+            h.sandbox.route53().faults().lose_change_answer_after(
+                1,
+                "InternalFailure",
+                "injected: the public zone's answer is lost",
+            );
+            let report = h.tick().await;
+            h.sandbox.route53().faults().clear();
+            let entry = service_report(&report, "search").unwrap();
+            assert_eq!(kind(&entry), "advance", "tick {tick}: {entry:#}");
+            let results = entry["zone_results"].as_array().expect("zone results");
+            assert_eq!(results[0]["applied"], true, "{entry:#}");
+            assert!(results[0]["change_id"].is_string(), "{entry:#}");
+            assert_eq!(results[1]["applied"], true, "{entry:#}");
+            assert!(results[1].get("change_id").is_none(), "{entry:#}");
+            assert_eq!(
+                search_records(&h, &z.private),
+                search_records(&h, &z.public)
+            );
+            stepped = true;
+            break;
+        }
+        h.tick().await;
+    }
+    assert!(stepped, "no first step");
+    // A minute later the private zone's request is INSYNC, but the public zone's cannot be
+    // asked: the step waits for the fallback instead of starting its bake.
+    h.advance(Duration::from_secs(60));
+    sync_external_dns(&h).await;
+    let report = h.tick().await;
+    let entry = service_report(&report, "search").unwrap();
+    assert_eq!(kind(&entry), "wait", "{entry:#}");
+    let waits_for = entry["waits_for"].as_str().unwrap_or_default();
+    assert!(
+        waits_for.starts_with("INSYNC of the last change"),
+        "{entry:#}"
+    );
+    // Once the fallback has passed, the migration goes on to completion in both zones.
+    let mut completed = false;
+    let mut team_acted = false;
+    for tick in 0..40 {
+        h.advance(Duration::from_secs(60));
+        sync_external_dns(&h).await;
+        let report = h.tick().await;
+        let entry = service_report(&report, "search").unwrap();
+        assert!(entry.get("error").is_none(), "tick {tick}: {entry:#}");
+        if share(&entry, "weights_after") == Some(100) && !team_acted {
+            h.annotate("green", "search", &[("aws-weight", "100")]);
+            h.remove_ingress("blue", "search");
+            team_acted = true;
+        }
+        if kind(&entry) == "complete" {
+            completed = true;
+            break;
+        }
+    }
+    assert!(completed);
 }

@@ -16,6 +16,8 @@ struct Faults {
     changes_before_failure: u32,
     /// The next change is applied, then answered with this error (its answer is lost).
     lose_next_change_answer: Option<ApiError>,
+    /// Changes answered as usual before `lose_next_change_answer` takes one.
+    changes_before_lost_answer: u32,
     /// A ListResourceRecordSets fails once with this error, after `lists_before_failure` pass.
     next_list: Option<ApiError>,
     lists_before_failure: u32,
@@ -75,6 +77,14 @@ impl FaultHandle {
         self.lock().lose_next_change_answer = Some(ApiError::new(status_for(code), code, message));
     }
 
+    /// Lets `skip` ChangeResourceRecordSets requests be answered, then applies the next one and
+    /// answers it `code` (e.g. the second zone's batch of a split-horizon name).
+    pub fn lose_change_answer_after(&self, skip: u32, code: &str, message: &str) {
+        let mut faults = self.lock();
+        faults.lose_next_change_answer = Some(ApiError::new(status_for(code), code, message));
+        faults.changes_before_lost_answer = skip;
+    }
+
     /// The next ListResourceRecordSets fails once with `code` and `message`.
     pub fn fail_next_list(&self, code: &str, message: &str) {
         self.fail_list_after(0, code, message);
@@ -111,7 +121,13 @@ impl FaultHandle {
     }
 
     pub(crate) fn take_lost_change_answer(&self) -> Option<ApiError> {
-        self.lock().lose_next_change_answer.take()
+        let mut faults = self.lock();
+        faults.lose_next_change_answer.as_ref()?;
+        if faults.changes_before_lost_answer > 0 {
+            faults.changes_before_lost_answer -= 1;
+            return None;
+        }
+        faults.lose_next_change_answer.take()
     }
 
     pub(crate) fn take_list_failure(&self) -> Option<ApiError> {
