@@ -318,6 +318,9 @@ async fn refused_start(h: &Harness) -> String {
     let entry = service_report(&report, "search").unwrap_or_else(|| panic!("{report:#}"));
     assert_eq!(entry["applied"], false, "{entry:#}");
     assert_eq!(entry["kind"], "hold", "{entry:#}");
+    // A refusal is not something a retry fixes: Lambda must not retry the event for it.
+    assert!(entry.get("transient").is_none(), "{entry:#}");
+    assert_eq!(report["outcome"], "refused", "{report:#}");
     entry["error"].as_str().unwrap_or_default().to_string()
 }
 

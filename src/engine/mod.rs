@@ -217,7 +217,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
             d.alerts.push(why);
             let mut r = ServiceReport::unapplied(d, attempt);
             r.error = r.decision.alerts.first().cloned();
-            r.transient = true;
+            r.transient = !observed.zone_refused(svc);
             done.insert(svc.name.clone(), r);
         }
         let pending_now = listed;

@@ -27,6 +27,9 @@ use crate::report::ClusterProblem;
 pub(super) struct Observations {
     /// zone id → its records, as listed (or why the listing failed).
     pub(super) zones: BTreeMap<String, Result<ZoneView, String>>,
+    /// The zones whose listing was refused (access denied, no such zone): a retry does not fix
+    /// that, unlike throttling or an outage.
+    refused_zones: BTreeSet<String>,
     /// cluster key → its source objects of the kinds listed.
     sources: BTreeMap<Name, Observed<Vec<SourceObject>>>,
     /// change id → status.
@@ -241,6 +244,11 @@ impl Observations {
 }
 
 impl Observations {
+    /// Whether a zone of the service was refused (not a failure a retry may fix).
+    pub(super) fn zone_refused(&self, svc: &ServiceConfig) -> bool {
+        svc.zone_ids.iter().any(|z| self.refused_zones.contains(z))
+    }
+
     /// Why one of the service's zones could not be listed, if one could not (a split-horizon
     /// name is decided only on all its zones).
     pub(super) fn zone_error(&self, svc: &ServiceConfig) -> Option<String> {
@@ -338,6 +346,7 @@ pub(super) async fn list_zones(
         .chain(also)
         .collect();
     let mut zones = BTreeMap::new();
+    let mut refused_zones = BTreeSet::new();
     for zone_id in zone_ids {
         let Some(zone_name) = cfg.zone(zone_id).map(|z| z.name.clone()) else {
             zones.insert(
@@ -365,6 +374,9 @@ pub(super) async fn list_zones(
                 Ok(view)
             }
             Err(e) => {
+                if !e.is_transient() {
+                    refused_zones.insert(zone_id.to_string());
+                }
                 let skipped: Vec<&str> = services
                     .iter()
                     .filter(|s| s.zone_ids.iter().any(|z| z == zone_id))
@@ -381,6 +393,7 @@ pub(super) async fn list_zones(
     }
     let mut observations = Observations {
         zones,
+        refused_zones,
         sources: BTreeMap::new(),
         changes: BTreeMap::new(),
         health: BTreeMap::new(),
