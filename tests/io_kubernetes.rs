@@ -282,6 +282,37 @@ fn ingress_hosts_come_from_rules_tls_and_the_hostname_annotation() {
 }
 
 #[test]
+fn an_ingress_target_annotation_replaces_its_load_balancer_status() {
+    let ingress: k8s_openapi::api::networking::v1::Ingress = serde_json::from_value(json!({
+        "metadata": {
+            "name": "payments",
+            "namespace": "shop",
+            "annotations": {
+                "external-dns.alpha.kubernetes.io/target": "edge-1.eu-west-1.elb.amazonaws.com., ",
+                "other.example/target": "ignored.example.net"
+            }
+        },
+        "spec": { "rules": [{"host": "payments.example.com"}] },
+        "status": {"loadBalancer": {"ingress": [
+            {"hostname": "k8s-shop-payments-1234.us-east-1.elb.amazonaws.com"}
+        ]}}
+    }))
+    .unwrap();
+    // As external-dns publishes it: the annotation's targets, not the status.
+    let info = ingress_info(&ingress, "external-dns.alpha.kubernetes.io/");
+    assert_eq!(
+        info.load_balancer_hostnames,
+        vec!["edge-1.eu-west-1.elb.amazonaws.com".to_string()]
+    );
+    // Another prefix's annotation is not this cluster's: the status stands.
+    let info = ingress_info(&ingress, "another.example/");
+    assert_eq!(
+        info.load_balancer_hostnames,
+        vec!["k8s-shop-payments-1234.us-east-1.elb.amazonaws.com".to_string()]
+    );
+}
+
+#[test]
 fn an_ingress_without_spec_or_status_is_empty_not_an_error() {
     let ingress: k8s_openapi::api::networking::v1::Ingress =
         serde_json::from_value(json!({"metadata": {"name": "bare", "namespace": "default"}}))

@@ -638,7 +638,8 @@ pub fn service_object(service: &Service, annotation_prefix: &str) -> Option<Sour
 
 /// What cutover needs of one Ingress. Hosts come from `spec.rules[].host`, `spec.tls[].hosts`
 /// and the `<prefix>hostname` annotation (comma-separated), as external-dns reads them
-/// (docs/reference/external-dns.md); hosts that are not valid DNS names are dropped.
+/// (docs/reference/external-dns.md); hosts that are not valid DNS names are dropped. Targets: the
+/// `<prefix>target` annotation when set, else the load-balancer status.
 pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> SourceObject {
     let meta = &ingress.metadata;
     let annotations: BTreeMap<String, String> = meta.annotations.clone().unwrap_or_default();
@@ -669,15 +670,24 @@ pub fn ingress_info(ingress: &Ingress, annotation_prefix: &str) -> SourceObject 
             }
         }
     }
-    let load_balancer_hostnames = ingress
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.hostname.clone().or_else(|| i.ip.clone()))
-        .collect();
+    // external-dns publishes the `target` annotation's targets instead of the load-balancer
+    // status when it is set (docs/reference/external-dns.md §2), so cutover probes
+    // and points records at what the cluster's external-dns will write once it owns the key.
+    let annotated =
+        gateway::targets_from_annotation(annotations.get(&format!("{annotation_prefix}target")));
+    let load_balancer_hostnames = if annotated.is_empty() {
+        ingress
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|lb| lb.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.hostname.clone().or_else(|| i.ip.clone()))
+            .collect()
+    } else {
+        annotated
+    };
     SourceObject {
         kind: SourceKind::Ingress,
         namespace: meta.namespace.clone().unwrap_or_default(),
