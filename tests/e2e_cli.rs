@@ -314,8 +314,8 @@ async fn exit_codes_say_done_failed_refused_or_partial() {
         "{message}"
     );
 
-    // 1: failed for a reason a retry may fix — the zone could not be listed; every service it
-    // holds is named as not decided, and the zone with it.
+    // 2: refused — the zone's listing was refused (access denied): every service it holds is
+    // named as not decided, with the zone, and a retry would be refused again.
     served
         .control_json(
             reqwest::Method::POST,
@@ -326,7 +326,7 @@ async fn exit_codes_say_done_failed_refused_or_partial() {
     let (code, report) = served.run(&["tick"]);
     assert_eq!(
         (code, report["outcome"].as_str()),
-        (1, Some("failed")),
+        (2, Some("refused")),
         "{report:#}"
     );
     for name in ["checkout", "payments", "search"] {
@@ -334,8 +334,37 @@ async fn exit_codes_say_done_failed_refused_or_partial() {
         let error = s["error"].as_str().unwrap();
         assert!(error.contains("listing denied"), "{name}: {error}");
         assert!(error.contains("zone"), "{name}: {error}");
-        assert_eq!(s["transient"], true);
+        assert!(s.get("transient").is_none(), "{name}: {s:#}");
     }
+
+    // 1: failed for a reason a retry may fix — Route53 applied the start of checkout but its
+    // answer was lost (a 500), and the zone could not be read again to tell: not known, so not
+    // refused; a retry finds the change in the zone.
+    served
+        .control_json(
+            reqwest::Method::POST,
+            "/route53/faults",
+            json!({
+                "lose_next_change_answer": {"code": "InternalFailure", "message": "answer lost"},
+                "fail_next_list": {"code": "AccessDenied", "message": "re-read denied", "skip": 1},
+            }),
+        )
+        .await;
+    let (code, report) = served.run(&["start", "checkout"]);
+    assert_eq!(
+        (code, report["outcome"].as_str()),
+        (1, Some("failed")),
+        "{report:#}"
+    );
+    let s = service(&report, "checkout");
+    assert_eq!(s["transient"], true, "{s:#}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("answer lost"),
+        "{s:#}"
+    );
 
     // 3: partially done — an SNS batch whose first record starts a migration and whose second
     // names a service cutover does not know.

@@ -557,6 +557,49 @@ fn handover_with_weight_annotation_before_from_is_deleted() {
 }
 
 #[test]
+fn handover_waits_while_the_to_object_publishes_another_load_balancer() {
+    let mut w = started_at_10();
+    w.run(Action::PromoteFull, None, 4 * MIN);
+    let annotations = [
+        (
+            "external-dns.kubernetes.io/set-identifier",
+            "payments-green",
+        ),
+        ("external-dns.kubernetes.io/aws-weight", "100"),
+    ];
+    // green's Ingress got a new load balancer since the start: handing the key over would let
+    // green's external-dns move all the traffic to it, unchecked.
+    let new_lb = "k8s-green-2.us-east-1.elb.amazonaws.com";
+    w.green_objects = vec![ingress("default", "payments", Some(new_lb), &annotations)];
+    w.change_status = Some(ChangeStatus::Insync);
+    let before = w.zone.clone();
+    let d = w.run(Action::Handover, None, 5 * MIN);
+    assert_eq!(d.kind, DecisionKind::Wait, "{}", d.summary);
+    let waits = d.waits_for.unwrap_or_default();
+    assert!(waits.contains(&format!("publishes {new_lb}")), "{waits}");
+    assert!(waits.contains(&format!("points at {GREEN_LB}")), "{waits}");
+    let owners: Vec<&cutover_core::route53::model::RecordSet> = w
+        .zone
+        .iter()
+        .filter(|r| {
+            r.rtype == RecordType::Txt && r.values.iter().any(|v| v.contains("owner=green"))
+        })
+        .collect();
+    assert!(owners.is_empty(), "handed over: {owners:?}");
+    assert_eq!(
+        w.record(RecordType::A, HOST, "payments-green"),
+        before.iter().find(|r| r.rtype == RecordType::A
+            && r.set_identifier.as_ref().map(|s| s.as_str()) == Some("payments-green"))
+    );
+    // The same load balancer, written as ELB names may be (upper case, dualstack., a final
+    // dot): handed over.
+    let same = format!("dualstack.{}.", GREEN_LB.to_ascii_uppercase());
+    w.green_objects = vec![ingress("default", "payments", Some(&same), &annotations)];
+    let d = w.run(Action::Handover, None, 6 * MIN);
+    assert_eq!(d.kind, DecisionKind::Handover, "{}", d.summary);
+}
+
+#[test]
 fn handover_before_100_is_refused() {
     let mut w = started_at_10();
     assert_eq!(

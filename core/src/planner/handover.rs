@@ -3,6 +3,7 @@
 
 use crate::config::ClusterConfig;
 use crate::observation::SourceObject;
+use crate::planner::facts::KeyRecords;
 use crate::state::{Phase, State};
 use crate::types::{Name, Percent, SetIdentifier};
 
@@ -131,26 +132,39 @@ pub(super) fn complete(ctx: &Ctx, mut st: State, original: &State) -> Decision {
             (None, _) => waits.push(format!("the to key {to_sid} is missing")),
             (Some(_), Err(why)) => waits.push(why),
             (Some(k), Ok(obj)) => {
-                // The label `to`'s external-dns writes for the object it serves the key from, of
-                // whatever kind (docs/reference/external-dns.md §1 "Value"): the label decides
-                // which of several objects asking for the key keeps it
-                // (docs/reference/external-dns.md §3 "Several objects asking for one key").
-                let resource = obj.resource_label();
-                let weight = match k.weight() {
-                    Ok(Some(w)) => crate::types::Weight(w),
-                    _ => return ctx.refuse(format!("key {to_sid} has inconsistent weights")),
-                };
-                // Owner := the `to` cluster's owner id, every TXT variant present
-                // (docs/reference/external-dns.md §1 "Lookup order": "A flip must rewrite every TXT
-                // variant present").
-                if let Err(e) = b.set_key(k, weight, to_cluster.owner_id.as_str(), Some(&resource))
-                {
-                    return ctx.refuse(e.to_string());
+                if let Some(parked_at) = target_moved(k, obj) {
+                    waits.push(format!(
+                        "cluster {}: {} publishes {}, but the key {to_sid} points at \
+                         {parked_at}: handed over, its external-dns would move the key's \
+                         traffic to a load balancer no check has seen; point the object back at \
+                         {parked_at}, or roll back and start again",
+                        st.to,
+                        obj.describe(),
+                        obj.load_balancer_hostnames.join(", "),
+                    ));
+                } else {
+                    // The label `to`'s external-dns writes for the object it serves the key from,
+                    // of whatever kind (docs/reference/external-dns.md §1 "Value"): the label
+                    // decides which of several objects asking for the key keeps it
+                    // (docs/reference/external-dns.md §3 "Several objects asking for one key").
+                    let resource = obj.resource_label();
+                    let weight = match k.weight() {
+                        Ok(Some(w)) => crate::types::Weight(w),
+                        _ => return ctx.refuse(format!("key {to_sid} has inconsistent weights")),
+                    };
+                    // Owner := the `to` cluster's owner id, every TXT variant present
+                    // (docs/reference/external-dns.md §1 "Lookup order": "A flip must rewrite
+                    // every TXT variant present").
+                    if let Err(e) =
+                        b.set_key(k, weight, to_cluster.owner_id.as_str(), Some(&resource))
+                    {
+                        return ctx.refuse(e.to_string());
+                    }
+                    st.written
+                        .owners
+                        .insert(to_sid.to_string(), to_cluster.owner_id.as_str().to_string());
+                    did.push("handed the to key to its cluster");
                 }
-                st.written
-                    .owners
-                    .insert(to_sid.to_string(), to_cluster.owner_id.as_str().to_string());
-                did.push("handed the to key to its cluster");
             }
         }
     }
@@ -233,4 +247,28 @@ fn hand_to<'a>(
         }
     }
     Err(reasons.join("; "))
+}
+
+/// The alias target of the key that the object does not publish, if any: a key handed to
+/// external-dns is rewritten to the object's targets (docs/reference/external-dns.md §3), so a
+/// target that differs would move traffic at the handover without any health check of it.
+/// Compared as external-dns compares host names: case and a trailing dot aside, and with or
+/// without the `dualstack.` prefix of an ELB name.
+fn target_moved(key: &KeyRecords, obj: &SourceObject) -> Option<String> {
+    fn bare(host: &str) -> String {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        host.strip_prefix("dualstack.")
+            .map(str::to_string)
+            .unwrap_or(host)
+    }
+    let published: Vec<String> = obj
+        .load_balancer_hostnames
+        .iter()
+        .map(|h| bare(h))
+        .collect();
+    key.records
+        .iter()
+        .filter_map(|r| r.alias.as_ref())
+        .map(|a| a.dns_name.as_str().to_string())
+        .find(|target| !published.contains(&bare(target)))
 }
