@@ -210,6 +210,18 @@ impl Observations {
 }
 
 impl Observations {
+    /// Drops what only the decisions needed (the clusters' source objects, the probes, real
+    /// traffic, the changes' statuses), keeping the zones' listings and the tag that applying
+    /// needs: a fleet's tick holds less while it sends (docs/design.md §10).
+    pub(super) fn keep_for_apply(&mut self) {
+        self.sources = BTreeMap::new();
+        self.health = BTreeMap::new();
+        self.traffic = BTreeMap::new();
+        self.changes = BTreeMap::new();
+        self.nothing_to_probe = BTreeSet::new();
+        self.needed_by = BTreeMap::new();
+    }
+
     /// Why the service's zone could not be listed, if it could not.
     pub(super) fn zone_error(&self, svc: &ServiceConfig) -> Option<String> {
         match self.zones.get(&svc.zone_id) {
