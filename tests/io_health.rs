@@ -410,3 +410,75 @@ async fn load_balancers_of_a_round_keep_their_own_pools_and_resolve_once() {
         "one resolution per load balancer"
     );
 }
+
+/// A TLS front of `backend` (the sandbox's certificate for `localhost`) that records the server
+/// name (SNI) of every connection it accepts.
+async fn tls_front(
+    backend: SocketAddr,
+    pki: &sandbox::pki::Pki,
+) -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let config = pki.server_config().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let names = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = names.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let config = config.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                // The name is read from the ClientHello, before the client may refuse the
+                // certificate.
+                let acceptor = rustls::server::Acceptor::default();
+                let Ok(start) = tokio_rustls::LazyConfigAcceptor::new(acceptor, inbound).await
+                else {
+                    return;
+                };
+                let name = start.client_hello().server_name().unwrap_or("").to_string();
+                seen.lock().unwrap().push(name);
+                let Ok(mut tls) = start.into_stream(config).await else {
+                    return;
+                };
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, names)
+}
+
+#[tokio::test]
+async fn https_checks_share_connections_only_within_one_server_name() {
+    let (backend, _) = start_server().await;
+    let pki = sandbox::pki::Pki::generate().unwrap();
+    let (lb, names) = tls_front(backend, &pki).await;
+    let https = |samples| ProbeSpec {
+        scheme: Scheme::Https,
+        extra_root_pem: Some(pki.ca_pem().as_bytes().to_vec()),
+        timeout: Duration::from_secs(5),
+        ..spec("/healthz", samples, 0)
+    };
+    // Two checks of `localhost` and one of another name behind the same load balancer.
+    let checks = vec![
+        (https(2), target_for("localhost", lb)),
+        (https(2), target_for("other.example.com", lb)),
+        (https(2), target_for("localhost", lb)),
+    ];
+    let results = check_all(&HttpProber::default(), &checks, 1).await;
+    assert_eq!(results[0].verdict, Verdict::Good, "{}", results[0].reason);
+    assert_eq!(results[2].verdict, Verdict::Good, "{}", results[2].reason);
+    // The certificate is not valid for the other name: its samples never reached the backend
+    // over a connection made for `localhost`.
+    assert_eq!(results[1].verdict, Verdict::Bad, "{}", results[1].reason);
+    let names = names.lock().unwrap().clone();
+    assert_eq!(
+        names.iter().filter(|n| *n == "localhost").count(),
+        1,
+        "one connection for both checks of localhost: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "other.example.com"),
+        "the other name made its own connection: {names:?}"
+    );
+}
