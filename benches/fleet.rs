@@ -635,20 +635,18 @@ async fn measure() -> anyhow::Result<Measured> {
 
     let started = Instant::now();
     let start_from_ms = clock.now_millis();
-    let report = engine::handle(
+    let report = invoke(
         &ctx,
         json!({ "action": "start", "services": "all", "actor": "bench", "reason": "fleet" }),
     )
-    .await;
+    .await?;
     let start_ms = started.elapsed().as_secs_f64() * 1000.0;
     let start_until_ms = clock.now_millis();
     eprintln!("fleet:   start of {n} services: {start_ms:.0} ms");
     let start_requests = route53.request_count();
-    let entries = support::service_reports(&report);
-    let started_services = entries.iter().filter(|e| e["applied"] == true).count();
-    drop(entries);
+    let started_services = report.services.iter().filter(|e| e.applied).count();
     if started_services == 0 {
-        bail!("start applied to none of the {n} services: {report}");
+        bail!("start applied to none of the {n} services: {report:?}");
     }
     drop(report);
     if started_services < n {
@@ -664,7 +662,7 @@ async fn measure() -> anyhow::Result<Measured> {
         let sandbox_before = control.route53_requests().await?;
         let from_ms = clock.now_millis();
         let started = Instant::now();
-        let report = engine::handle(&ctx, support::scheduled_event()).await;
+        let report = invoke(&ctx, support::scheduled_event()).await?;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let until_ms = clock.now_millis();
         let cutover_requests = route53.request_count() - cutover_before;
@@ -678,16 +676,14 @@ async fn measure() -> anyhow::Result<Measured> {
         }
         let mut kinds = BTreeMap::new();
         let mut errors = 0;
-        for entry in support::service_reports(&report) {
-            *kinds
-                .entry(entry["kind"].as_str().unwrap_or("?").to_string())
-                .or_insert(0) += 1;
-            if entry.get("error").is_some() {
+        for entry in &report.services {
+            *kinds.entry(entry.kind.clone()).or_insert(0) += 1;
+            if entry.error.is_some() {
                 errors += 1;
             }
         }
-        if let Some(e) = report.get("errors") {
-            eprintln!("tick errors: {e}");
+        if !report.errors.is_empty() {
+            eprintln!("tick errors: {:?}", report.errors);
         }
         drop(report);
         let kinds_text: Vec<String> = kinds.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -721,6 +717,38 @@ async fn measure() -> anyhow::Result<Measured> {
         ticks: measures,
         vm_hwm_kib: vm_hwm_kib()?,
     })
+}
+
+/// What the bench reads of a report.
+#[derive(Debug, Deserialize)]
+struct ReportSeen {
+    #[serde(default)]
+    services: Vec<EntrySeen>,
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntrySeen {
+    kind: String,
+    #[serde(default)]
+    applied: bool,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+/// One invocation as the Lambda runs it: the typed report serialized into the response body, as
+/// its runtime does. The bench then reads only what it counts from that text.
+async fn invoke(ctx: &engine::Context, payload: Value) -> anyhow::Result<ReportSeen> {
+    let answer = engine::answer_until(
+        ctx,
+        payload,
+        engine::retry::Deadline::after(engine::retry::DEFAULT_BUDGET),
+    )
+    .await;
+    let body = serde_json::to_vec(&answer.report)?;
+    drop(answer);
+    Ok(serde_json::from_slice(&body)?)
 }
 
 fn real_millis() -> i64 {

@@ -229,10 +229,7 @@ fn verdict(entry: &Value, cluster: &str) -> String {
     let Some(v) = h["verdict"].as_str() else {
         return "-".into();
     };
-    let samples = h["samples"].as_array().map(|s| s.len()).unwrap_or(0);
-    let ok = h["samples"]
-        .as_array()
-        .map(|s| s.iter().filter(|x| x["ok"] == true).count())
-        .unwrap_or(0);
+    let samples = h["samples"]["count"].as_u64().unwrap_or(0);
+    let ok = samples.saturating_sub(h["samples"]["failed"].as_u64().unwrap_or(0));
     format!("{v} {ok}/{samples}")
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::clients::{load_config, Clients};
 use crate::engine::retry::Deadline;
-use crate::engine::{self, Answer};
+use crate::engine::{self, ReportBody, TypedAnswer};
 use crate::events;
 use crate::observe::kubernetes::DEFAULT_READ_TIMEOUT;
 
@@ -37,7 +37,7 @@ pub async fn run() -> ExitCode {
         async move {
             let deadline = invocation_deadline(&event.context);
             let asynchronous = events::is_asynchronous(&event.payload);
-            let answer = engine::handle_until(&ctx, event.payload, deadline).await;
+            let answer = engine::answer_until(&ctx, event.payload, deadline).await;
             answer_to_lambda(answer, asynchronous)
         }
     });
@@ -63,10 +63,15 @@ fn invocation_deadline(context: &lambda_runtime::Context) -> Deadline {
 /// that Lambda retries it and, after its retries, hands it to the on-failure destination (the
 /// SNS MessageId and the command id make the retry safe: docs/design.md §6, §7.8). Everything
 /// else — done, refused, or a synchronous invoke whose caller reads the report — is answered with
-/// the report; a refusal is not retried, because a retry would be refused again.
-fn answer_to_lambda(answer: Answer, asynchronous: bool) -> Result<Value, lambda_runtime::Error> {
+/// the report; a refusal is not retried, because a retry would be refused again. The report goes
+/// to the runtime typed, which serializes it straight into the response.
+fn answer_to_lambda(
+    answer: TypedAnswer,
+    asynchronous: bool,
+) -> Result<ReportBody, lambda_runtime::Error> {
     if asynchronous && answer.retry {
-        let report = answer.report.to_string();
+        let report = serde_json::to_string(&answer.report)
+            .unwrap_or_else(|e| format!("(the report cannot be written: {e})"));
         tracing::error!(outcome = %answer.outcome, %report, "transient failure; Lambda retries the event");
         return Err(format!(
             "cutover: transient failure ({}); Lambda retries this event. Report: {report}",

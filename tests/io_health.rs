@@ -287,3 +287,198 @@ async fn many_checks_run_in_parallel_under_the_bound_and_keep_their_order() {
         "at most 3 probes at once, saw {max}"
     );
 }
+
+/// A TCP front of `backend` that counts the connections it accepts.
+async fn counting_front(backend: SocketAddr) -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+fn target_for(host: &str, connect_to: SocketAddr) -> ProbeTarget {
+    ProbeTarget {
+        hostname: DnsName::parse(host).unwrap(),
+        load_balancer: "shared-lb.example.net".into(),
+        connect_to: Some(connect_to),
+    }
+}
+
+#[tokio::test]
+async fn the_checks_of_a_round_share_one_connection_pool_per_load_balancer() {
+    let (backend, _) = start_server().await;
+    let (lb, accepted) = counting_front(backend).await;
+    // Six services behind one load balancer, three samples each, one check at a time: every
+    // request after the first rides the kept-alive connection, whatever its Host header.
+    let checks: Vec<(ProbeSpec, ProbeTarget)> = (0..6)
+        .map(|i| {
+            (
+                spec("/healthz", 3, 0),
+                target_for(&format!("svc{i}.example.com"), lb),
+            )
+        })
+        .collect();
+    let results = check_all(&HttpProber::default(), &checks, 1).await;
+    assert!(results
+        .iter()
+        .all(|h| h.verdict == Verdict::Good && h.samples.len() == 3));
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one connection for the whole round"
+    );
+
+    // A second round does not reuse the first one's connections.
+    let results = check_all(&HttpProber::default(), &checks[..1], 1).await;
+    assert_eq!(results[0].verdict, Verdict::Good, "{}", results[0].reason);
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn every_request_of_a_shared_connection_names_its_own_service() {
+    let (backend, _) = start_server().await;
+    let (lb, accepted) = counting_front(backend).await;
+    // /host answers 200 for payments.example.com only: on the shared connection the other
+    // service's samples must still carry their own Host header, and fail.
+    let checks = vec![
+        (spec("/host", 2, 0), target_for("payments.example.com", lb)),
+        (spec("/host", 2, 0), target_for("orders.example.com", lb)),
+        (spec("/host", 2, 0), target_for("payments.example.com", lb)),
+    ];
+    let results = check_all(&HttpProber::default(), &checks, 1).await;
+    let verdicts: Vec<Verdict> = results.iter().map(|h| h.verdict).collect();
+    assert_eq!(verdicts, [Verdict::Good, Verdict::Bad, Verdict::Good]);
+    assert!(results[1].samples.iter().all(|s| s.status == Some(421)));
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn load_balancers_of_a_round_keep_their_own_pools_and_resolve_once() {
+    let (backend, _) = start_server().await;
+    let (blue, blue_accepted) = counting_front(backend).await;
+    let (green, green_accepted) = counting_front(backend).await;
+    let resolved = Arc::new(AtomicUsize::new(0));
+    struct Counting(Arc<AtomicUsize>, SocketAddr, SocketAddr);
+    impl Resolver for Counting {
+        fn resolve<'a>(
+            &'a self,
+            host: &'a str,
+            _port: u16,
+        ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let addr = if host.starts_with("blue") {
+                self.1
+            } else {
+                self.2
+            };
+            Box::pin(async move { Ok(vec![addr]) })
+        }
+    }
+    let prober = HttpProber::new(Arc::new(Counting(resolved.clone(), blue, green)));
+    let on = |host: &str, lb: &str| ProbeTarget {
+        hostname: DnsName::parse(host).unwrap(),
+        load_balancer: lb.into(),
+        connect_to: None,
+    };
+    let mut checks = Vec::new();
+    for i in 0..4 {
+        let host = format!("svc{i}.example.com");
+        checks.push((spec("/healthz", 2, 0), on(&host, "blue-lb.example.net")));
+        checks.push((spec("/healthz", 2, 0), on(&host, "green-lb.example.net")));
+    }
+    let results = check_all(&prober, &checks, 1).await;
+    assert!(
+        results.iter().all(|h| h.verdict == Verdict::Good),
+        "{results:?}"
+    );
+    assert_eq!(blue_accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(green_accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        resolved.load(Ordering::SeqCst),
+        2,
+        "one resolution per load balancer"
+    );
+}
+
+/// A TLS front of `backend` (the sandbox's certificate for `localhost`) that records the server
+/// name (SNI) of every connection it accepts.
+async fn tls_front(
+    backend: SocketAddr,
+    pki: &sandbox::pki::Pki,
+) -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let config = pki.server_config().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let names = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = names.clone();
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let config = config.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                // The name is read from the ClientHello, before the client may refuse the
+                // certificate.
+                let acceptor = rustls::server::Acceptor::default();
+                let Ok(start) = tokio_rustls::LazyConfigAcceptor::new(acceptor, inbound).await
+                else {
+                    return;
+                };
+                let name = start.client_hello().server_name().unwrap_or("").to_string();
+                seen.lock().unwrap().push(name);
+                let Ok(mut tls) = start.into_stream(config).await else {
+                    return;
+                };
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, names)
+}
+
+#[tokio::test]
+async fn https_checks_share_connections_only_within_one_server_name() {
+    let (backend, _) = start_server().await;
+    let pki = sandbox::pki::Pki::generate().unwrap();
+    let (lb, names) = tls_front(backend, &pki).await;
+    let https = |samples| ProbeSpec {
+        scheme: Scheme::Https,
+        extra_root_pem: Some(pki.ca_pem().as_bytes().to_vec()),
+        timeout: Duration::from_secs(5),
+        ..spec("/healthz", samples, 0)
+    };
+    // Two checks of `localhost` and one of another name behind the same load balancer.
+    let checks = vec![
+        (https(2), target_for("localhost", lb)),
+        (https(2), target_for("other.example.com", lb)),
+        (https(2), target_for("localhost", lb)),
+    ];
+    let results = check_all(&HttpProber::default(), &checks, 1).await;
+    assert_eq!(results[0].verdict, Verdict::Good, "{}", results[0].reason);
+    assert_eq!(results[2].verdict, Verdict::Good, "{}", results[2].reason);
+    // The certificate is not valid for the other name: its samples never reached the backend
+    // over a connection made for `localhost`.
+    assert_eq!(results[1].verdict, Verdict::Bad, "{}", results[1].reason);
+    let names = names.lock().unwrap().clone();
+    assert_eq!(
+        names.iter().filter(|n| *n == "localhost").count(),
+        1,
+        "one connection for both checks of localhost: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "other.example.com"),
+        "the other name made its own connection: {names:?}"
+    );
+}

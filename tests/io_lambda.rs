@@ -202,6 +202,8 @@ async fn the_lambda_answers_each_event_with_a_json_report() {
     assert_eq!(report["action"], json!("rollback"), "{report}");
     assert_eq!(report["actor"], json!("alice"));
     assert_eq!(report["reason"], json!("5xx"));
+    // The typed report reaches the runtime with what a report carries at its top: the outcome.
+    assert_eq!(report["outcome"], json!("failed"), "{report}");
     // Route53 is unreachable here: the manual command (a synchronous invoke, whose caller reads
     // the report) is answered with a report that names the zone and the service not decided.
     let entry = &report["services"][0];
@@ -218,6 +220,7 @@ async fn the_lambda_answers_each_event_with_a_json_report() {
     let (id, kind, report) = &answers[1];
     assert_eq!((id.as_str(), kind.as_str()), ("req-1", "response"));
     assert_eq!(report["error"]["field"], json!("payload"));
+    assert_eq!(report["outcome"], json!("refused"), "{report}");
 
     // The SNS deploy event (asynchronous) could not be worked on for a transient reason: it is
     // answered with an error, so that Lambda retries it and then sends it to the on-failure

@@ -160,12 +160,75 @@ pub struct Sample {
     pub ok: bool,
 }
 
-/// The verdict for one cluster with the samples and numbers behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The verdict for one cluster with the samples and numbers behind it. A report writes the
+/// samples as their [`SampleSummary`]: a fleet's report stays compact however many samples a
+/// check takes (docs/design.md §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterHealth {
     pub verdict: Verdict,
     pub reason: String,
+    #[serde(serialize_with = "serialize_summary")]
     pub samples: Vec<Sample>,
+}
+
+/// What a check's samples came to, as a report shows them: how many were taken and failed, the
+/// status codes seen, the latency range and the first failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SampleSummary {
+    pub count: usize,
+    pub failed: usize,
+    /// Status code → samples that answered it (TCP samples have none).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<u16, usize>,
+    /// Absent when no sample was taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<Sample>,
+}
+
+/// Latencies of a check's samples in milliseconds; `median` is the lower middle one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LatencySummary {
+    pub min: u64,
+    pub median: u64,
+    pub max: u64,
+}
+
+impl SampleSummary {
+    pub fn of(samples: &[Sample]) -> SampleSummary {
+        let mut statuses = BTreeMap::new();
+        for status in samples.iter().filter_map(|s| s.status) {
+            *statuses.entry(status).or_insert(0) += 1;
+        }
+        let mut latencies: Vec<u64> = samples.iter().map(|s| s.latency_ms).collect();
+        latencies.sort_unstable();
+        let latency_ms = match (latencies.first(), latencies.last()) {
+            (Some(&min), Some(&max)) => Some(LatencySummary {
+                min,
+                median: latencies
+                    .get((latencies.len() - 1) / 2)
+                    .copied()
+                    .unwrap_or(min),
+                max,
+            }),
+            _ => None,
+        };
+        SampleSummary {
+            count: samples.len(),
+            failed: samples.iter().filter(|s| !s.ok).count(),
+            statuses,
+            latency_ms,
+            first_failure: samples.iter().find(|s| !s.ok).cloned(),
+        }
+    }
+}
+
+fn serialize_summary<S: serde::Serializer>(
+    samples: &[Sample],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    SampleSummary::of(samples).serialize(serializer)
 }
 
 /// An observation that may have failed (the reason is reported).
@@ -174,4 +237,63 @@ pub struct ClusterHealth {
 pub enum Observed<T> {
     Known(T),
     Unavailable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(status: Option<u16>, latency_ms: u64, error: Option<&str>) -> Sample {
+        Sample {
+            status,
+            latency_ms,
+            error: error.map(str::to_string),
+            ok: error.is_none(),
+        }
+    }
+
+    #[test]
+    fn a_report_summarises_the_samples_of_a_check() {
+        let health = ClusterHealth {
+            verdict: Verdict::Bad,
+            reason: "2 of 4 samples failed".into(),
+            samples: vec![
+                sample(Some(200), 12, None),
+                sample(Some(503), 3, Some("status 503 outside 200–399")),
+                sample(None, 2000, Some("timeout: no answer")),
+                sample(Some(200), 7, None),
+            ],
+        };
+        let json = serde_json::to_value(&health).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "verdict": "bad",
+                "reason": "2 of 4 samples failed",
+                "samples": {
+                    "count": 4,
+                    "failed": 2,
+                    "statuses": { "200": 2, "503": 1 },
+                    "latency_ms": { "min": 3, "median": 7, "max": 2000 },
+                    "first_failure": {
+                        "status": 503, "latency_ms": 3, "error": "status 503 outside 200–399", "ok": false
+                    }
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_check_without_samples_says_so() {
+        let health = ClusterHealth {
+            verdict: Verdict::Inconclusive,
+            reason: "no load balancer".into(),
+            samples: Vec::new(),
+        };
+        let json = serde_json::to_value(&health).unwrap();
+        assert_eq!(
+            json["samples"],
+            serde_json::json!({ "count": 0, "failed": 0 })
+        );
+    }
 }

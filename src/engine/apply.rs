@@ -19,7 +19,7 @@ use cutover_core::route53::model::{
     Action, Change, ChangeBatch, ChangeInfo, ChangeStatus, RecordSet, RecordType,
 };
 use cutover_core::route53::pack::pack;
-use cutover_core::route53::validate::{validate_batch, Limits};
+use cutover_core::route53::validate::{batch_cost, validate_batch, Limits};
 use cutover_core::route53::zone::ZoneSnapshot;
 use cutover_core::types::{DnsName, Name};
 
@@ -284,15 +284,23 @@ async fn send_round<'c>(
             .into_iter()
             .map(|(d, s)| (s.name.clone(), (d, s)))
             .collect();
+        // The batches move into the packing and come back from it per request (`restore`), so
+        // a fleet's changes are not held twice while they are sent (docs/design.md §10). One that
+        // the limits refuse stays with its decision, for the report.
+        let limits = Limits::default();
         let packing = pack(
             order
                 .iter()
                 .filter_map(|name| {
-                    let (d, _) = by_name.get(name)?;
-                    d.batch.clone().map(|b| (name.clone(), b))
+                    let (d, _) = by_name.get_mut(name)?;
+                    let batch = match &d.batch {
+                        Some(b) if batch_cost(b).fits(&limits) => d.batch.take(),
+                        other => other.clone(),
+                    };
+                    batch.map(|b| (name.clone(), b))
                 })
                 .collect(),
-            Limits::default(),
+            limits,
         );
         for refused in packing.refused {
             if let Some((d, s)) = by_name.remove(refused.service()) {
@@ -311,6 +319,11 @@ async fn send_round<'c>(
         });
         for group in groups {
             let members: Vec<Name> = group.services().cloned().collect();
+            for (name, batch) in group.split() {
+                if let Some((d, _)) = by_name.get_mut(&name) {
+                    d.batch = Some(batch);
+                }
+            }
             let priority = members
                 .iter()
                 .filter_map(|n| by_name.get(n))

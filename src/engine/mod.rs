@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use cutover_core::command::Command;
@@ -62,6 +63,50 @@ pub struct Answer {
     pub retry: bool,
 }
 
+/// The answer to one invocation with its report still typed: what the Lambda returns (its
+/// runtime serializes it straight into the response). A fleet's report as a JSON value tree
+/// would take several times the memory of its text (docs/design.md §10).
+#[derive(Debug)]
+pub struct TypedAnswer {
+    pub report: ReportBody,
+    pub outcome: Outcome,
+    pub retry: bool,
+}
+
+/// The report of one invocation, serialized as [`Answer::report`] holds it: one command's report
+/// (or the error of a refused record) with its `outcome`, an SNS batch's `records`, or the error
+/// of a refused invocation.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ReportBody {
+    One {
+        #[serde(flatten)]
+        item: ReportItem,
+        outcome: &'static str,
+    },
+    Records {
+        records: Vec<ReportItem>,
+        outcome: &'static str,
+    },
+    Refused(Value),
+}
+
+/// One record's part of a report: its command's report, or why it was refused.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ReportItem {
+    Report(Box<Report>),
+    Refused(Value),
+}
+
+impl ReportBody {
+    /// As a JSON value (tests and the CLI's table read it so).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self)
+            .unwrap_or_else(|e| json!({ "error": { "field": "report", "message": e.to_string() } }))
+    }
+}
+
 /// Handles one raw invocation payload with exactly the Lambda's logic, with the CLI's time
 /// budget. Never fails: bad input is answered with an error naming the field, and nothing is
 /// changed.
@@ -73,20 +118,31 @@ pub async fn handle(ctx: &Context, payload: Value) -> Value {
 
 /// Handles one raw invocation payload, keeping to `deadline` (Lambda's, in Lambda).
 pub async fn handle_until(ctx: &Context, payload: Value, deadline: Deadline) -> Answer {
+    let answer = answer_until(ctx, payload, deadline).await;
+    Answer {
+        report: answer.report.to_value(),
+        outcome: answer.outcome,
+        retry: answer.retry,
+    }
+}
+
+/// [`handle_until`] with the report left typed, for the Lambda's response.
+pub async fn answer_until(ctx: &Context, payload: Value, deadline: Deadline) -> TypedAnswer {
     let items = match events::parse_invocation(&payload, &ctx.config.sns_topic_arns) {
         Ok(items) => items,
         Err(e) => {
             tracing::warn!(field = e.field(), error = %e, "refused invocation");
-            return Answer {
-                report: json!({
+            return TypedAnswer {
+                report: ReportBody::Refused(json!({
                     "error": { "field": e.field(), "message": e.to_string() },
                     "outcome": Outcome::Refused.name(),
-                }),
+                })),
                 outcome: Outcome::Refused,
                 retry: false,
             };
         }
     };
+    drop(payload);
     let mut reports = Vec::with_capacity(items.len());
     let mut outcomes = Vec::with_capacity(items.len());
     let mut retry = false;
@@ -96,27 +152,32 @@ pub async fn handle_until(ctx: &Context, payload: Value, deadline: Deadline) -> 
                 let report = run_until(ctx, &cmd, deadline).await;
                 outcomes.push(report.outcome());
                 retry |= report.has_transient_failure();
-                reports.push(serde_json::to_value(&report).unwrap_or_else(
-                    |e| json!({ "error": { "field": "report", "message": e.to_string() } }),
-                ));
+                reports.push(ReportItem::Report(Box::new(report)));
             }
             Err(e) => {
                 tracing::warn!(field = e.field(), error = %e, "refused record");
                 outcomes.push(Outcome::Refused);
-                reports.push(json!({ "error": { "field": e.field(), "message": e.to_string() } }));
+                reports.push(ReportItem::Refused(
+                    json!({ "error": { "field": e.field(), "message": e.to_string() } }),
+                ));
             }
         }
     }
     let outcome = Outcome::combine(&outcomes);
-    let mut report = if reports.len() == 1 {
-        reports.pop().unwrap_or(Value::Null)
-    } else {
-        json!({ "records": reports })
+    let report = match (reports.pop(), reports.is_empty()) {
+        (Some(item), true) => ReportBody::One {
+            item,
+            outcome: outcome.name(),
+        },
+        (last, _) => {
+            reports.extend(last);
+            ReportBody::Records {
+                records: reports,
+                outcome: outcome.name(),
+            }
+        }
     };
-    if let Some(fields) = report.as_object_mut() {
-        fields.insert("outcome".into(), json!(outcome.name()));
-    }
-    Answer {
+    TypedAnswer {
         report,
         outcome,
         retry,
@@ -277,6 +338,7 @@ pub async fn run_until(ctx: &Context, cmd: &Command, deadline: Deadline) -> Repo
             pending.clear();
             break;
         }
+        observed.keep_for_apply();
         let outcomes = apply(ctx, deadline, decisions, &observed, attempt, &mut tagged).await;
         pending.clear();
         for (svc, outcome) in outcomes {

@@ -244,6 +244,18 @@ impl Observations {
 }
 
 impl Observations {
+    /// Drops what only the decisions needed (the clusters' source objects, the probes, real
+    /// traffic, the changes' statuses), keeping the zones' listings and the tag that applying
+    /// needs: a fleet's tick holds less while it sends (docs/design.md §10).
+    pub(super) fn keep_for_apply(&mut self) {
+        self.sources = BTreeMap::new();
+        self.health = BTreeMap::new();
+        self.traffic = BTreeMap::new();
+        self.changes = BTreeMap::new();
+        self.nothing_to_probe = BTreeSet::new();
+        self.needed_by = BTreeMap::new();
+    }
+
     /// Whether a zone of the service was refused (not a failure a retry may fix).
     pub(super) fn zone_refused(&self, svc: &ServiceConfig) -> bool {
         svc.zone_ids.iter().any(|z| self.refused_zones.contains(z))

@@ -2,6 +2,7 @@
 //! HTTP(S) requests, or TCP connects for a load balancer that passes TCP through (an NLB in front
 //! of a Service), where a connection that opens is a good sample.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,6 +81,19 @@ pub trait Prober: Send + Sync {
         spec: &'a ProbeSpec,
         target: &'a ProbeTarget,
     ) -> BoxFuture<'a, ClusterHealth>;
+
+    /// A tick's checks, at most `concurrency` at once, in the order of `checks`. A prober may
+    /// share what the checks have in common (connections to the same load balancer); by default
+    /// each check runs on its own.
+    fn check_round<'a>(
+        &'a self,
+        checks: &'a [(ProbeSpec, ProbeTarget)],
+        concurrency: usize,
+    ) -> BoxFuture<'a, Vec<ClusterHealth>> {
+        Box::pin(bounded(checks, concurrency, move |spec, target| {
+            self.check(spec, target)
+        }))
+    }
 }
 
 /// HTTP probes with reqwest, bypassing DNS for the service hostname.
@@ -124,8 +138,13 @@ impl HttpProber {
         }
     }
 
-    async fn run_check(&self, spec: &ProbeSpec, target: &ProbeTarget) -> ClusterHealth {
-        let addr = match self.address(spec, target).await {
+    async fn run_check(
+        &self,
+        round: &Round,
+        spec: &ProbeSpec,
+        target: &ProbeTarget,
+    ) -> ClusterHealth {
+        let addr = match self.address(round, spec, target).await {
             Ok(addr) => addr,
             Err(reason) => return inconclusive(reason),
         };
@@ -136,26 +155,24 @@ impl HttpProber {
             }
             return verdict_from_samples(samples, spec);
         }
-        let client = match build_client(spec, target, addr, &self.tls) {
-            Ok(client) => client,
+        let (client, url) = match round.client(spec, target, addr, &self.tls) {
+            Ok(pooled) => pooled,
             Err(reason) => return inconclusive(reason),
         };
-        // Without a port in the URL, reqwest connects to the overridden address's port while
-        // the Host header and SNI stay the bare service hostname.
-        let url = format!(
-            "{}://{}{}",
-            spec.scheme.as_str(),
-            target.hostname,
-            spec.path
-        );
         let mut samples = Vec::new();
         for _ in 0..spec.samples.max(1) {
-            samples.push(send_sample(&client, &url, spec.expected_status).await);
+            samples.push(send_sample(&client, &url, &target.hostname, spec).await);
         }
         verdict_from_samples(samples, spec)
     }
 
-    async fn address(&self, spec: &ProbeSpec, target: &ProbeTarget) -> Result<SocketAddr, String> {
+    /// The load balancer's address: resolved once per round for all the checks that probe it.
+    async fn address(
+        &self,
+        round: &Round,
+        spec: &ProbeSpec,
+        target: &ProbeTarget,
+    ) -> Result<SocketAddr, String> {
         if let Some(addr) = target.connect_to {
             return Ok(addr);
         }
@@ -164,16 +181,87 @@ impl HttpProber {
         if lb.is_empty() {
             return Err("no load-balancer hostname to probe".into());
         }
+        let key = (lb.to_string(), port);
+        if let Some(known) = lock(&round.addresses).get(&key) {
+            return known.clone();
+        }
         // A failure to resolve the LB name is on cutover's side of the check: inconclusive.
-        let addrs = self
-            .resolver
-            .resolve(lb, port)
-            .await
-            .map_err(|e| format!("cannot resolve load balancer {lb}: {e}", lb = quoted(lb)))?;
-        addrs
-            .into_iter()
-            .next()
-            .ok_or_else(|| format!("load balancer {lb} resolved to no address", lb = quoted(lb)))
+        let resolved = match self.resolver.resolve(lb, port).await {
+            Ok(addrs) => addrs.into_iter().next().ok_or_else(|| {
+                format!("load balancer {lb} resolved to no address", lb = quoted(lb))
+            }),
+            Err(e) => Err(format!(
+                "cannot resolve load balancer {lb}: {e}",
+                lb = quoted(lb)
+            )),
+        };
+        lock(&round.addresses).insert(key, resolved.clone());
+        resolved
+    }
+}
+
+/// What the checks of one round (a tick's probes) share: each load balancer's address, resolved
+/// once, and its HTTP clients, so that the samples of many services reuse connections instead of
+/// opening one or more each. An HTTP client serves every service behind the load balancer: a
+/// request names its service in the Host header, which is all an ALB routes by, so a kept-alive
+/// connection may carry requests for any of them. HTTPS needs one client per (load balancer,
+/// service name): the TLS server name (SNI) is the service's and picks the certificate, so a
+/// connection made for one service must never carry another's requests. The round ends with the
+/// tick; no connection outlives it, so none is reused after the load balancer's idle timeout
+/// closed it.
+#[derive(Default)]
+struct Round {
+    addresses: std::sync::Mutex<HashMap<(String, u16), Result<SocketAddr, String>>>,
+    clients: std::sync::Mutex<HashMap<PoolKey, reqwest::Client>>,
+}
+
+/// Which requests may share a connection: the same load balancer (address), scheme and trusted
+/// roots, and for HTTPS the same server name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PoolKey {
+    https: bool,
+    addr: SocketAddr,
+    server_name: Option<String>,
+    extra_root_pem: Option<Vec<u8>>,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave a cache half-written: take it as it is.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Round {
+    /// The client for a check and the URL its samples request. HTTP: the URL names the load
+    /// balancer's address and the Host header the service; HTTPS: the URL names the service
+    /// (Host header and SNI), which the client resolves to the load balancer's address, without
+    /// a port in the URL so that the overridden address's port is used.
+    fn client(
+        &self,
+        spec: &ProbeSpec,
+        target: &ProbeTarget,
+        addr: SocketAddr,
+        tls: &Result<Arc<rustls::ClientConfig>, String>,
+    ) -> Result<(reqwest::Client, String), String> {
+        let https = spec.scheme == Scheme::Https;
+        let key = PoolKey {
+            https,
+            addr,
+            server_name: https.then(|| target.hostname.as_str().to_string()),
+            extra_root_pem: spec.extra_root_pem.clone(),
+        };
+        let url = if https {
+            format!("https://{}{}", target.hostname, spec.path)
+        } else {
+            format!("http://{addr}{}", spec.path)
+        };
+        if let Some(client) = lock(&self.clients).get(&key) {
+            return Ok((client.clone(), url));
+        }
+        let client = build_client(spec, &key, tls)?;
+        lock(&self.clients).insert(key, client.clone());
+        Ok((client, url))
     }
 }
 
@@ -183,22 +271,39 @@ impl Prober for HttpProber {
         spec: &'a ProbeSpec,
         target: &'a ProbeTarget,
     ) -> BoxFuture<'a, ClusterHealth> {
-        Box::pin(self.run_check(spec, target))
+        Box::pin(async move { self.run_check(&Round::default(), spec, target).await })
+    }
+
+    /// One round: the checks share each load balancer's address and connections ([`Round`]).
+    fn check_round<'a>(
+        &'a self,
+        checks: &'a [(ProbeSpec, ProbeTarget)],
+        concurrency: usize,
+    ) -> BoxFuture<'a, Vec<ClusterHealth>> {
+        Box::pin(async move {
+            let round = Round::default();
+            let round = &round;
+            bounded(checks, concurrency, move |spec, target| {
+                self.run_check(round, spec, target)
+            })
+            .await
+        })
     }
 }
 
+/// A client for the requests of `key`. The time limits are each request's own (a check's
+/// `timeout` bounds its connect and its answer), so checks of different timeouts may share it.
 fn build_client(
     spec: &ProbeSpec,
-    target: &ProbeTarget,
-    addr: SocketAddr,
+    key: &PoolKey,
     tls: &Result<Arc<rustls::ClientConfig>, String>,
 ) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(spec.timeout)
-        .connect_timeout(spec.timeout)
-        .resolve(target.hostname.as_str(), addr);
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(server_name) = &key.server_name {
+        builder = builder.resolve(server_name, key.addr);
+    }
     if let Some(pem) = &spec.extra_root_pem {
         let certs = reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| format!("extra root certificates: {e}"))?;
@@ -217,9 +322,20 @@ fn build_client(
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-async fn send_sample(client: &reqwest::Client, url: &str, expected: (u16, u16)) -> Sample {
+async fn send_sample(
+    client: &reqwest::Client,
+    url: &str,
+    hostname: &DnsName,
+    spec: &ProbeSpec,
+) -> Sample {
+    let expected = spec.expected_status;
     let started = Instant::now();
-    let result = client.get(url).send().await;
+    let result = client
+        .get(url)
+        .header(reqwest::header::HOST, hostname.as_str())
+        .timeout(spec.timeout)
+        .send()
+        .await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(response) => {
@@ -322,17 +438,47 @@ fn inconclusive(reason: String) -> ClusterHealth {
 }
 
 /// Checks many (service, cluster) pairs in parallel, at most `concurrency` at once, and returns
-/// the results in the order of `checks`.
+/// the results in the order of `checks`: one round of `prober` ([`Prober::check_round`]).
 pub async fn check_all<P: Prober + ?Sized>(
     prober: &P,
     checks: &[(ProbeSpec, ProbeTarget)],
     concurrency: usize,
 ) -> Vec<ClusterHealth> {
-    let mut results: Vec<(usize, ClusterHealth)> = futures::stream::iter(checks.iter().enumerate())
-        .map(|(i, (spec, target))| async move { (i, prober.check(spec, target).await) })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    prober.check_round(checks, concurrency).await
+}
+
+/// Runs `check` over `checks`, at most `concurrency` at once, in the order of `checks`.
+async fn bounded<'a, F, Fut>(
+    checks: &'a [(ProbeSpec, ProbeTarget)],
+    concurrency: usize,
+    check: F,
+) -> Vec<ClusterHealth>
+where
+    F: Fn(&'a ProbeSpec, &'a ProbeTarget) -> Fut,
+    Fut: std::future::Future<Output = ClusterHealth>,
+{
+    // A plain loop over a set of futures (no closure in the stream's type, so the future stays
+    // `Send` for every lifetime of `checks`).
+    let limit = concurrency.max(1);
+    let mut next = checks.iter().enumerate();
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut results: Vec<(usize, ClusterHealth)> = Vec::with_capacity(checks.len());
+    loop {
+        while running.len() < limit {
+            let Some((i, (spec, target))) = next.next() else {
+                break;
+            };
+            running.push(indexed(i, check(spec, target)));
+        }
+        match running.next().await {
+            Some(done) => results.push(done),
+            None => break,
+        }
+    }
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, health)| health).collect()
+}
+
+async fn indexed<F: std::future::Future>(i: usize, future: F) -> (usize, F::Output) {
+    (i, future.await)
 }
